@@ -1,0 +1,87 @@
+# libsockrt — build, test, demo, bench, install.
+#
+#   make build     the library (target/release/libsockrt.{so,a}) and include/sockrt.h
+#   make test      every test suite: Rust, C, Python, Java, examples (installs what it lacks)
+#   make demo      build everything and run the cross-language demo
+#   make bench     benchmarks against raw C sockets, Python's socket, Java's Socket
+#   make install   PREFIX=/usr/local DESTDIR= : library, soname links, header, sockrt.pc
+#
+# Language bindings, examples and benchmarks add their own targets through
+# the *.mk fragments included at the end; each appends to TEST_TARGETS.
+
+VERSION    := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
+SOVERSION  := $(firstword $(subst ., ,$(VERSION)))
+CARGO      ?= cargo
+CC         ?= cc
+PREFIX     ?= /usr/local
+LIBDIR     ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+DESTDIR    ?=
+
+TOP        := $(abspath .)
+RUST_OUT   := $(TOP)/target/release
+LIB_SO     := $(RUST_OUT)/libsockrt.so
+BUILD_DIR  := $(TOP)/build
+STRICT_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -g -pthread -I$(TOP)/include
+# Programs built in the tree find the library without installing it.
+SOCKRT_LDFLAGS := -L$(RUST_OUT) -Wl,-rpath,$(RUST_OUT) -lsockrt -pthread
+
+TEST_TARGETS :=
+.DEFAULT_GOAL := build
+
+# Fragments: bindings/python/python.mk, bindings/java/java.mk, examples/*.mk, ...
+-include $(sort $(wildcard bindings/*/*.mk examples/*.mk examples/*/*.mk bench/*.mk fuzz/*.mk tests/*.mk))
+
+.PHONY: all build lib test test-rust test-c check-header lint install uninstall clean
+all: build
+
+build: lib
+
+# cargo decides what is stale; the soname link lets programs linked with
+# -lsockrt run from the build tree.
+lib:
+	$(CARGO) build --release
+	ln -sf libsockrt.so $(RUST_OUT)/libsockrt.so.$(SOVERSION)
+
+$(LIB_SO): lib
+
+test: check-header test-rust test-c $(TEST_TARGETS)
+	@echo "make test: all suites passed"
+
+check-header:
+	SOCKRT_HEADER_CHECK=1 $(CARGO) build --release
+
+test-rust: lib
+	$(CARGO) test --release
+
+C_TESTS := $(patsubst tests/c/%.c,$(BUILD_DIR)/tests/c/%,$(wildcard tests/c/test_*.c))
+
+$(BUILD_DIR)/tests/c/%: tests/c/%.c tests/c/check.h include/sockrt.h | lib
+	@mkdir -p $(dir $@)
+	$(CC) $(STRICT_CFLAGS) -o $@ $< $(SOCKRT_LDFLAGS)
+
+test-c: lib $(C_TESTS)
+	@set -e; for t in $(C_TESTS); do echo "== $$t"; timeout 120 $$t; done
+
+lint:
+	$(CARGO) fmt --check
+	$(CARGO) clippy --release --all-targets -- -D warnings
+
+install: lib
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR)/pkgconfig
+	install -m 0755 $(LIB_SO) $(DESTDIR)$(LIBDIR)/libsockrt.so.$(VERSION)
+	ln -sf libsockrt.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libsockrt.so.$(SOVERSION)
+	ln -sf libsockrt.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libsockrt.so
+	install -m 0644 $(RUST_OUT)/libsockrt.a $(DESTDIR)$(LIBDIR)/libsockrt.a
+	install -m 0644 include/sockrt.h $(DESTDIR)$(INCLUDEDIR)/sockrt.h
+	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|; s|@VERSION@|$(VERSION)|' \
+		sockrt.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/sockrt.pc
+
+uninstall:
+	rm -f $(DESTDIR)$(LIBDIR)/libsockrt.so* $(DESTDIR)$(LIBDIR)/libsockrt.a \
+	      $(DESTDIR)$(INCLUDEDIR)/sockrt.h $(DESTDIR)$(LIBDIR)/pkgconfig/sockrt.pc
+
+clean:
+	$(CARGO) clean
+	rm -rf $(BUILD_DIR)
+

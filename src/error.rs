@@ -1,0 +1,229 @@
+//! The runtime's error type: a kind (which the C ABI maps to a `SOCKRT_E_*`
+//! code), the OS errno if one caused it, and a message naming the operation.
+
+use std::fmt;
+use std::io;
+
+/// What went wrong, independent of any language binding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    InvalidArgument,
+    BadHandle,
+    WrongKind,
+    InvalidState,
+    NotConnected,
+    Timeout,
+    Closed,
+    Eof,
+    ConnectionRefused,
+    ConnectionReset,
+    AddressInUse,
+    AddressNotAvailable,
+    Resolve,
+    Unreachable,
+    PoolExhausted,
+    PoolClosed,
+    Limit,
+    Panic,
+    Io,
+}
+
+impl ErrorKind {
+    /// Every kind, in code order; lets tests and the FFI walk them all.
+    pub const ALL: [ErrorKind; 19] = [
+        ErrorKind::InvalidArgument,
+        ErrorKind::BadHandle,
+        ErrorKind::WrongKind,
+        ErrorKind::InvalidState,
+        ErrorKind::NotConnected,
+        ErrorKind::Timeout,
+        ErrorKind::Closed,
+        ErrorKind::Eof,
+        ErrorKind::ConnectionRefused,
+        ErrorKind::ConnectionReset,
+        ErrorKind::AddressInUse,
+        ErrorKind::AddressNotAvailable,
+        ErrorKind::Resolve,
+        ErrorKind::Unreachable,
+        ErrorKind::PoolExhausted,
+        ErrorKind::PoolClosed,
+        ErrorKind::Limit,
+        ErrorKind::Panic,
+        ErrorKind::Io,
+    ];
+
+    /// Short English description, as `sockrt_strerror` returns it.
+    pub const fn description(self) -> &'static str {
+        match self {
+            ErrorKind::InvalidArgument => "invalid argument",
+            ErrorKind::BadHandle => "bad handle (closed, stale or never issued)",
+            ErrorKind::WrongKind => "operation not supported by this kind of handle",
+            ErrorKind::InvalidState => "operation not valid in the socket's current state",
+            ErrorKind::NotConnected => "socket is not connected",
+            ErrorKind::Timeout => "timed out",
+            ErrorKind::Closed => "handle was closed",
+            ErrorKind::Eof => "peer closed the connection before all bytes arrived",
+            ErrorKind::ConnectionRefused => "connection refused",
+            ErrorKind::ConnectionReset => "connection reset by peer",
+            ErrorKind::AddressInUse => "address already in use",
+            ErrorKind::AddressNotAvailable => "address not available",
+            ErrorKind::Resolve => "host name could not be resolved",
+            ErrorKind::Unreachable => "network or host unreachable",
+            ErrorKind::PoolExhausted => "connection pool exhausted",
+            ErrorKind::PoolClosed => "connection pool closed",
+            ErrorKind::Limit => "resource limit reached",
+            ErrorKind::Panic => "internal error (panic caught at the library boundary)",
+            ErrorKind::Io => "input/output error",
+        }
+    }
+
+    /// Whether this failure leaves a stream unfit for reuse (pool release).
+    /// Argument and handle errors never touched the connection.
+    pub const fn breaks_stream(self) -> bool {
+        !matches!(
+            self,
+            ErrorKind::InvalidArgument
+                | ErrorKind::BadHandle
+                | ErrorKind::WrongKind
+                | ErrorKind::InvalidState
+                | ErrorKind::Panic
+        )
+    }
+}
+
+/// A failure: its kind, the OS errno (0 if none) and a message that names the
+/// operation and the cause, e.g. "connect 127.0.0.1:9: connection refused".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+    kind: ErrorKind,
+    os_error: i32,
+    message: String,
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+impl Error {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Error {
+            kind,
+            os_error: 0,
+            message: message.into(),
+        }
+    }
+
+    /// An error for operation `op` caused by errno `errno`.
+    pub fn from_errno(op: impl fmt::Display, errno: i32) -> Self {
+        let text = io::Error::from_raw_os_error(errno).to_string();
+        // io::Error appends " (os error N)"; keep only the readable part.
+        let text = text.split(" (os error").next().unwrap_or(&text);
+        Error {
+            kind: kind_of_errno(errno),
+            os_error: errno,
+            message: format!("{op}: {}", lowercase_first(text)),
+        }
+    }
+
+    pub fn from_io(op: impl fmt::Display, err: &io::Error) -> Self {
+        match err.raw_os_error() {
+            Some(errno) => Error::from_errno(op, errno),
+            None => Error::new(ErrorKind::Io, format!("{op}: {err}")),
+        }
+    }
+
+    /// The last OS error of this thread, for a libc call that just failed.
+    pub fn last_os(op: impl fmt::Display) -> Self {
+        Error::from_io(op, &io::Error::last_os_error())
+    }
+
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::InvalidArgument, message)
+    }
+
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    pub fn os_error(&self) -> i32 {
+        self.os_error
+    }
+
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Error {}
+
+fn lowercase_first(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// Maps an errno to the kind a caller can act on; anything unusual is `Io`.
+pub fn kind_of_errno(errno: i32) -> ErrorKind {
+    match errno {
+        libc::ECONNREFUSED => ErrorKind::ConnectionRefused,
+        libc::ECONNRESET | libc::EPIPE | libc::ECONNABORTED => ErrorKind::ConnectionReset,
+        libc::EADDRINUSE => ErrorKind::AddressInUse,
+        libc::EADDRNOTAVAIL | libc::EAFNOSUPPORT => ErrorKind::AddressNotAvailable,
+        libc::ENETUNREACH | libc::EHOSTUNREACH | libc::ENETDOWN | libc::EHOSTDOWN => {
+            ErrorKind::Unreachable
+        }
+        libc::ETIMEDOUT => ErrorKind::Timeout,
+        libc::ENOTCONN | libc::EDESTADDRREQ => ErrorKind::NotConnected,
+        libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM => ErrorKind::Limit,
+        _ => ErrorKind::Io,
+    }
+}
+
+thread_local! {
+    static LAST_ERROR: std::cell::RefCell<Option<Error>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Records `err` as this thread's last failure (what `sockrt_last_error` reads).
+/// Success does not clear it, like errno.
+pub fn set_last_error(err: Error) {
+    LAST_ERROR.with(|last| *last.borrow_mut() = Some(err));
+}
+
+/// Runs `f` on this thread's last failure, if any.
+pub fn with_last_error<R>(f: impl FnOnce(Option<&Error>) -> R) -> R {
+    LAST_ERROR.with(|last| f(last.borrow().as_ref()))
+}
+
+impl Error {
+    /// The same error with `detail` appended to its message.
+    pub fn with_detail(mut self, detail: impl fmt::Display) -> Self {
+        use fmt::Write;
+        let _ = write!(self.message, " ({detail})");
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errno_message_names_operation_and_cause() {
+        let err = Error::from_errno("connect 127.0.0.1:9", libc::ECONNREFUSED);
+        assert_eq!(err.kind(), ErrorKind::ConnectionRefused);
+        assert_eq!(err.os_error(), libc::ECONNREFUSED);
+        assert_eq!(err.message(), "connect 127.0.0.1:9: connection refused");
+    }
+
+    #[test]
+    fn unusual_errno_is_io() {
+        assert_eq!(kind_of_errno(libc::EIO), ErrorKind::Io);
+        assert_eq!(kind_of_errno(libc::EPIPE), ErrorKind::ConnectionReset);
+    }
+}

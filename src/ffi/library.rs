@@ -1,0 +1,128 @@
+//! Library-wide calls: version, error codes and this thread's last error.
+
+use super::{boundary, code_of, kind_of_code, sockrt_handle, SOCKRT_OK};
+use crate::error::{with_last_error, ErrorKind};
+use crate::registry;
+use once_cell::sync::Lazy;
+use std::ffi::{c_char, CStr, CString};
+
+static VERSION: &CStr =
+    match CStr::from_bytes_with_nul(concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes()) {
+        Ok(v) => v,
+        Err(_) => panic!("version has no NUL"),
+    };
+
+/// (name, description) per error kind, as static C strings.
+static TEXTS: Lazy<Vec<(ErrorKind, CString, CString)>> = Lazy::new(|| {
+    ErrorKind::ALL
+        .into_iter()
+        .map(|kind| {
+            let name = format!("SOCKRT_E_{}", screaming(&format!("{kind:?}")));
+            let text = kind.description();
+            (
+                kind,
+                CString::new(name).unwrap(),
+                CString::new(text).unwrap(),
+            )
+        })
+        .collect()
+});
+
+/// "ConnectionRefused" -> "CONNECTION_REFUSED".
+fn screaming(camel: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in camel.chars().enumerate() {
+        if c.is_uppercase() && i > 0 {
+            out.push('_');
+        }
+        out.push(c.to_ascii_uppercase());
+    }
+    out
+}
+
+fn texts_of(code: i32) -> Option<&'static (ErrorKind, CString, CString)> {
+    let kind = kind_of_code(code)?;
+    TEXTS.iter().find(|(k, _, _)| *k == kind)
+}
+
+/// The library version, "MAJOR.MINOR.PATCH". Static storage: never free it.
+#[no_mangle]
+pub extern "C" fn sockrt_version() -> *const c_char {
+    VERSION.as_ptr()
+}
+
+/// A static English description of a status code, e.g. "timed out" for
+/// SOCKRT_E_TIMEOUT; "success" for SOCKRT_OK and "unknown error code" for
+/// anything else. Never NULL; never free it.
+#[no_mangle]
+pub extern "C" fn sockrt_strerror(code: i32) -> *const c_char {
+    match code {
+        SOCKRT_OK => c"success".as_ptr(),
+        _ => texts_of(code).map_or(c"unknown error code".as_ptr(), |t| t.2.as_ptr()),
+    }
+}
+
+/// The constant's name for a status code, e.g. "SOCKRT_E_TIMEOUT";
+/// "SOCKRT_OK" for 0 and "SOCKRT_E_UNKNOWN" for anything else. Never NULL;
+/// never free it.
+#[no_mangle]
+pub extern "C" fn sockrt_error_name(code: i32) -> *const c_char {
+    match code {
+        SOCKRT_OK => c"SOCKRT_OK".as_ptr(),
+        _ => texts_of(code).map_or(c"SOCKRT_E_UNKNOWN".as_ptr(), |t| t.1.as_ptr()),
+    }
+}
+
+/// The code of the last call that failed on this thread, or 0 if none has.
+/// A successful call does not clear it (like errno).
+#[no_mangle]
+pub extern "C" fn sockrt_last_error() -> i32 {
+    with_last_error(|e| e.map_or(SOCKRT_OK, |e| code_of(e.kind())))
+}
+
+/// The OS errno behind this thread's last failure, or 0 if there was none
+/// (or the failure did not come from the OS).
+#[no_mangle]
+pub extern "C" fn sockrt_last_os_error() -> i32 {
+    with_last_error(|e| e.map_or(0, |e| e.os_error()))
+}
+
+/// Copies this thread's last error message (e.g. "connect 127.0.0.1:9:
+/// connection refused"; "" if no call failed yet) into `buf`, truncated to
+/// `cap` bytes including the terminating NUL. Returns the message's full
+/// length without the NUL, so a return >= `cap` means it was truncated.
+/// `buf` may be NULL when `cap` is 0 (to ask for the length).
+#[no_mangle]
+pub extern "C" fn sockrt_last_error_message(buf: *mut c_char, cap: usize) -> usize {
+    with_last_error(|e| {
+        let text = e.map_or("", |e| e.message()).as_bytes();
+        if !buf.is_null() && cap > 0 {
+            let n = text.len().min(cap - 1);
+            // SAFETY: buf holds cap bytes (header contract); n < cap.
+            unsafe {
+                std::ptr::copy_nonoverlapping(text.as_ptr(), buf.cast(), n);
+                *buf.add(n) = 0;
+            }
+        }
+        text.len()
+    })
+}
+
+/// How many handles of every kind (sockets, listeners, datagram sockets,
+/// pooled connections, pools) are open now. Useful to find leaks: it returns
+/// to its starting value once everything opened is closed.
+#[no_mangle]
+pub extern "C" fn sockrt_open_handles() -> u64 {
+    registry::open_handles()
+}
+
+/// Closes any handle: a socket wakes every call blocked on it (they return
+/// SOCKRT_E_CLOSED) and its descriptor is released once they have returned;
+/// a pooled connection is closed and frees its pool slot (like
+/// sockrt_pool_discard); a pool closes as sockrt_pool_close describes.
+/// The handle is invalid afterwards, and closing it again returns
+/// SOCKRT_E_BAD_HANDLE. Never blocks.
+#[no_mangle]
+pub extern "C" fn sockrt_close(h: sockrt_handle) -> i32 {
+    boundary(|| registry::close(h))
+}

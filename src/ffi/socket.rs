@@ -1,0 +1,452 @@
+//! Sockets: the classic flow, shortcuts, data, options, addresses, poll.
+//!
+//! Unless a function says otherwise: it returns SOCKRT_OK or a negative
+//! SOCKRT_E_* code; SOCKRT_E_BAD_HANDLE for a handle that is 0, closed, stale
+//! or forged; SOCKRT_E_WRONG_KIND for a pool handle; SOCKRT_E_INVALID_ARGUMENT
+//! for a NULL pointer, a bad enum value, or a NULL, empty or non-UTF-8 host.
+//! A failure records its code, errno and message for sockrt_last_error*.
+//! Hosts are IPv4/IPv6 literals (with or without [brackets]) or names.
+
+use super::*;
+use crate::addr::host_string;
+use crate::registry;
+use crate::socket::{self as rt, Family, Kind, PollEntry, ShutdownHow, SockOption, Socket};
+use std::ffi::{c_char, c_void};
+use std::net::SocketAddr;
+
+fn family_arg(family: i32) -> Result<Family> {
+    match family {
+        SOCKRT_INET => Ok(Family::Inet),
+        SOCKRT_INET6 => Ok(Family::Inet6),
+        _ => Err(Error::invalid(format!(
+            "family {family} is not SOCKRT_INET or SOCKRT_INET6"
+        ))),
+    }
+}
+
+fn kind_arg(kind: i32) -> Result<Kind> {
+    match kind {
+        SOCKRT_STREAM => Ok(Kind::Stream),
+        SOCKRT_DGRAM => Ok(Kind::Datagram),
+        _ => Err(Error::invalid(format!(
+            "type {kind} is not SOCKRT_STREAM or SOCKRT_DGRAM"
+        ))),
+    }
+}
+
+fn option_arg(opt: i32) -> Result<SockOption> {
+    Ok(match opt {
+        SOCKRT_OPT_READ_TIMEOUT_MS => SockOption::ReadTimeoutMs,
+        SOCKRT_OPT_WRITE_TIMEOUT_MS => SockOption::WriteTimeoutMs,
+        SOCKRT_OPT_NODELAY => SockOption::NoDelay,
+        SOCKRT_OPT_KEEPALIVE => SockOption::KeepAlive,
+        SOCKRT_OPT_REUSEADDR => SockOption::ReuseAddr,
+        SOCKRT_OPT_RECV_BUFFER => SockOption::RecvBuffer,
+        SOCKRT_OPT_SEND_BUFFER => SockOption::SendBuffer,
+        SOCKRT_OPT_BROADCAST => SockOption::Broadcast,
+        SOCKRT_OPT_BUSY_POLL_US => SockOption::BusyPollUs,
+        _ => return Err(Error::invalid(format!("unknown option {opt}"))),
+    })
+}
+
+/// Registers a new socket and writes its handle; closes it if that fails.
+fn publish(socket: Socket, out: *mut sockrt_handle, op: &str) -> Result<()> {
+    let handle = registry::insert_socket(socket, op)?;
+    // `out` was checked before the socket was made, so this cannot fail.
+    write_out(out, "out", handle)
+}
+
+/// Writes an address to the caller's optional host/port outputs.
+fn write_addr(
+    addr: SocketAddr,
+    host_out: *mut c_char,
+    host_cap: usize,
+    port_out: *mut u16,
+) -> Result<()> {
+    if !host_out.is_null() {
+        write_str(host_out, host_cap, &host_string(&addr), "host_out")?;
+    }
+    if !port_out.is_null() {
+        write_out(port_out, "port_out", addr.port())?;
+    }
+    Ok(())
+}
+
+// ---- the classic flow, step by step ----------------------------------------
+
+/// Creates an unbound, unconnected socket (socket(2)): `family` is
+/// SOCKRT_INET or SOCKRT_INET6, `type` SOCKRT_STREAM (TCP) or SOCKRT_DGRAM
+/// (UDP). Writes the new handle to `*out`; the caller owns it and must
+/// sockrt_close it. The descriptor is close-on-exec. Does not block.
+/// Errors: SOCKRT_E_INVALID_ARGUMENT (unknown family or type, `out` NULL),
+/// SOCKRT_E_ADDRESS_NOT_AVAILABLE (family not supported here),
+/// SOCKRT_E_LIMIT (out of descriptors or handles).
+#[no_mangle]
+pub extern "C" fn sockrt_socket(family: i32, r#type: i32, out: *mut sockrt_handle) -> i32 {
+    boundary(|| {
+        require_out(out, "out")?;
+        let socket = Socket::new(family_arg(family)?, kind_arg(r#type)?)?;
+        publish(socket, out, "socket")
+    })
+}
+
+/// Binds the socket to a local address; host "0.0.0.0" or "::" binds every
+/// interface, port 0 picks a free port (read it with sockrt_local_addr).
+/// A name is resolved (this may block in the system resolver). The host must
+/// be of the socket's family. Errors: SOCKRT_E_ADDRESS_IN_USE,
+/// SOCKRT_E_ADDRESS_NOT_AVAILABLE, SOCKRT_E_RESOLVE, SOCKRT_E_INVALID_STATE
+/// (already bound, listening or connected).
+#[no_mangle]
+pub extern "C" fn sockrt_bind(h: sockrt_handle, host: *const c_char, port: u16) -> i32 {
+    boundary(|| {
+        let host = host_arg(host)?;
+        registry::socket(h, "bind")?.bind(host, port)
+    })
+}
+
+/// Makes a stream socket listen for connections; `backlog` <= 0 uses the
+/// system default. An unbound socket gets a free port. Does not block.
+/// Errors: SOCKRT_E_WRONG_KIND (datagram socket), SOCKRT_E_INVALID_STATE
+/// (already listening, or connected).
+#[no_mangle]
+pub extern "C" fn sockrt_listen(h: sockrt_handle, backlog: i32) -> i32 {
+    boundary(|| registry::socket(h, "listen")?.listen(backlog))
+}
+
+/// Waits for a connection on a listening socket and writes a new handle for
+/// it to `*out` (the caller owns it; the listener keeps listening). Blocks up
+/// to the listener's read timeout (forever by default). Errors:
+/// SOCKRT_E_TIMEOUT, SOCKRT_E_CLOSED (the listener was closed meanwhile),
+/// SOCKRT_E_INVALID_STATE (not listening), SOCKRT_E_WRONG_KIND (datagram),
+/// SOCKRT_E_LIMIT (out of descriptors).
+#[no_mangle]
+pub extern "C" fn sockrt_accept(listener: sockrt_handle, out: *mut sockrt_handle) -> i32 {
+    boundary(|| {
+        require_out(out, "out")?;
+        let socket = registry::socket(listener, "accept")?.accept()?;
+        publish(socket, out, "accept")
+    })
+}
+
+/// Connects the socket to `host:port`, trying each address of the socket's
+/// family that the host resolves to, all within `timeout_ms` (negative: no
+/// limit; 0: fail at once unless the connection completes immediately).
+/// Blocks. On a datagram socket, sets the default peer for send/recv.
+/// Errors: SOCKRT_E_CONNECTION_REFUSED, SOCKRT_E_TIMEOUT,
+/// SOCKRT_E_UNREACHABLE, SOCKRT_E_RESOLVE, SOCKRT_E_CLOSED (closed
+/// meanwhile), SOCKRT_E_INVALID_STATE (listening or already connected).
+/// After a failed connect, close the socket and make a new one.
+#[no_mangle]
+pub extern "C" fn sockrt_connect(
+    h: sockrt_handle,
+    host: *const c_char,
+    port: u16,
+    timeout_ms: i32,
+) -> i32 {
+    boundary(|| {
+        let host = host_arg(host)?;
+        registry::socket(h, "connect")?.connect(host, port, i64::from(timeout_ms))
+    })
+}
+
+// ---- one-call shortcuts ---------------------------------------------------
+
+/// Resolves `host` and connects a new TCP socket to `port`, trying each
+/// address in turn, all within `timeout_ms` (negative: no limit). Blocks.
+/// Writes the new handle to `*out` (the caller owns it). Errors: as
+/// sockrt_connect.
+#[no_mangle]
+pub extern "C" fn sockrt_tcp_connect(
+    host: *const c_char,
+    port: u16,
+    timeout_ms: i32,
+    out: *mut sockrt_handle,
+) -> i32 {
+    boundary(|| {
+        require_out(out, "out")?;
+        let socket = Socket::tcp_connect(host_arg(host)?, port, i64::from(timeout_ms))?;
+        publish(socket, out, "tcp_connect")
+    })
+}
+
+/// Creates a TCP socket listening on `host:port` (SO_REUSEADDR on; port 0
+/// picks a free port; `backlog` <= 0 uses the system default) and writes its
+/// handle to `*out`. Does not block. Errors: as sockrt_bind.
+#[no_mangle]
+pub extern "C" fn sockrt_tcp_listen(
+    host: *const c_char,
+    port: u16,
+    backlog: i32,
+    out: *mut sockrt_handle,
+) -> i32 {
+    boundary(|| {
+        require_out(out, "out")?;
+        let socket = Socket::tcp_listen(host_arg(host)?, port, backlog)?;
+        publish(socket, out, "tcp_listen")
+    })
+}
+
+/// Creates a UDP socket bound to `host:port` (port 0 picks a free port) and
+/// writes its handle to `*out`. Does not block. Errors: as sockrt_bind.
+#[no_mangle]
+pub extern "C" fn sockrt_udp_bind(host: *const c_char, port: u16, out: *mut sockrt_handle) -> i32 {
+    boundary(|| {
+        require_out(out, "out")?;
+        let socket = Socket::udp_bind(host_arg(host)?, port)?;
+        publish(socket, out, "udp_bind")
+    })
+}
+
+// ---- data -------------------------------------------------------------------
+
+/// Sends some of `buf` (`len` bytes; NULL only if `len` is 0) on a connected
+/// socket and returns how many bytes were sent (at least 1 unless `len` is
+/// 0). Blocks until buffer space frees up, up to the write timeout. Never
+/// raises SIGPIPE. Errors (negative): SOCKRT_E_CONNECTION_RESET,
+/// SOCKRT_E_TIMEOUT, SOCKRT_E_CLOSED, SOCKRT_E_NOT_CONNECTED,
+/// SOCKRT_E_INVALID_STATE (a listener), SOCKRT_E_INVALID_ARGUMENT (`len`
+/// larger than INT64_MAX).
+#[no_mangle]
+pub extern "C" fn sockrt_send(h: sockrt_handle, buf: *const c_void, len: usize) -> i64 {
+    boundary(|| {
+        let buf = in_buf(buf, len)?;
+        registry::socket(h, "send")?.send(buf)
+    })
+}
+
+/// Receives up to `cap` bytes into `buf` and returns how many arrived;
+/// 0 means the peer closed the stream in order (or an empty datagram).
+/// Blocks until data arrives, up to the read timeout. Errors (negative):
+/// SOCKRT_E_TIMEOUT, SOCKRT_E_CLOSED, SOCKRT_E_CONNECTION_RESET,
+/// SOCKRT_E_NOT_CONNECTED, SOCKRT_E_INVALID_STATE (a listener: accept
+/// instead), SOCKRT_E_WRONG_KIND (a pool handle).
+#[no_mangle]
+pub extern "C" fn sockrt_recv(h: sockrt_handle, buf: *mut c_void, cap: usize) -> i64 {
+    boundary(|| {
+        let buf = out_buf(buf, cap)?;
+        registry::socket(h, "recv")?.recv_uninit(buf)
+    })
+}
+
+/// Sends all `len` bytes of `buf`, blocking as needed; the write timeout
+/// bounds the whole call. Concurrent sockrt_send_all calls on one handle
+/// never interleave their bytes. On failure some bytes may have been sent
+/// (the message says how many) and the stream should be closed. Errors: as
+/// sockrt_send.
+#[no_mangle]
+pub extern "C" fn sockrt_send_all(h: sockrt_handle, buf: *const c_void, len: usize) -> i32 {
+    boundary(|| {
+        let buf = in_buf(buf, len)?;
+        registry::socket(h, "send_all")?.send_all(buf)
+    })
+}
+
+/// Receives exactly `len` bytes into `buf`, blocking as needed; the read
+/// timeout bounds the whole call. Concurrent calls on one handle never
+/// interleave. Errors: SOCKRT_E_EOF (the peer closed first; the bytes that
+/// did arrive are consumed and lost), and those of sockrt_recv. After a
+/// failure the contents of `buf` are unspecified.
+#[no_mangle]
+pub extern "C" fn sockrt_recv_exact(h: sockrt_handle, buf: *mut c_void, len: usize) -> i32 {
+    boundary(|| {
+        let buf = out_buf(buf, len)?;
+        registry::socket(h, "recv_exact")?.recv_exact_uninit(buf)
+    })
+}
+
+/// Sends one datagram of `len` bytes to `host:port` from a UDP socket and
+/// returns `len`. Blocks only while the send buffer is full (write timeout).
+/// Errors (negative): SOCKRT_E_WRONG_KIND (a stream socket), SOCKRT_E_RESOLVE,
+/// SOCKRT_E_UNREACHABLE, SOCKRT_E_IO (e.g. EMSGSIZE: datagram too large).
+#[no_mangle]
+pub extern "C" fn sockrt_send_to(
+    h: sockrt_handle,
+    buf: *const c_void,
+    len: usize,
+    host: *const c_char,
+    port: u16,
+) -> i64 {
+    boundary(|| {
+        let buf = in_buf(buf, len)?;
+        let host = host_arg(host)?;
+        registry::socket(h, "send_to")?.send_to(buf, host, port)
+    })
+}
+
+/// Receives one datagram on a UDP socket into `buf` (a datagram longer than
+/// `cap` is truncated, as in recvfrom(2)) and returns its length. Blocks up
+/// to the read timeout. The sender's address goes to `host_out` (`host_cap`
+/// bytes, at least SOCKRT_ADDR_MAX for IPv6 or 16 for IPv4) and `port_out`;
+/// either may be NULL. Buffers are checked before anything is received, so a
+/// bad argument loses no datagram. Errors (negative): SOCKRT_E_TIMEOUT,
+/// SOCKRT_E_CLOSED, SOCKRT_E_WRONG_KIND (a stream socket).
+#[no_mangle]
+pub extern "C" fn sockrt_recv_from(
+    h: sockrt_handle,
+    buf: *mut c_void,
+    cap: usize,
+    host_out: *mut c_char,
+    host_cap: usize,
+    port_out: *mut u16,
+) -> i64 {
+    boundary(|| {
+        let buf = out_buf(buf, cap)?;
+        let socket = registry::socket(h, "recv_from")?;
+        let needed = match socket.family() {
+            Family::Inet => 16,
+            Family::Inet6 => SOCKRT_ADDR_MAX,
+        };
+        if !host_out.is_null() && host_cap < needed {
+            return Err(Error::invalid(format!(
+                "recv_from: host_cap {host_cap} is below {needed} bytes"
+            )));
+        }
+        let (n, from) = socket.recv_from_uninit(buf)?;
+        write_addr(from, host_out, host_cap, port_out)?;
+        Ok(n)
+    })
+}
+
+/// Shuts down receiving (SOCKRT_SHUT_READ), sending (SOCKRT_SHUT_WRITE: the
+/// peer sees end of stream) or both (SOCKRT_SHUT_BOTH) on a connected
+/// socket; calls blocked on it wake up. The handle stays open: close it
+/// later. Does not block. Errors: SOCKRT_E_NOT_CONNECTED,
+/// SOCKRT_E_INVALID_ARGUMENT (bad `how`).
+#[no_mangle]
+pub extern "C" fn sockrt_shutdown(h: sockrt_handle, how: i32) -> i32 {
+    boundary(|| {
+        let how = match how {
+            SOCKRT_SHUT_READ => ShutdownHow::Read,
+            SOCKRT_SHUT_WRITE => ShutdownHow::Write,
+            SOCKRT_SHUT_BOTH => ShutdownHow::Both,
+            _ => return Err(Error::invalid(format!("shutdown: bad how {how}"))),
+        };
+        registry::socket(h, "shutdown")?.shutdown(how)
+    })
+}
+
+// ---- options, addresses, readiness -----------------------------------------
+
+/// Sets a SOCKRT_OPT_* option. Timeouts take milliseconds (negative: wait
+/// forever, 0: do not wait); flags take 0 or 1; buffer sizes take bytes
+/// (1..INT32_MAX). Does not block. Errors: SOCKRT_E_INVALID_ARGUMENT
+/// (unknown option or value out of range), SOCKRT_E_WRONG_KIND (NODELAY on
+/// a datagram socket, BROADCAST on a stream socket).
+#[no_mangle]
+pub extern "C" fn sockrt_set_option(h: sockrt_handle, opt: i32, value: i64) -> i32 {
+    boundary(|| {
+        let opt = option_arg(opt)?;
+        registry::socket(h, "set_option")?.set_option(opt, value)
+    })
+}
+
+/// Reads a SOCKRT_OPT_* option into `*value`. Does not block. Errors: as
+/// sockrt_set_option, and SOCKRT_E_INVALID_ARGUMENT for a NULL `value`.
+#[no_mangle]
+pub extern "C" fn sockrt_get_option(h: sockrt_handle, opt: i32, value: *mut i64) -> i32 {
+    boundary(|| {
+        require_out(value, "value")?;
+        let opt = option_arg(opt)?;
+        let v = registry::socket(h, "get_option")?.get_option(opt)?;
+        write_out(value, "value", v)
+    })
+}
+
+/// Writes the socket's local address: host text to `host_out` (`host_cap`
+/// bytes; SOCKRT_ADDR_MAX always suffices) and port to `*port_out`; either
+/// may be NULL. Errors: SOCKRT_E_INVALID_ARGUMENT (`host_cap` too small:
+/// nothing is truncated).
+#[no_mangle]
+pub extern "C" fn sockrt_local_addr(
+    h: sockrt_handle,
+    host_out: *mut c_char,
+    host_cap: usize,
+    port_out: *mut u16,
+) -> i32 {
+    boundary(|| {
+        let addr = registry::socket(h, "local_addr")?.local_addr()?;
+        write_addr(addr, host_out, host_cap, port_out)
+    })
+}
+
+/// Writes the connected peer's address, as sockrt_local_addr does.
+/// Errors: SOCKRT_E_NOT_CONNECTED, and those of sockrt_local_addr.
+#[no_mangle]
+pub extern "C" fn sockrt_peer_addr(
+    h: sockrt_handle,
+    host_out: *mut c_char,
+    host_cap: usize,
+    port_out: *mut u16,
+) -> i32 {
+    boundary(|| {
+        let addr = registry::socket(h, "peer_addr")?.peer_addr()?;
+        write_addr(addr, host_out, host_cap, port_out)
+    })
+}
+
+/// Returns the socket's descriptor (>= 0) for use with select/poll/epoll.
+/// It is borrowed: valid until the handle is closed; never close it, and
+/// never read or write it directly. It is in non-blocking mode.
+/// Errors (negative): as any handle lookup.
+#[no_mangle]
+pub extern "C" fn sockrt_fileno(h: sockrt_handle) -> i32 {
+    boundary::<Count>(|| Ok(registry::socket(h, "fileno")?.fileno())).0
+}
+
+/// Waits until at least one of `n` sockets is ready, or `timeout_ms` passes
+/// (negative: no limit; 0: just check). On entry `events[i]` holds what is
+/// wanted for `handles[i]` (SOCKRT_POLL_IN and/or SOCKRT_POLL_OUT); on return
+/// it holds what is ready, plus SOCKRT_POLL_ERR, SOCKRT_POLL_HUP, or
+/// SOCKRT_POLL_CLOSED if the handle was closed by another thread during the
+/// wait (which ends it). Returns how many entries are ready, 0 on timeout.
+/// Errors (negative; `events` untouched): SOCKRT_E_INVALID_ARGUMENT (NULL
+/// arrays with `n` > 0, `n` above 65536), SOCKRT_E_BAD_HANDLE,
+/// SOCKRT_E_WRONG_KIND.
+#[no_mangle]
+pub extern "C" fn sockrt_poll(
+    handles: *const sockrt_handle,
+    events: *mut u32,
+    n: usize,
+    timeout_ms: i32,
+) -> i32 {
+    boundary::<Count>(|| {
+        if n > 65536 {
+            return Err(Error::invalid(format!(
+                "poll: {n} handles is more than 65536"
+            )));
+        }
+        if n > 0 && (handles.is_null() || events.is_null()) {
+            return Err(Error::invalid("poll: handles or events is NULL"));
+        }
+        let (handles, events) = if n == 0 {
+            (&[][..], &mut [][..])
+        } else {
+            // SAFETY: both non-NULL and hold n entries (header contract).
+            unsafe {
+                (
+                    std::slice::from_raw_parts(handles, n),
+                    std::slice::from_raw_parts_mut(events, n),
+                )
+            }
+        };
+        let sockets = handles
+            .iter()
+            .map(|&h| registry::socket(h, "poll"))
+            .collect::<Result<Vec<_>>>()?;
+        let mut entries: Vec<PollEntry> = sockets
+            .iter()
+            .zip(events.iter())
+            .map(|(socket, &wanted)| PollEntry {
+                socket,
+                wanted,
+                ready: 0,
+            })
+            .collect();
+        let ready = rt::poll(&mut entries, i64::from(timeout_ms))?;
+        for (event, entry) in events.iter_mut().zip(&entries) {
+            *event = entry.ready;
+        }
+        Ok(ready as i32)
+    })
+    .0
+}

@@ -1,0 +1,17 @@
+//! libsockrt: blocking TCP/UDP sockets and connection pooling behind
+//! generation-checked handles, with a C ABI for C, Python and Java.
+//!
+//! The runtime (`error`, `handle`, `addr`, `socket`, `pool`) is safe Rust and
+//! knows nothing of C; `ffi` is the only place with `extern "C"` items.
+
+pub mod addr;
+pub mod error;
+pub mod ffi;
+pub mod handle;
+pub mod pool;
+pub mod registry;
+pub mod socket;
+
+pub use error::{Error, ErrorKind, Result};
+pub use handle::Handle;
+pub use socket::{Family, Kind, Socket};

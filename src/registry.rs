@@ -1,0 +1,113 @@
+//! The process-wide table of live objects, and typed lookups into it.
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::handle::{Handle, HandleTable};
+use crate::pool::Pool;
+use crate::socket::Socket;
+use once_cell::sync::Lazy;
+use std::sync::Arc;
+
+/// Anything a handle can name.
+#[derive(Clone)]
+pub enum Object {
+    Socket(Arc<Socket>),
+    Pool(Arc<Pool>),
+}
+
+static OBJECTS: Lazy<HandleTable<Object>> = Lazy::new(HandleTable::default);
+
+fn table_full(op: &str) -> Error {
+    Error::new(
+        ErrorKind::Limit,
+        format!(
+            "{op}: the handle table is full ({} handles)",
+            crate::handle::MAX_HANDLES
+        ),
+    )
+}
+
+fn bad_handle(op: &str, handle: Handle) -> Error {
+    Error::new(
+        ErrorKind::BadHandle,
+        format!("{op}: handle {handle:#x} is closed, stale or was never issued"),
+    )
+}
+
+/// Stores an object and names it with a new handle.
+pub fn insert(object: Object, op: &str) -> Result<Handle> {
+    OBJECTS.insert(object).map_err(|_| table_full(op))
+}
+
+pub fn insert_socket(socket: Socket, op: &str) -> Result<Handle> {
+    insert(Object::Socket(Arc::new(socket)), op)
+}
+
+/// The object `handle` names.
+pub fn get(handle: Handle, op: &str) -> Result<Object> {
+    OBJECTS.get(handle).ok_or_else(|| bad_handle(op, handle))
+}
+
+/// The socket `handle` names; `WrongKind` for a pool handle.
+pub fn socket(handle: Handle, op: &str) -> Result<Arc<Socket>> {
+    match get(handle, op)? {
+        Object::Socket(s) => Ok(s),
+        Object::Pool(_) => Err(Error::new(
+            ErrorKind::WrongKind,
+            format!("{op}: handle {handle:#x} is a pool, not a socket"),
+        )),
+    }
+}
+
+/// The pool `handle` names; `WrongKind` for a socket handle.
+pub fn pool(handle: Handle, op: &str) -> Result<Arc<Pool>> {
+    match get(handle, op)? {
+        Object::Pool(p) => Ok(p),
+        Object::Socket(_) => Err(Error::new(
+            ErrorKind::WrongKind,
+            format!("{op}: handle {handle:#x} is a socket, not a pool"),
+        )),
+    }
+}
+
+/// Ends `handle` and returns what it named.
+pub fn remove(handle: Handle, op: &str) -> Result<Object> {
+    OBJECTS.remove(handle).ok_or_else(|| bad_handle(op, handle))
+}
+
+/// Ends `handle` only if `approve` accepts its object. On refusal the handle
+/// stays live and `refusal` explains why.
+pub fn remove_if(
+    handle: Handle,
+    op: &str,
+    approve: impl FnOnce(&Object) -> std::result::Result<(), Error>,
+) -> Result<Object> {
+    let mut refusal = None;
+    OBJECTS
+        .remove_if(handle, |object| match approve(object) {
+            Ok(()) => true,
+            Err(e) => {
+                refusal = Some(e);
+                false
+            }
+        })
+        .map_err(|_| refusal.unwrap_or_else(|| bad_handle(op, handle)))
+}
+
+/// Closes whatever `handle` names: a socket wakes its blocked calls and
+/// closes once they return; a pooled connection gives its slot back; a pool
+/// closes as `Pool::close` describes.
+pub fn close(handle: Handle) -> Result<()> {
+    match remove(handle, "close")? {
+        Object::Socket(socket) => match socket.membership.get() {
+            Some(member) => member.discard(&socket),
+            None => socket.close(),
+        },
+        Object::Pool(pool) => pool.close(),
+    }
+    Ok(())
+}
+
+/// Live handles of every kind.
+pub fn open_handles() -> u64 {
+    OBJECTS.live()
+}
