@@ -32,6 +32,9 @@ struct Slot<T> {
     object: Option<T>,
 }
 
+/// A lazily allocated run of slots; slots never move once allocated.
+type Chunk<T> = OnceCell<Box<[Mutex<Slot<T>>]>>;
+
 struct FreeList {
     free: Vec<u32>,
     never_used: u32,
@@ -41,7 +44,7 @@ struct FreeList {
 pub struct HandleTable<T> {
     // Slots live in lazily allocated chunks, so they never move and lookups
     // need no table-wide lock.
-    chunks: Box<[OnceCell<Box<[Mutex<Slot<T>>]>>]>,
+    chunks: Box<[Chunk<T>]>,
     free: Mutex<FreeList>,
     live: AtomicU64,
     capacity: usize,

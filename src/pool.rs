@@ -303,7 +303,9 @@ impl Pool {
         state.in_use += 1;
         drop(state);
         registry::insert(Object::Socket(Arc::clone(&socket)), "pool_acquire").inspect_err(|_| {
-            socket.membership.get().map(|m| m.discard(&socket));
+            if let Some(member) = socket.membership.get() {
+                member.discard(&socket);
+            }
         })
     }
 

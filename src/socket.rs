@@ -124,6 +124,17 @@ pub struct Socket {
     pub(crate) membership: once_cell::sync::OnceCell<crate::pool::Membership>,
 }
 
+impl std::fmt::Debug for Socket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Socket")
+            .field("fd", &self.fileno())
+            .field("family", &self.family)
+            .field("kind", &self.kind)
+            .field("role", &self.role.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
 /// When a blocking call gives up; computed on first need, since most calls
 /// never wait and the default (wait forever) needs no clock read at all.
 struct Deadline {

@@ -1,0 +1,201 @@
+/*
+ * Shared helpers for the C test programs of libsockrt.
+ *
+ * Each test is one .c file that includes this header. Checks stop the
+ * program at the first failure with the file, line, expression, and the
+ * library's last error (code name and message), so a failing run says what
+ * went wrong without a debugger. Only macros and static inline functions
+ * live here, so every test stays a single translation unit.
+ */
+#ifndef SOCKRT_TEST_CHECK_H
+#define SOCKRT_TEST_CHECK_H
+
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sockrt.h"
+
+/* Prints the library's view of this thread's last failure to stderr. */
+static inline void check_print_last_error(void)
+{
+    char msg[512];
+    int32_t code = sockrt_last_error();
+    sockrt_last_error_message(msg, sizeof msg);
+    fprintf(stderr, "    last error: %s (%d), errno %d, message \"%s\"\n",
+            sockrt_error_name(code), code, sockrt_last_os_error(), msg);
+}
+
+static inline void check_fail(const char *file, int line, const char *fmt, ...)
+{
+    va_list ap;
+    fflush(stdout);
+    fprintf(stderr, "FAIL %s:%d: ", file, line);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    check_print_last_error();
+    exit(1);
+}
+
+/* The expression must be true. */
+#define CHECK(expr)                                                           \
+    do {                                                                      \
+        if (!(expr))                                                          \
+            check_fail(__FILE__, __LINE__, "CHECK(%s)", #expr);               \
+    } while (0)
+
+/* Like CHECK, with an explanation formatted printf-style. */
+#define CHECK_MSG(expr, ...)                                                  \
+    do {                                                                      \
+        if (!(expr)) {                                                        \
+            char check_why_[512];                                             \
+            snprintf(check_why_, sizeof check_why_, __VA_ARGS__);             \
+            check_fail(__FILE__, __LINE__, "CHECK(%s): %s", #expr,            \
+                       check_why_);                                           \
+        }                                                                     \
+    } while (0)
+
+/* Two integer expressions must be equal; both values are printed if not. */
+#define CHECK_EQ(actual, expected)                                            \
+    do {                                                                      \
+        int64_t check_a_ = (int64_t)(actual);                                 \
+        int64_t check_e_ = (int64_t)(expected);                               \
+        if (check_a_ != check_e_)                                             \
+            check_fail(__FILE__, __LINE__, "%s == %s: got %" PRId64           \
+                       ", expected %" PRId64, #actual, #expected, check_a_,   \
+                       check_e_);                                             \
+    } while (0)
+
+/* The call must return SOCKRT_OK (or, for data calls, a count >= 0). */
+#define CHECK_OK(call)                                                        \
+    do {                                                                      \
+        int64_t check_rc_ = (int64_t)(call);                                  \
+        if (check_rc_ < 0)                                                    \
+            check_fail(__FILE__, __LINE__, "%s returned %s (%" PRId64 ")",    \
+                       #call, sockrt_error_name((int32_t)check_rc_),          \
+                       check_rc_);                                            \
+    } while (0)
+
+/*
+ * The call must fail with `code`, record that code as this thread's last
+ * error, and leave a non-empty message.
+ */
+#define CHECK_ERR(call, code)                                                 \
+    do {                                                                      \
+        int64_t check_rc_ = (int64_t)(call);                                  \
+        int32_t check_code_ = (code);                                         \
+        if (check_rc_ != check_code_)                                         \
+            check_fail(__FILE__, __LINE__, "%s returned %s (%" PRId64         \
+                       "), expected %s", #call,                               \
+                       sockrt_error_name((int32_t)check_rc_), check_rc_,      \
+                       sockrt_error_name(check_code_));                       \
+        if (sockrt_last_error() != check_code_)                               \
+            check_fail(__FILE__, __LINE__, "after %s: last_error is %s, "     \
+                       "expected %s", #call,                                  \
+                       sockrt_error_name(sockrt_last_error()),                \
+                       sockrt_error_name(check_code_));                       \
+        if (sockrt_last_error_message(NULL, 0) == 0)                          \
+            check_fail(__FILE__, __LINE__, "after %s: empty error message",   \
+                       #call);                                                \
+    } while (0)
+
+/* Progress lines: what is being checked, so a log reads as a checklist. */
+#define SAY(...)                                                              \
+    do {                                                                      \
+        printf("  - ");                                                       \
+        printf(__VA_ARGS__);                                                  \
+        printf("\n");                                                         \
+        fflush(stdout);                                                       \
+    } while (0)
+
+#define SKIP(...)                                                             \
+    do {                                                                      \
+        printf("  SKIP: ");                                                   \
+        printf(__VA_ARGS__);                                                  \
+        printf("\n");                                                         \
+        fflush(stdout);                                                       \
+    } while (0)
+
+/* Copies this thread's last error message into a caller buffer. */
+static inline const char *last_message(char *buf, size_t cap)
+{
+    sockrt_last_error_message(buf, cap);
+    return buf;
+}
+
+/* Monotonic clock in milliseconds (fractional). */
+static inline double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static inline void sleep_ms(int ms)
+{
+    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+/* Number of open descriptors of this process, from /proc/self/fd. */
+static inline int count_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *e;
+    int n = 0;
+    if (d == NULL)
+        return -1;
+    while ((e = readdir(d)) != NULL)
+        if (e->d_name[0] != '.')
+            n++;
+    closedir(d);
+    return n - 1; /* the directory stream's own descriptor */
+}
+
+/* A TCP listener on host with a free port; the port goes to *port. */
+static inline sockrt_handle listen_any(const char *host, uint16_t *port)
+{
+    sockrt_handle l = 0;
+    CHECK_OK(sockrt_tcp_listen(host, 0, 64, &l));
+    CHECK_OK(sockrt_local_addr(l, NULL, 0, port));
+    CHECK(*port != 0);
+    return l;
+}
+
+/* Fills buf with a pattern derived from seed and the byte offset. */
+static inline void fill_pattern(unsigned char *buf, size_t len, uint32_t seed)
+{
+    for (size_t i = 0; i < len; i++)
+        buf[i] = (unsigned char)((i * 31u + seed * 131u + (i >> 8)) & 0xff);
+}
+
+static inline pthread_t spawn(void *(*fn)(void *), void *arg)
+{
+    pthread_t t;
+    int rc = pthread_create(&t, NULL, fn, arg);
+    CHECK_MSG(rc == 0, "pthread_create: %s", strerror(rc));
+    return t;
+}
+
+static inline void join(pthread_t t)
+{
+    int rc = pthread_join(t, NULL);
+    CHECK_MSG(rc == 0, "pthread_join: %s", strerror(rc));
+}
+
+/* Marks the start and end of a test program in the log. */
+#define TEST_BEGIN(name) printf("%s (libsockrt %s)\n", (name), sockrt_version())
+#define TEST_END(name) printf("%s: all checks passed\n", (name))
+
+#endif /* SOCKRT_TEST_CHECK_H */
