@@ -299,6 +299,12 @@ impl Socket {
         self.broken.load(Ordering::Relaxed)
     }
 
+    /// Whether this pooled connection served an earlier lease (false for a
+    /// connection that is new or not from a pool).
+    pub fn was_reused(&self) -> bool {
+        self.membership.get().is_some_and(|m| m.was_reused())
+    }
+
     /// The descriptor, for select/poll by the caller. Non-blocking; borrowed.
     pub fn fileno(&self) -> RawFd {
         self.sock.as_raw_fd()

@@ -81,8 +81,14 @@ fn assert_times_out(result: sockrt::Result<impl std::fmt::Debug>, started: Insta
     let err = result.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
     let took = started.elapsed();
-    assert!(took >= Duration::from_millis(ms * 8 / 10), "too early: {took:?}");
-    assert!(took < Duration::from_millis(ms + 2000), "too late: {took:?}");
+    assert!(
+        took >= Duration::from_millis(ms * 8 / 10),
+        "too early: {took:?}"
+    );
+    assert!(
+        took < Duration::from_millis(ms + 2000),
+        "too late: {took:?}"
+    );
 }
 
 #[test]
@@ -152,7 +158,10 @@ fn eof_refused_reset_and_unresolvable() {
     let err = Socket::tcp_connect("127.0.0.1", port, 1000).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::ConnectionRefused);
     assert_eq!(err.os_error(), libc::ECONNREFUSED);
-    assert!(err.message().contains(&format!("127.0.0.1:{port}")), "{err}");
+    assert!(
+        err.message().contains(&format!("127.0.0.1:{port}")),
+        "{err}"
+    );
 
     // Reset: the peer closes with our bytes unread, which sends RST.
     let (l, port) = listener();
@@ -281,7 +290,10 @@ fn send_all_calls_never_interleave() {
 fn state_errors() {
     let (l, _) = listener();
     assert_eq!(l.listen(1).unwrap_err().kind(), ErrorKind::InvalidState);
-    assert_eq!(l.recv(&mut [0u8; 1]).unwrap_err().kind(), ErrorKind::InvalidState);
+    assert_eq!(
+        l.recv(&mut [0u8; 1]).unwrap_err().kind(),
+        ErrorKind::InvalidState
+    );
     let fresh = Socket::new(Family::Inet, Kind::Stream).unwrap();
     assert_eq!(fresh.accept().unwrap_err().kind(), ErrorKind::InvalidState);
     let udp = Socket::udp_bind("127.0.0.1", 0).unwrap();
@@ -291,7 +303,10 @@ fn state_errors() {
         ErrorKind::WrongKind
     );
     assert_eq!(
-        fresh.set_option(SockOption::BusyPollUs, -1).unwrap_err().kind(),
+        fresh
+            .set_option(SockOption::BusyPollUs, -1)
+            .unwrap_err()
+            .kind(),
         ErrorKind::InvalidArgument
     );
 }
@@ -339,10 +354,18 @@ fn poll_reports_readiness_and_timeout() {
     let (l, port) = listener();
     let c = Socket::tcp_connect("127.0.0.1", port, 1000).unwrap();
     let s = l.accept().unwrap();
-    let mut entries = [PollEntry { socket: &c, wanted: 1, ready: 0 }];
+    let mut entries = [PollEntry {
+        socket: &c,
+        wanted: 1,
+        ready: 0,
+    }];
     assert_eq!(poll(&mut entries, 20).unwrap(), 0);
     s.send_all(b"x").unwrap();
-    let mut entries = [PollEntry { socket: &c, wanted: 1, ready: 0 }];
+    let mut entries = [PollEntry {
+        socket: &c,
+        wanted: 1,
+        ready: 0,
+    }];
     assert_eq!(poll(&mut entries, 1000).unwrap(), 1);
     assert_eq!(entries[0].ready & 1, 1);
 }

@@ -58,7 +58,9 @@ pub fn server(behaviour: Behaviour) -> Server {
             }
             let Ok(stream) = stream else { continue };
             accepted2.fetch_add(1, Ordering::SeqCst);
-            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             let stop3 = Arc::clone(&stop2);
             std::thread::spawn(move || serve(stream, behaviour, seed, stop3));
         }
@@ -82,7 +84,14 @@ fn serve(mut stream: TcpStream, behaviour: Behaviour, mut seed: u64, stop: Arc<A
         let n = match stream.read(&mut buf) {
             Ok(0) => return,
             Ok(n) => n,
-            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => continue,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                continue
+            }
             Err(_) => return,
         };
         if stream.write_all(&buf[..n]).is_err() {
@@ -91,7 +100,9 @@ fn serve(mut stream: TcpStream, behaviour: Behaviour, mut seed: u64, stop: Arc<A
         match behaviour {
             Behaviour::Echo => {}
             Behaviour::EchoThenMaybeClose(n) => {
-                seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 if (seed >> 33) % n == 0 {
                     let _ = stream.shutdown(Shutdown::Both);
                     return;
