@@ -1,0 +1,140 @@
+/*
+ * echo_client: sends COUNT messages to an echo server and verifies each echo.
+ *
+ *   usage: echo_client HOST PORT [COUNT]
+ *
+ * Message i is 1..4096 bytes long with deterministic contents; its echo is
+ * read back with sockrt_recv_exact and compared byte for byte. The last line
+ * printed is
+ *
+ *   RESULT messages=<n> bytes=<verified bytes> mean_rtt_us=<float>
+ *
+ * and the exit status is 0 only if every byte came back intact.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sockrt.h>
+
+#define MAX_MESSAGE 4096
+#define DEFAULT_COUNT 100
+#define CONNECT_TIMEOUT_MS 5000
+/* No single echo should take this long on a working server: fail rather
+ * than hang. */
+#define READ_TIMEOUT_MS 10000
+
+static void report_error(const char *what, int64_t status) {
+    char message[256];
+    sockrt_last_error_message(message, sizeof message);
+    fprintf(stderr, "echo_client: %s failed: %s (%s)\n", what, message,
+            sockrt_error_name((int32_t)status));
+}
+
+/* Sizes cycle through 1..4096 in a scattered but repeatable order. */
+static size_t message_size(long i) {
+    return 1 + (size_t)((i * 7919 + 13) % MAX_MESSAGE);
+}
+
+static void fill_message(unsigned char *buf, size_t len, long i) {
+    for (size_t j = 0; j < len; j++) {
+        buf[j] = (unsigned char)((i * 31 + (long)j * 7) & 0xff);
+    }
+}
+
+static double now_us(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+static int parse_number(const char *text, long min, long max, long *out) {
+    char *end = NULL;
+    errno = 0;
+    long value = strtol(text, &end, 10);
+    if (errno != 0 || end == text || *end != '\0' || value < min || value > max) {
+        return -1;
+    }
+    *out = value;
+    return 0;
+}
+
+/* Connects with read timeout and no Nagle delay. Returns the handle or 0. */
+static sockrt_handle connect_to(const char *host, uint16_t port) {
+    sockrt_handle conn = 0;
+    int32_t rc = sockrt_tcp_connect(host, port, CONNECT_TIMEOUT_MS, &conn);
+    if (rc != SOCKRT_OK) {
+        report_error("connect", rc);
+        return 0;
+    }
+    rc = sockrt_set_option(conn, SOCKRT_OPT_READ_TIMEOUT_MS, READ_TIMEOUT_MS);
+    if (rc == SOCKRT_OK) {
+        rc = sockrt_set_option(conn, SOCKRT_OPT_NODELAY, 1);
+    }
+    if (rc != SOCKRT_OK) {
+        report_error("set_option", rc);
+        sockrt_close(conn);
+        return 0;
+    }
+    return conn;
+}
+
+int main(int argc, char **argv) {
+    long port = 0, count = DEFAULT_COUNT;
+    if (argc < 3 || argc > 4 || parse_number(argv[2], 1, 65535, &port) != 0 ||
+        (argc == 4 && parse_number(argv[3], 1, 10000000, &count) != 0)) {
+        fprintf(stderr, "usage: %s HOST PORT [COUNT]\n", argv[0]);
+        return 2;
+    }
+    sockrt_handle conn = connect_to(argv[1], (uint16_t)port);
+    if (conn == 0) {
+        return 1;
+    }
+
+    static unsigned char sent[MAX_MESSAGE], echoed[MAX_MESSAGE];
+    long messages = 0;
+    unsigned long long verified = 0;
+    double total_rtt_us = 0;
+    int ok = 1;
+    for (long i = 0; i < count && ok; i++) {
+        size_t len = message_size(i);
+        fill_message(sent, len, i);
+        double start = now_us();
+        int32_t rc = sockrt_send_all(conn, sent, len);
+        if (rc != SOCKRT_OK) {
+            report_error("send_all", rc);
+            ok = 0;
+            break;
+        }
+        rc = sockrt_recv_exact(conn, echoed, len);
+        if (rc != SOCKRT_OK) {
+            report_error("recv_exact", rc);
+            ok = 0;
+            break;
+        }
+        total_rtt_us += now_us() - start;
+        if (memcmp(sent, echoed, len) != 0) {
+            fprintf(stderr, "echo_client: message %ld came back altered\n", i);
+            ok = 0;
+            break;
+        }
+        messages++;
+        verified += len;
+    }
+
+    /* Tell the server we are done, then release the handle. */
+    int32_t rc = sockrt_shutdown(conn, SOCKRT_SHUT_WRITE);
+    if (rc != SOCKRT_OK && ok) {
+        report_error("shutdown", rc);
+    }
+    rc = sockrt_close(conn);
+    if (rc != SOCKRT_OK) {
+        report_error("close", rc);
+        ok = 0;
+    }
+    printf("RESULT messages=%ld bytes=%llu mean_rtt_us=%.1f\n", messages, verified,
+           messages > 0 ? total_rtt_us / (double)messages : 0.0);
+    return ok && messages == count ? 0 : 1;
+}

@@ -1,0 +1,321 @@
+/*
+ * echo_server: a TCP echo server built with the classic socket flow.
+ *
+ *   usage: echo_server HOST PORT [SECONDS]
+ *
+ * socket -> bind -> listen(backlog) -> accept in a loop, one thread per
+ * connection echoing bytes until the peer closes. Port 0 picks a free port;
+ * once ready the server prints one line "LISTENING <host> <port>".
+ *
+ * Shutdown: SIGINT and SIGTERM are blocked in every thread and collected by
+ * one watcher thread (sigtimedwait), which also enforces the SECONDS limit.
+ * The watcher closes the listener, which wakes the blocked sockrt_accept;
+ * the main thread then shuts down the open connections (waking their
+ * threads) and joins them. No signal handler ever calls the library.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sockrt.h>
+
+#define BACKLOG 128
+#define ECHO_BUFFER 65536
+#define DEFAULT_SECONDS 30
+
+/* Prints "<what>: <library message>" for the calling thread's last failure. */
+static void report_error(const char *what, int64_t status) {
+    char message[256];
+    sockrt_last_error_message(message, sizeof message);
+    fprintf(stderr, "echo_server: %s failed: %s (%s)\n", what, message,
+            sockrt_error_name((int32_t)status));
+}
+
+/* One accepted connection and the thread serving it. */
+struct connection {
+    sockrt_handle handle;
+    pthread_t thread;
+    int done; /* set, under connections_lock, once the thread closed handle */
+    struct connection *next;
+};
+
+static pthread_mutex_t connections_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct connection *connections;
+
+/* Echoes until the peer closes, then closes the handle. The handle is closed
+ * under connections_lock so the main thread never shuts down a closed one. */
+static void *serve_connection(void *arg) {
+    struct connection *conn = arg;
+    char *buffer = malloc(ECHO_BUFFER);
+    if (buffer == NULL) {
+        fprintf(stderr, "echo_server: out of memory\n");
+    }
+    while (buffer != NULL) {
+        int64_t n = sockrt_recv(conn->handle, buffer, ECHO_BUFFER);
+        if (n == 0) {
+            break; /* the peer closed its side: we are done */
+        }
+        if (n < 0) {
+            /* A shutdown from the main thread or a reset peer ends the loop;
+             * only an unexpected failure is worth a message. */
+            if (n != SOCKRT_E_CONNECTION_RESET && n != SOCKRT_E_CLOSED &&
+                n != SOCKRT_E_NOT_CONNECTED) {
+                report_error("recv", n);
+            }
+            break;
+        }
+        int32_t rc = sockrt_send_all(conn->handle, buffer, (size_t)n);
+        if (rc != SOCKRT_OK) {
+            if (rc != SOCKRT_E_CONNECTION_RESET && rc != SOCKRT_E_CLOSED) {
+                report_error("send_all", rc);
+            }
+            break;
+        }
+    }
+    free(buffer);
+    pthread_mutex_lock(&connections_lock);
+    int32_t rc = sockrt_close(conn->handle);
+    conn->done = 1;
+    pthread_mutex_unlock(&connections_lock);
+    if (rc != SOCKRT_OK) {
+        report_error("close", rc);
+    }
+    return NULL;
+}
+
+/* Joins and frees the connections whose thread has finished, so a long-running
+ * server does not accumulate them. */
+static void reap_finished_connections(void) {
+    pthread_mutex_lock(&connections_lock);
+    struct connection **link = &connections;
+    while (*link != NULL) {
+        struct connection *conn = *link;
+        if (conn->done) {
+            *link = conn->next;
+            pthread_join(conn->thread, NULL);
+            free(conn);
+        } else {
+            link = &conn->next;
+        }
+    }
+    pthread_mutex_unlock(&connections_lock);
+}
+
+/* Starts a thread for a freshly accepted connection (which it then owns). */
+static int start_connection(sockrt_handle handle) {
+    struct connection *conn = calloc(1, sizeof *conn);
+    if (conn == NULL) {
+        fprintf(stderr, "echo_server: out of memory\n");
+        sockrt_close(handle);
+        return -1;
+    }
+    conn->handle = handle;
+    pthread_mutex_lock(&connections_lock);
+    int err = pthread_create(&conn->thread, NULL, serve_connection, conn);
+    if (err == 0) {
+        conn->next = connections;
+        connections = conn;
+    }
+    pthread_mutex_unlock(&connections_lock);
+    if (err != 0) {
+        fprintf(stderr, "echo_server: pthread_create: %s\n", strerror(err));
+        sockrt_close(handle);
+        free(conn);
+        return -1;
+    }
+    return 0;
+}
+
+/* Wakes every connection thread still running, then joins them all. */
+static void stop_connections(void) {
+    pthread_mutex_lock(&connections_lock);
+    for (struct connection *conn = connections; conn != NULL; conn = conn->next) {
+        if (!conn->done) {
+            /* Shutdown wakes the thread's blocked recv; the thread still
+             * owns the handle and closes it itself. */
+            sockrt_shutdown(conn->handle, SOCKRT_SHUT_BOTH);
+        }
+    }
+    pthread_mutex_unlock(&connections_lock);
+    /* Each thread takes the lock to finish, so join outside it. */
+    while (connections != NULL) {
+        struct connection *conn = connections;
+        connections = conn->next;
+        pthread_join(conn->thread, NULL);
+        free(conn);
+    }
+}
+
+struct watcher {
+    sigset_t signals;
+    long seconds;
+    sockrt_handle listener;
+};
+
+/* Waits for SIGINT/SIGTERM or the time limit, then closes the listener: that
+ * wakes the main thread's sockrt_accept with SOCKRT_E_CLOSED. */
+static void *watch_for_shutdown(void *arg) {
+    struct watcher *w = arg;
+    struct timespec deadline;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += w->seconds;
+    for (;;) {
+        struct timespec now, left;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        left.tv_sec = deadline.tv_sec - now.tv_sec;
+        left.tv_nsec = deadline.tv_nsec - now.tv_nsec;
+        if (left.tv_nsec < 0) {
+            left.tv_nsec += 1000000000L;
+            left.tv_sec -= 1;
+        }
+        if (left.tv_sec < 0) {
+            fprintf(stderr, "echo_server: time limit reached, shutting down\n");
+            break;
+        }
+        int sig = sigtimedwait(&w->signals, NULL, &left);
+        if (sig > 0) {
+            fprintf(stderr, "echo_server: signal %d, shutting down\n", sig);
+            break;
+        }
+        /* EINTR: retry; EAGAIN: the deadline passed, caught at the top. */
+    }
+    int32_t rc = sockrt_close(w->listener);
+    if (rc != SOCKRT_OK) {
+        report_error("close listener", rc);
+    }
+    return NULL;
+}
+
+/* The classic flow: socket, bind, listen. Returns the listener or 0. */
+static sockrt_handle open_listener(const char *host, uint16_t port) {
+    int32_t family = strchr(host, ':') != NULL ? SOCKRT_INET6 : SOCKRT_INET;
+    sockrt_handle listener = 0;
+    int32_t rc = sockrt_socket(family, SOCKRT_STREAM, &listener);
+    if (rc != SOCKRT_OK) {
+        report_error("socket", rc);
+        return 0;
+    }
+    /* Lets a restarted server bind at once while old connections linger. */
+    rc = sockrt_set_option(listener, SOCKRT_OPT_REUSEADDR, 1);
+    if (rc == SOCKRT_OK) {
+        rc = sockrt_bind(listener, host, port);
+        if (rc != SOCKRT_OK) {
+            report_error("bind", rc);
+        }
+    } else {
+        report_error("set_option REUSEADDR", rc);
+    }
+    if (rc == SOCKRT_OK) {
+        rc = sockrt_listen(listener, BACKLOG);
+        if (rc != SOCKRT_OK) {
+            report_error("listen", rc);
+        }
+    }
+    if (rc != SOCKRT_OK) {
+        sockrt_close(listener);
+        return 0;
+    }
+    return listener;
+}
+
+/* Prints the LISTENING line with the address actually bound (port 0 made
+ * the system choose one). */
+static int announce(sockrt_handle listener) {
+    char host[SOCKRT_ADDR_MAX];
+    uint16_t port = 0;
+    int32_t rc = sockrt_local_addr(listener, host, sizeof host, &port);
+    if (rc != SOCKRT_OK) {
+        report_error("local_addr", rc);
+        return -1;
+    }
+    printf("LISTENING %s %u\n", host, (unsigned)port);
+    fflush(stdout);
+    return 0;
+}
+
+/* Accepts until the listener is closed by the watcher. Returns 0 on a clean
+ * stop, 1 if accept failed for another reason. */
+static int accept_loop(sockrt_handle listener) {
+    for (;;) {
+        sockrt_handle conn = 0;
+        int32_t rc = sockrt_accept(listener, &conn);
+        if (rc == SOCKRT_E_CLOSED || rc == SOCKRT_E_BAD_HANDLE) {
+            return 0; /* the watcher closed the listener: a requested stop */
+        }
+        if (rc == SOCKRT_E_LIMIT || rc == SOCKRT_E_CONNECTION_RESET) {
+            report_error("accept", rc); /* transient: keep serving */
+            continue;
+        }
+        if (rc != SOCKRT_OK) {
+            report_error("accept", rc);
+            return 1;
+        }
+        /* Echoed replies are small and latency matters: no Nagle delay. */
+        if (sockrt_set_option(conn, SOCKRT_OPT_NODELAY, 1) != SOCKRT_OK) {
+            report_error("set_option NODELAY", sockrt_last_error());
+        }
+        reap_finished_connections();
+        start_connection(conn);
+    }
+}
+
+static int parse_number(const char *text, long min, long max, long *out) {
+    char *end = NULL;
+    errno = 0;
+    long value = strtol(text, &end, 10);
+    if (errno != 0 || end == text || *end != '\0' || value < min || value > max) {
+        return -1;
+    }
+    *out = value;
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    long port = 0, seconds = DEFAULT_SECONDS;
+    if (argc < 3 || argc > 4 || parse_number(argv[2], 0, 65535, &port) != 0 ||
+        (argc == 4 && parse_number(argv[3], 1, 86400, &seconds) != 0)) {
+        fprintf(stderr, "usage: %s HOST PORT [SECONDS]\n", argv[0]);
+        return 2;
+    }
+
+    /* Block the shutdown signals before any thread starts, so every thread
+     * inherits the mask and only the watcher receives them (by sigtimedwait). */
+    struct watcher watcher = {.seconds = seconds};
+    sigemptyset(&watcher.signals);
+    sigaddset(&watcher.signals, SIGINT);
+    sigaddset(&watcher.signals, SIGTERM);
+    int err = pthread_sigmask(SIG_BLOCK, &watcher.signals, NULL);
+    if (err != 0) {
+        fprintf(stderr, "echo_server: pthread_sigmask: %s\n", strerror(err));
+        return 1;
+    }
+
+    watcher.listener = open_listener(argv[1], (uint16_t)port);
+    if (watcher.listener == 0) {
+        return 1;
+    }
+    if (announce(watcher.listener) != 0) {
+        sockrt_close(watcher.listener);
+        return 1;
+    }
+    pthread_t watcher_thread;
+    err = pthread_create(&watcher_thread, NULL, watch_for_shutdown, &watcher);
+    if (err != 0) {
+        fprintf(stderr, "echo_server: pthread_create: %s\n", strerror(err));
+        sockrt_close(watcher.listener);
+        return 1;
+    }
+
+    int status = accept_loop(watcher.listener);
+    if (status != 0) {
+        /* accept failed on its own: wake the watcher so it can close up. */
+        pthread_kill(watcher_thread, SIGTERM);
+    }
+    pthread_join(watcher_thread, NULL);
+    stop_connections();
+    return status;
+}
