@@ -78,12 +78,14 @@ class Cell:
     """One run of a client: what it printed and whether it verified."""
     server: str
     client: str
+    kind: str = "echo"  # echo, pool or UDP
     status: str = ""  # ok, FAIL, MISSING; empty until run
     messages: int = 0
     bytes: int = 0
     mean_rtt_us: float = 0.0
     stats: Dict[str, str] = field(default_factory=dict)
     detail: str = ""
+    command: str = ""  # the client command line, shown when the cell fails
 
     @property
     def ok(self) -> bool:
@@ -182,6 +184,7 @@ def run_client(cell: Cell, cmd: Command, host: str, port: int, count: int,
                extra: List[str]) -> Cell:
     """Runs one client to completion and fills in the cell from its RESULT."""
     argv = cmd.argv + extra + [host, str(port), str(count)]
+    cell.command = shlex.join(argv)
     try:
         proc = subprocess.Popen(
             argv, env=cmd.env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -281,10 +284,10 @@ class Demo:
             self.run_with_server(
                 f"{server_lang} echo", variable_for(server_lang, "server"), cells,
                 [variable_for(c, "client") for c in LANGUAGES])
-        self.pooled = [Cell("C", c) for c in LANGUAGES]
+        self.pooled = [Cell("C", c, "pool") for c in LANGUAGES]
         self.run_with_server("C echo (pool run)", variable_for("C", "server"), self.pooled,
                              [variable_for(c, "pool") for c in LANGUAGES])
-        self.udp = [Cell("C", "C")]
+        self.udp = [Cell("C", "C", "UDP")]
         udp = variable_for("C", "udp")
         self.run_with_server("C UDP", udp, self.udp, [udp],
                              server_extra=["server"], client_extra=["client"])
@@ -330,8 +333,11 @@ def print_report(demo: Demo, elapsed: float) -> None:
         for s in demo.shutdowns))
     problems = [c for c in demo.cells() if not c.ok]
     for cell in problems:
-        print(f"  {cell.status or 'NOT RUN'} {cell.server} server / {cell.client} client:"
+        print(f"  {cell.status or 'NOT RUN'} {cell.kind}: {cell.server} server /"
+              f" {cell.client} {'pool ' if cell.kind == 'pool' else ''}client:"
               f" {cell.detail}")
+        if cell.command:
+            print(f"      command: {cell.command}")
     verified = sum(c.ok for c in demo.cells())
     verdict = "PASS" if demo.passed() else "FAIL"
     print(f"\n{verdict}: {verified}/{len(demo.cells())} cells verified in {elapsed:.1f}s")
