@@ -1,0 +1,60 @@
+"""The C library's integer constants, under their C names (see sockrt.h).
+
+The test suite parses include/sockrt.h and checks every ``#define`` against
+this module, so the two cannot drift apart.
+"""
+
+SOCKRT_OK = 0
+
+# Status codes.
+SOCKRT_E_INVALID_ARGUMENT = -1
+SOCKRT_E_BAD_HANDLE = -2
+SOCKRT_E_WRONG_KIND = -3
+SOCKRT_E_INVALID_STATE = -4
+SOCKRT_E_NOT_CONNECTED = -5
+SOCKRT_E_TIMEOUT = -6
+SOCKRT_E_CLOSED = -7
+SOCKRT_E_EOF = -8
+SOCKRT_E_CONNECTION_REFUSED = -9
+SOCKRT_E_CONNECTION_RESET = -10
+SOCKRT_E_ADDRESS_IN_USE = -11
+SOCKRT_E_ADDRESS_NOT_AVAILABLE = -12
+SOCKRT_E_RESOLVE = -13
+SOCKRT_E_UNREACHABLE = -14
+SOCKRT_E_POOL_EXHAUSTED = -15
+SOCKRT_E_POOL_CLOSED = -16
+SOCKRT_E_LIMIT = -17
+SOCKRT_E_PANIC = -18
+SOCKRT_E_IO = -19
+
+# Address families and socket types.
+SOCKRT_INET = 4
+SOCKRT_INET6 = 6
+SOCKRT_STREAM = 1
+SOCKRT_DGRAM = 2
+
+# sockrt_shutdown directions.
+SOCKRT_SHUT_READ = 1
+SOCKRT_SHUT_WRITE = 2
+SOCKRT_SHUT_BOTH = 3
+
+# Options for sockrt_set_option / sockrt_get_option.
+SOCKRT_OPT_READ_TIMEOUT_MS = 1
+SOCKRT_OPT_WRITE_TIMEOUT_MS = 2
+SOCKRT_OPT_NODELAY = 3
+SOCKRT_OPT_KEEPALIVE = 4
+SOCKRT_OPT_REUSEADDR = 5
+SOCKRT_OPT_RECV_BUFFER = 6
+SOCKRT_OPT_SEND_BUFFER = 7
+SOCKRT_OPT_BROADCAST = 8
+SOCKRT_OPT_BUSY_POLL_US = 9
+
+# sockrt_poll readiness bits.
+SOCKRT_POLL_IN = 1
+SOCKRT_POLL_OUT = 2
+SOCKRT_POLL_ERR = 4
+SOCKRT_POLL_HUP = 8
+SOCKRT_POLL_CLOSED = 16
+
+# Bytes that always hold an address string and its NUL.
+SOCKRT_ADDR_MAX = 64

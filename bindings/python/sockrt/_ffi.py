@@ -1,0 +1,262 @@
+"""The one module that owns libsockrt: finds it, loads it, declares it.
+
+Every C function the package calls is declared here with its argtypes and
+restype; the rest of the package calls them only through this module.
+
+The library is looked for, in order:
+  1. the path in the SOCKRT_LIB environment variable (if set, it must work);
+  2. a copy shipped beside the package (sockrt/libsockrt.so);
+  3. the project's build tree, when the package runs from the source tree
+     (target/release/libsockrt.so at the repository root);
+  4. the system's library path (libsockrt.so.0, after `make install`).
+A candidate counts only if it loads and sockrt_version() answers.
+
+The library is loaded with ctypes.CDLL, so every call releases the GIL.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+from ctypes import (
+    POINTER,
+    Structure,
+    c_bool,
+    c_char_p,
+    c_int32,
+    c_int64,
+    c_size_t,
+    c_uint16,
+    c_uint32,
+    c_uint64,
+    c_void_p,
+)
+from pathlib import Path
+
+LIB_ENV = "SOCKRT_LIB"
+_LIB_NAME = "libsockrt.so"
+_SYSTEM_NAME = "libsockrt.so.0"
+
+sockrt_handle = c_uint64
+
+
+class PoolConfig(Structure):
+    """struct sockrt_pool_config."""
+
+    _fields_ = [
+        ("max_idle", c_uint32),
+        ("max_total", c_uint32),
+        ("connect_timeout_ms", c_int32),
+        ("acquire_timeout_ms", c_int32),
+        ("idle_timeout_ms", c_int32),
+        ("max_lifetime_ms", c_int32),
+        ("check_on_acquire", c_bool),
+        ("nodelay", c_bool),
+    ]
+
+
+class PoolStats(Structure):
+    """struct sockrt_pool_stats."""
+
+    _fields_ = [
+        (name, c_uint64)
+        for name in (
+            "idle",
+            "in_use",
+            "created",
+            "reused",
+            "closed_stale",
+            "closed_expired",
+            "closed_broken",
+            "waits",
+            "timeouts",
+        )
+    ]
+
+
+_H = sockrt_handle
+_HP = POINTER(sockrt_handle)
+
+# name: (restype, argtypes). Buffers are c_void_p so that both an address
+# (int) and a bytes object (passed without a copy) are accepted.
+_PROTOTYPES: dict[str, tuple[object, list[object]]] = {
+    "sockrt_version": (c_char_p, []),
+    "sockrt_strerror": (c_char_p, [c_int32]),
+    "sockrt_error_name": (c_char_p, [c_int32]),
+    "sockrt_last_error": (c_int32, []),
+    "sockrt_last_os_error": (c_int32, []),
+    "sockrt_last_error_message": (c_size_t, [c_void_p, c_size_t]),
+    "sockrt_open_handles": (c_uint64, []),
+    "sockrt_close": (c_int32, [_H]),
+    "sockrt_socket": (c_int32, [c_int32, c_int32, _HP]),
+    "sockrt_bind": (c_int32, [_H, c_char_p, c_uint16]),
+    "sockrt_listen": (c_int32, [_H, c_int32]),
+    "sockrt_accept": (c_int32, [_H, _HP]),
+    "sockrt_connect": (c_int32, [_H, c_char_p, c_uint16, c_int32]),
+    "sockrt_tcp_connect": (c_int32, [c_char_p, c_uint16, c_int32, _HP]),
+    "sockrt_tcp_listen": (c_int32, [c_char_p, c_uint16, c_int32, _HP]),
+    "sockrt_udp_bind": (c_int32, [c_char_p, c_uint16, _HP]),
+    "sockrt_send": (c_int64, [_H, c_void_p, c_size_t]),
+    "sockrt_recv": (c_int64, [_H, c_void_p, c_size_t]),
+    "sockrt_send_all": (c_int32, [_H, c_void_p, c_size_t]),
+    "sockrt_recv_exact": (c_int32, [_H, c_void_p, c_size_t]),
+    "sockrt_send_to": (c_int64, [_H, c_void_p, c_size_t, c_char_p, c_uint16]),
+    "sockrt_recv_from": (
+        c_int64,
+        [_H, c_void_p, c_size_t, c_void_p, c_size_t, c_void_p],
+    ),
+    "sockrt_shutdown": (c_int32, [_H, c_int32]),
+    "sockrt_set_option": (c_int32, [_H, c_int32, c_int64]),
+    "sockrt_get_option": (c_int32, [_H, c_int32, POINTER(c_int64)]),
+    "sockrt_local_addr": (c_int32, [_H, c_void_p, c_size_t, POINTER(c_uint16)]),
+    "sockrt_peer_addr": (c_int32, [_H, c_void_p, c_size_t, POINTER(c_uint16)]),
+    "sockrt_fileno": (c_int32, [_H]),
+    "sockrt_poll": (c_int32, [_HP, POINTER(c_uint32), c_size_t, c_int32]),
+    "sockrt_pool_config_init": (None, [POINTER(PoolConfig)]),
+    "sockrt_pool_open": (c_int32, [c_char_p, c_uint16, POINTER(PoolConfig), _HP]),
+    "sockrt_pool_acquire": (c_int32, [_H, _HP]),
+    "sockrt_pool_release": (c_int32, [_H, _H]),
+    "sockrt_pool_discard": (c_int32, [_H, _H]),
+    "sockrt_pool_was_reused": (c_int32, [_H]),
+    "sockrt_pool_get_stats": (c_int32, [_H, POINTER(PoolStats)]),
+    "sockrt_pool_close": (c_int32, [_H]),
+}
+
+
+def _candidates() -> list[tuple[str, str]]:
+    """(description, path) in search order, SOCKRT_LIB excluded."""
+    here = Path(__file__).resolve().parent
+    found = [("beside the package", str(here / _LIB_NAME))]
+    # bindings/python/sockrt/_ffi.py: the repository root is three levels up.
+    parents = here.parents
+    if len(parents) >= 3:
+        repo = parents[2]
+        if (repo / "include" / "sockrt.h").is_file():
+            tree = repo / "target" / "release" / _LIB_NAME
+            found.append(("the project's build tree", str(tree)))
+    found.append(("the system library path", _SYSTEM_NAME))
+    return found
+
+
+def _try_load(path: str) -> ctypes.CDLL:
+    """Loads `path` and proves it is libsockrt by asking its version."""
+    lib = ctypes.CDLL(path)
+    version = lib.sockrt_version
+    version.argtypes = []
+    version.restype = c_char_p
+    text = version()
+    if not text:
+        raise OSError(f"{path}: sockrt_version() returned NULL")
+    return lib
+
+
+def _load() -> tuple[ctypes.CDLL, str]:
+    tried: list[str] = []
+    explicit = os.environ.get(LIB_ENV)
+    if explicit:
+        try:
+            return _try_load(explicit), explicit
+        except (OSError, AttributeError) as exc:
+            raise ImportError(
+                f"sockrt: cannot load the library named by {LIB_ENV}={explicit!r}: {exc}"
+            ) from exc
+    tried.append(f"  {LIB_ENV}: not set")
+    for where, path in _candidates():
+        if where != "the system library path" and not os.path.exists(path):
+            tried.append(f"  {where}: {path} (no such file)")
+            continue
+        try:
+            return _try_load(path), path
+        except (OSError, AttributeError) as exc:
+            tried.append(f"  {where}: {path} ({exc})")
+    raise ImportError(
+        "sockrt: libsockrt was not found. Looked in:\n"
+        + "\n".join(tried)
+        + "\nBuild it with `make build` at the repository root, or point "
+        f"{LIB_ENV} at libsockrt.so."
+    )
+
+
+def _declare(lib: ctypes.CDLL) -> None:
+    for name, (restype, argtypes) in _PROTOTYPES.items():
+        func = getattr(lib, name)
+        func.restype = restype
+        func.argtypes = argtypes
+
+
+lib, lib_path = _load()
+_declare(lib)
+
+# The functions, bound once: callers copy them into their own globals so a
+# call costs one ctypes call and no attribute lookups on the library.
+version = lib.sockrt_version
+strerror = lib.sockrt_strerror
+error_name = lib.sockrt_error_name
+last_error = lib.sockrt_last_error
+last_os_error = lib.sockrt_last_os_error
+last_error_message = lib.sockrt_last_error_message
+open_handles = lib.sockrt_open_handles
+close = lib.sockrt_close
+socket = lib.sockrt_socket
+bind = lib.sockrt_bind
+listen = lib.sockrt_listen
+accept = lib.sockrt_accept
+connect = lib.sockrt_connect
+tcp_connect = lib.sockrt_tcp_connect
+tcp_listen = lib.sockrt_tcp_listen
+udp_bind = lib.sockrt_udp_bind
+send = lib.sockrt_send
+recv = lib.sockrt_recv
+send_all = lib.sockrt_send_all
+recv_exact = lib.sockrt_recv_exact
+send_to = lib.sockrt_send_to
+recv_from = lib.sockrt_recv_from
+shutdown = lib.sockrt_shutdown
+set_option = lib.sockrt_set_option
+get_option = lib.sockrt_get_option
+local_addr = lib.sockrt_local_addr
+peer_addr = lib.sockrt_peer_addr
+fileno = lib.sockrt_fileno
+poll = lib.sockrt_poll
+pool_config_init = lib.sockrt_pool_config_init
+pool_open = lib.sockrt_pool_open
+pool_acquire = lib.sockrt_pool_acquire
+pool_release = lib.sockrt_pool_release
+pool_discard = lib.sockrt_pool_discard
+pool_was_reused = lib.sockrt_pool_was_reused
+pool_get_stats = lib.sockrt_pool_get_stats
+pool_close = lib.sockrt_pool_close
+
+
+class PyBuffer(Structure):
+    """Py_buffer, to borrow a read-only buffer's address without a copy."""
+
+    _fields_ = [
+        ("buf", c_void_p),
+        ("obj", c_void_p),
+        ("len", ctypes.c_ssize_t),
+        ("itemsize", ctypes.c_ssize_t),
+        ("readonly", ctypes.c_int),
+        ("ndim", ctypes.c_int),
+        ("format", c_void_p),
+        ("shape", c_void_p),
+        ("strides", c_void_p),
+        ("suboffsets", c_void_p),
+        ("internal", c_void_p),
+    ]
+
+
+# From the interpreter itself (these hold the GIL and re-raise its errors).
+get_buffer = ctypes.pythonapi.PyObject_GetBuffer
+get_buffer.argtypes = [ctypes.py_object, POINTER(PyBuffer), ctypes.c_int]
+get_buffer.restype = ctypes.c_int
+release_buffer = ctypes.pythonapi.PyBuffer_Release
+release_buffer.argtypes = [POINTER(PyBuffer)]
+release_buffer.restype = None
+PYBUF_SIMPLE = 0
+
+
+def library_version() -> str:
+    """The version libsockrt reports, "MAJOR.MINOR.PATCH"."""
+    raw = version()
+    return raw.decode("ascii") if raw else ""

@@ -1,0 +1,221 @@
+"""Pool: keep-alive TCP connections to one endpoint."""
+
+from __future__ import annotations
+
+from ctypes import byref, c_uint64
+from typing import Any, NamedTuple, Optional
+
+from . import _constants as C
+from . import _ffi
+from ._errors import PoolClosed, error_for
+from ._socket import (
+    AF_INET,
+    AF_INET6,
+    SOCK_STREAM,
+    Socket,
+    _finalizer_for,
+    _host_bytes,
+    _port,
+    _timeout_ms,
+)
+
+_UINT32_MAX = 2**32 - 1
+
+
+class PoolStats(NamedTuple):
+    """The pool's counters (struct sockrt_pool_stats): ``idle`` and
+    ``in_use`` are current, the rest count events since the pool opened."""
+
+    idle: int
+    in_use: int
+    created: int
+    reused: int
+    closed_stale: int
+    closed_expired: int
+    closed_broken: int
+    waits: int
+    timeouts: int
+
+    def format(self) -> str:
+        """"idle=0 in_use=1 created=..." in field order."""
+        return " ".join(f"{name}={value}" for name, value in zip(self._fields, self))
+
+
+class PooledConnection(Socket):
+    """A leased connection: an ordinary stream Socket plus ``release()``
+    (back to the pool) and ``discard()`` (close it, free its slot).
+
+    As a context manager it releases on a normal exit and discards when an
+    exception escapes. ``close()`` discards. After any of them the object is
+    closed, like a closed Socket.
+    """
+
+    __slots__ = ("_pool",)
+
+    _pool: "Pool"
+
+    @property
+    def pool(self) -> "Pool":
+        """The pool this connection came from."""
+        return self._pool
+
+    @property
+    def was_reused(self) -> bool:
+        """True if this connection served an earlier acquire (a request that
+        fails on a reused connection before any reply may be retried once on
+        a fresh one)."""
+        rc = _ffi.pool_was_reused(self._h)
+        if rc < 0:
+            raise self._error(rc)
+        return rc == 1
+
+    def _end_lease(self, func: Any) -> None:
+        h = self._h
+        if not h or self._finalizer.detach() is None:
+            return  # already released, discarded or closed
+        self._h = 0
+        rc = func(self._pool._h, h)
+        if rc:
+            # The pool was closed meanwhile: the lease ends by closing.
+            _ffi.close(h)
+            if rc != C.SOCKRT_E_BAD_HANDLE:
+                raise error_for(rc)
+
+    def release(self) -> None:
+        """Returns the connection to the pool (it is closed instead if a call
+        on it failed, it was shut down or has unread bytes). Idempotent."""
+        self._end_lease(_ffi.pool_release)
+
+    def discard(self) -> None:
+        """Closes the connection and frees its pool slot. Idempotent."""
+        self._end_lease(_ffi.pool_discard)
+
+    def __enter__(self) -> "PooledConnection":
+        return self
+
+    def __exit__(self, exc_type: Any, *rest: Any) -> None:
+        if exc_type is None:
+            self.release()
+        else:
+            self.discard()
+
+
+def _count(value: Optional[int], what: str) -> int:
+    if value is None:
+        return 0
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"{what} must be an int, not {type(value).__name__}")
+    if not 0 <= value <= _UINT32_MAX:
+        raise ValueError(f"{what} must be between 0 and {_UINT32_MAX}")
+    return value
+
+
+class Pool:
+    """Keep-alive TCP connections to host:port, opened lazily.
+
+    Timeouts are in seconds; None means no limit (connect), wait forever
+    (acquire) or never (idle_timeout, max_lifetime). ``max_total`` 0 or None
+    is unlimited. ``acquire()`` returns a PooledConnection, best used as a
+    context manager::
+
+        with pool.acquire() as conn:
+            conn.sendall(request)
+            reply = conn.recv_exact(n)
+    """
+
+    __slots__ = ("_h", "_host", "_port", "_family", "_finalizer", "__weakref__")
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        max_idle: int = 8,
+        max_total: Optional[int] = 32,
+        connect_timeout: Optional[float] = 5.0,
+        acquire_timeout: Optional[float] = 5.0,
+        idle_timeout: Optional[float] = 60.0,
+        max_lifetime: Optional[float] = None,
+        check_on_acquire: bool = True,
+        nodelay: bool = True,
+    ) -> None:
+        host_c = _host_bytes(host, AF_INET)
+        port = _port(port)
+        cfg = _ffi.PoolConfig()
+        _ffi.pool_config_init(byref(cfg))
+        cfg.max_idle = _count(max_idle, "max_idle")
+        cfg.max_total = _count(max_total, "max_total")
+        cfg.connect_timeout_ms = _timeout_ms(connect_timeout)
+        cfg.acquire_timeout_ms = _timeout_ms(acquire_timeout)
+        cfg.idle_timeout_ms = _timeout_ms(idle_timeout)
+        cfg.max_lifetime_ms = _timeout_ms(max_lifetime)
+        cfg.check_on_acquire = bool(check_on_acquire)
+        cfg.nodelay = bool(nodelay)
+        out = c_uint64()
+        rc = _ffi.pool_open(host_c, port, byref(cfg), byref(out))
+        if rc:
+            raise error_for(rc)
+        self._h = out.value
+        self._host = host
+        self._port = port
+        # Pooled connections are named by their host; a literal tells the family.
+        self._family = AF_INET6 if b":" in host_c else AF_INET
+        self._finalizer = _finalizer_for(self, out.value)
+
+    @property
+    def host(self) -> str:
+        return self._host
+
+    @property
+    def port(self) -> int:
+        return self._port
+
+    @property
+    def closed(self) -> bool:
+        return not self._h
+
+    def acquire(self) -> PooledConnection:
+        """Leases a connection: an idle one that passes the liveness check,
+        a new one, or (at max_total) the next one released within
+        acquire_timeout. Raises PoolExhausted (a TimeoutError), PoolClosed,
+        or the connect error (ConnectionRefusedError, ...)."""
+        h = self._h
+        if not h:
+            raise PoolClosed(C.SOCKRT_E_POOL_CLOSED, "acquire: the pool is closed")
+        out = c_uint64()
+        rc = _ffi.pool_acquire(h, byref(out))
+        if rc:
+            if not self._h:
+                raise PoolClosed(C.SOCKRT_E_POOL_CLOSED, "acquire: the pool was closed")
+            raise error_for(rc)
+        conn = PooledConnection._from_handle(out.value, self._family, SOCK_STREAM)
+        conn._pool = self
+        return conn
+
+    def stats(self) -> PoolStats:
+        """A snapshot of the pool's counters."""
+        raw = _ffi.PoolStats()
+        rc = _ffi.pool_get_stats(self._h, byref(raw))
+        if rc:
+            if not self._h:
+                raise PoolClosed(C.SOCKRT_E_POOL_CLOSED, "stats: the pool is closed")
+            raise error_for(rc)
+        return PoolStats(*(getattr(raw, name) for name in PoolStats._fields))
+
+    def close(self) -> None:
+        """Closes idle connections now and wakes queued acquirers (PoolClosed);
+        leased connections stay usable until released. Idempotent."""
+        if self._h:
+            self._h = 0
+            self._finalizer()
+
+    def __enter__(self) -> "Pool":
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if not self._h else f"handle={self._h:#x}"
+        return f"<sockrt.Pool {self._host}:{self._port} {state}>"
+
