@@ -10,9 +10,8 @@
 //! out (an `Arc` in practice); no lock is ever held across I/O. The free list
 //! has its own lock, taken only by insert and remove.
 
+use crate::sync::{AtomicU64, Mutex, Ordering};
 use once_cell::sync::OnceCell;
-use parking_lot::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 /// An opaque object name: slot index and generation.
 pub type Handle = u64;
@@ -20,9 +19,9 @@ pub type Handle = u64;
 const INDEX_BITS: u32 = 24;
 const INDEX_MASK: u64 = (1 << INDEX_BITS) - 1;
 const GENERATION_MAX: u64 = (1 << (64 - INDEX_BITS)) - 1;
-const CHUNK_BITS: u32 = 10;
+// Small chunks under loom keep each model execution cheap.
+const CHUNK_BITS: u32 = if cfg!(loom) { 2 } else { 10 };
 const CHUNK_LEN: usize = 1 << CHUNK_BITS;
-const CHUNK_COUNT: usize = 1 << (INDEX_BITS - CHUNK_BITS);
 
 /// The most objects a table holds at once.
 pub(crate) const MAX_HANDLES: usize = 1 << INDEX_BITS;
@@ -61,7 +60,9 @@ impl<T: Clone> HandleTable<T> {
     pub fn with_capacity(capacity: usize) -> Self {
         let capacity = capacity.min(MAX_HANDLES);
         HandleTable {
-            chunks: (0..CHUNK_COUNT).map(|_| OnceCell::new()).collect(),
+            chunks: (0..capacity.div_ceil(CHUNK_LEN))
+                .map(|_| OnceCell::new())
+                .collect(),
             free: Mutex::new(FreeList {
                 free: Vec::new(),
                 never_used: 0,
@@ -146,7 +147,8 @@ impl<T: Clone> HandleTable<T> {
     }
 
     fn chunk(&self, index: u32) -> Option<&[Mutex<Slot<T>>]> {
-        self.chunks[index as usize / CHUNK_LEN]
+        self.chunks
+            .get(index as usize / CHUNK_LEN)?
             .get()
             .map(|c| &c[..])
     }

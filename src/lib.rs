@@ -11,6 +11,8 @@ pub mod handle;
 pub mod pool;
 pub mod registry;
 pub mod socket;
+mod sync;
+pub mod wake;
 
 pub use error::{Error, ErrorKind, Result};
 pub use handle::Handle;

@@ -11,13 +11,14 @@
 
 use crate::addr;
 use crate::error::{Error, ErrorKind, Result};
-use parking_lot::{Mutex, MutexGuard};
+use crate::sync::{AtomicBool, Mutex, MutexGuard, Ordering};
+use crate::wake::{ArmError, CloseSignal, EventFd};
 use socket2::{Domain, SockAddr, Type};
 use std::io;
 use std::mem::MaybeUninit;
 use std::net::{Shutdown, SocketAddr};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU8, Ordering};
+use std::os::fd::{AsRawFd, FromRawFd, RawFd};
+use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU8};
 use std::time::{Duration, Instant};
 
 /// Address family.
@@ -99,19 +100,13 @@ const ROLE_CONNECTED: u8 = 4;
 /// The longest busy-poll window accepted (one second).
 pub(crate) const BUSY_POLL_MAX_US: i64 = 1_000_000;
 
-#[derive(Default)]
-struct Wake {
-    closed: bool,
-    fd: Option<OwnedFd>,
-}
-
 /// A blocking TCP or UDP socket, safe to share between threads.
 pub struct Socket {
     sock: socket2::Socket,
     family: Family,
     kind: Kind,
     role: AtomicU8,
-    wake: Mutex<Wake>,
+    close_signal: CloseSignal<EventFd>,
     read_timeout_ms: AtomicI64,
     write_timeout_ms: AtomicI64,
     busy_poll_us: AtomicU32,
@@ -227,7 +222,7 @@ impl Socket {
             family,
             kind,
             role: AtomicU8::new(role),
-            wake: Mutex::new(Wake::default()),
+            close_signal: CloseSignal::default(),
             read_timeout_ms: AtomicI64::new(-1),
             write_timeout_ms: AtomicI64::new(-1),
             busy_poll_us: AtomicU32::new(0),
@@ -291,7 +286,7 @@ impl Socket {
     }
 
     pub fn is_closed(&self) -> bool {
-        self.wake.lock().closed
+        self.close_signal.is_closed()
     }
 
     /// Whether a call failed, EOF was seen or the stream was shut down.
@@ -644,15 +639,7 @@ impl Socket {
     /// Marks the socket closed and wakes every call blocked on it. The
     /// descriptor itself closes when the last reference is dropped.
     pub fn close(&self) {
-        let mut wake = self.wake.lock();
-        wake.closed = true;
-        if let Some(fd) = &wake.fd {
-            let one: u64 = 1;
-            // SAFETY: writing 8 bytes to our own eventfd. It cannot overflow
-            // (one write per close) and a failure could only be EBADF, which
-            // the owned descriptor rules out.
-            unsafe { libc::write(fd.as_raw_fd(), (&one as *const u64).cast(), 8) };
-        }
+        self.close_signal.close();
     }
 
     pub fn set_option(&self, opt: SockOption, value: i64) -> Result<()> {
@@ -848,23 +835,13 @@ impl Socket {
         }
     }
 
-    /// The wake descriptor, made on first use; `Closed` if already closed.
+    /// The descriptor `close` fires, made on first use; `Closed` if the
+    /// socket is closed already.
     fn wake_fd(&self, op: &str) -> Result<RawFd> {
-        let mut wake = self.wake.lock();
-        if wake.closed {
-            return Err(closed_error(op));
-        }
-        if let Some(fd) = &wake.fd {
-            return Ok(fd.as_raw_fd());
-        }
-        // SAFETY: eventfd creates a new descriptor that we take ownership of.
-        let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
-        if fd < 0 {
-            return Err(Error::last_os(format!("{op}: eventfd")));
-        }
-        // SAFETY: fd is a fresh descriptor owned by nobody else.
-        wake.fd = Some(unsafe { OwnedFd::from_raw_fd(fd) });
-        Ok(fd)
+        self.close_signal.arm().map_err(|e| match e {
+            ArmError::Closed => closed_error(op),
+            ArmError::Notifier(e) => Error::from_io(format!("{op}: eventfd"), &e),
+        })
     }
 }
 
