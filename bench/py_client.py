@@ -1,0 +1,197 @@
+#!/usr/bin/env python3
+"""The Python clients: the same workloads as the C clients, written once and
+run either on the standard ``socket`` module or on ``sockrt`` (whose API has
+the same shape), so the only difference is the socket layer.
+
+usage: py_client.py socket|sockrt WORKLOAD [--echo P] [--sink P] [--udp P]
+       [--count N] [--warmup N] [--bytes N] [--busy-us N] [--host H]
+Prints one JSON line (see bench/bench_common.h).
+"""
+
+import argparse
+import json
+import sys
+import time
+
+MSG = 64
+CHUNK = 65536
+DEFAULTS = {"rtt64": 50000, "rtt64-busy": 50000, "udp64": 50000,
+            "connect": 5000, "pooled": 5000}
+
+
+def cpu_us():
+    """User + system CPU time of this process, in µs."""
+    return time.process_time_ns() / 1e3
+
+
+class Layer:
+    """What differs between the two libraries, and nothing else."""
+
+    def __init__(self, impl):
+        self.impl = impl
+        if impl == "socket":
+            import socket as mod
+        else:
+            import sockrt as mod
+        self.mod = mod
+
+    def connect(self, host, port):
+        s = self.mod.create_connection((host, port))
+        if self.impl == "socket":
+            s.setsockopt(self.mod.IPPROTO_TCP, self.mod.TCP_NODELAY, 1)
+        else:
+            s.set_nodelay(True)
+        return s
+
+    def udp(self, host, port):
+        s = self.mod.socket(self.mod.AF_INET, self.mod.SOCK_DGRAM) \
+            if self.impl == "socket" else self.mod.Socket(self.mod.AF_INET, self.mod.SOCK_DGRAM)
+        s.connect((host, port))
+        s.settimeout(5.0)  # a lost datagram becomes an error, not a hang
+        return s
+
+
+def recv_exact_into(sock, view):
+    """Fills view with recv_into calls (usually one for 64 bytes)."""
+    got = 0
+    size = len(view)
+    while got < size:
+        n = sock.recv_into(view[got:] if got else view)
+        if n == 0:
+            raise EOFError("peer closed")
+        got += n
+
+
+def latency_line(o, workload, samples, cpu, extra=None):
+    samples.sort()
+    n = len(samples)
+    line = {"client": o.client, "workload": workload, "unit": "us",
+            "value": round(sum(samples) / n / 1000.0, 3),
+            "p50_us": round(samples[n // 2] / 1000.0, 3),
+            "p99_us": round(samples[int((n - 1) * 0.99)] / 1000.0, 3),
+            "count": n, "cpu_us_per_op": round(cpu / n, 3)}
+    line.update(extra or {})
+    return line
+
+
+def run_rtt(o, layer, busy):
+    sock = layer.connect(o.host, o.echo)
+    if busy:
+        sock.set_busy_poll(o.busy_us or 50)
+    buf = bytearray(MSG)
+    view = memoryview(buf)
+    now = time.perf_counter_ns
+    sendall = sock.sendall
+    for _ in range(o.warmup):
+        sendall(buf)
+        recv_exact_into(sock, view)
+    samples = [0] * o.count
+    cpu0 = cpu_us()
+    for i in range(o.count):
+        t0 = now()
+        sendall(buf)
+        recv_exact_into(sock, view)
+        samples[i] = now() - t0
+    cpu = cpu_us() - cpu0
+    sock.close()
+    extra = {"busy_us": o.busy_us or 50} if busy else None
+    return latency_line(o, "rtt64-busy" if busy else "rtt64", samples, cpu, extra)
+
+
+def run_udp(o, layer):
+    sock = layer.udp(o.host, o.udp)
+    buf = bytearray(MSG)
+    now = time.perf_counter_ns
+    samples = [0] * o.count
+    cpu0 = 0.0
+    for i in range(o.warmup + o.count):
+        if i == o.warmup:
+            cpu0 = cpu_us()
+        t0 = now()
+        sock.send(buf)
+        if sock.recv_into(buf) != MSG:
+            raise RuntimeError("short datagram")
+        if i >= o.warmup:
+            samples[i - o.warmup] = now() - t0
+    cpu = cpu_us() - cpu0
+    sock.close()
+    return latency_line(o, "udp64", samples, cpu)
+
+
+def run_bulk(o, layer):
+    total = o.bytes or (1 << 30)
+    chunk = bytes(CHUNK)
+    sock = layer.connect(o.host, o.sink)
+    ack = bytearray(1)
+    cpu0 = cpu_us()
+    t0 = time.perf_counter_ns()
+    sendall = sock.sendall
+    for _ in range(total // CHUNK):
+        sendall(chunk)
+    sock.shutdown(layer.mod.SHUT_WR)
+    recv_exact_into(sock, memoryview(ack))
+    ns = time.perf_counter_ns() - t0
+    cpu = cpu_us() - cpu0
+    sock.close()
+    return {"client": o.client, "workload": "bulk", "unit": "GB/s",
+            "value": round(total / ns, 3), "bytes": total, "seconds": round(ns / 1e9, 4),
+            "cpu_us_per_op": round(cpu / (total // CHUNK), 3)}
+
+
+def run_requests(o, layer, pooled):
+    buf = bytearray(MSG)
+    view = memoryview(buf)
+    cpu0 = cpu_us()
+    t0 = time.perf_counter_ns()
+    if pooled:
+        pool = layer.mod.Pool(o.host, o.echo)
+        for _ in range(o.count):
+            with pool.acquire() as conn:
+                conn.sendall(buf)
+                recv_exact_into(conn, view)
+    else:
+        for _ in range(o.count):
+            with layer.connect(o.host, o.echo) as sock:
+                sock.sendall(buf)
+                recv_exact_into(sock, view)
+    ns = time.perf_counter_ns() - t0
+    cpu = cpu_us() - cpu0
+    if pooled:
+        pool.close()
+    return {"client": o.client, "workload": "pooled" if pooled else "connect", "unit": "us",
+            "value": round(ns / 1e3 / o.count, 3), "count": o.count,
+            "cpu_us_per_op": round(cpu / o.count, 3)}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("impl", choices=["socket", "sockrt"])
+    ap.add_argument("workload")
+    ap.add_argument("--host", default="127.0.0.1")
+    for name in ("echo", "sink", "udp", "count", "warmup", "bytes", "busy-us"):
+        ap.add_argument("--" + name, type=int, default=0)
+    o = ap.parse_args()
+    o.client = "py-" + o.impl
+    o.count = o.count or DEFAULTS.get(o.workload, 1)
+    o.warmup = o.warmup or 2000
+    layer = Layer(o.impl)
+    w = o.workload
+    if w in ("rtt64", "rtt64-busy"):
+        if w == "rtt64-busy" and o.impl != "sockrt":
+            sys.exit("py_client: rtt64-busy needs sockrt")
+        line = run_rtt(o, layer, w == "rtt64-busy")
+    elif w == "udp64":
+        line = run_udp(o, layer)
+    elif w == "bulk":
+        line = run_bulk(o, layer)
+    elif w in ("connect", "pooled"):
+        if w == "pooled" and o.impl != "sockrt":
+            sys.exit("py_client: pooled needs sockrt")
+        line = run_requests(o, layer, w == "pooled")
+    else:
+        sys.exit("py_client: unknown workload %s" % w)
+    print(json.dumps(line), flush=True)
+
+
+if __name__ == "__main__":
+    main()
