@@ -32,7 +32,6 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional
 
 LANGUAGES = ("C", "Python", "Java")
 SERVER_START_TIMEOUT_S = 30.0  # a cold JVM can take a few seconds
@@ -41,7 +40,8 @@ STOP_GRACE_S = 5.0  # after SIGTERM, before SIGKILL
 SERVER_LIFETIME_S = 120  # servers also stop on their own if the driver dies
 
 RESULT_RE = re.compile(
-    r"^RESULT messages=(\d+) bytes=(\d+) mean_rtt_us=([0-9]+(?:\.[0-9]*)?)\s*$")
+    r"^RESULT messages=(\d+) bytes=(\d+) mean_rtt_us=(\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)\s*$"
+)
 LISTENING_RE = re.compile(r"^LISTENING (\S+) (\d+)\s*$")
 
 
@@ -51,15 +51,15 @@ class DemoStopped(Exception):
 
 @dataclass
 class Command:
-    argv: List[str]
-    env: Dict[str, str]
+    argv: list[str]
+    env: dict[str, str]
 
 
 def variable_for(lang: str, role: str) -> str:
     return f"DEMO_{lang.upper()}_{role.upper()}"
 
 
-def command_for_variable(name: str) -> Optional[Command]:
+def command_for_variable(name: str) -> Command | None:
     """The command prefix held by one variable, or None when it is empty."""
     text = os.environ.get(name, "").strip()
     if not text:
@@ -76,6 +76,7 @@ def command_for_variable(name: str) -> Optional[Command]:
 @dataclass
 class Cell:
     """One run of a client: what it printed and whether it verified."""
+
     server: str
     client: str
     kind: str = "echo"  # echo, pool or UDP
@@ -83,7 +84,7 @@ class Cell:
     messages: int = 0
     bytes: int = 0
     mean_rtt_us: float = 0.0
-    stats: Dict[str, str] = field(default_factory=dict)
+    stats: dict[str, str] = field(default_factory=dict)
     detail: str = ""
     command: str = ""  # the client command line, shown when the cell fails
 
@@ -107,16 +108,17 @@ def tail(text: str, lines: int = 6) -> str:
 class Server:
     """An echo server process started on port 0; stopped by PID on exit."""
 
-    def __init__(self, label: str, cmd: Command, host: str, extra: List[str]):
+    def __init__(self, label: str, cmd: Command, host: str, extra: list[str]):
         self.label = label
         self.cmd = cmd
         self.host = host
         self.extra = extra
-        self.proc: Optional[subprocess.Popen] = None
+        self.proc: subprocess.Popen | None = None
         self.port = 0
-        self.exit_status: Optional[int] = None
-        self._stderr = tempfile.TemporaryFile(mode="w+")
-        self._lines: "queue.Queue[Optional[str]]" = queue.Queue()
+        self.exit_status: int | None = None
+        # Kept open for the server's lifetime; stop() closes it.
+        self._stderr = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115
+        self._lines: queue.Queue[str | None] = queue.Queue()
 
     def start(self) -> None:
         """Starts the server and waits for its LISTENING line; raises
@@ -126,8 +128,14 @@ class Server:
         # killed together as a last resort.
         try:
             self.proc = subprocess.Popen(
-                argv, env=self.cmd.env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                stderr=self._stderr, text=True, start_new_session=True)
+                argv,
+                env=self.cmd.env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=self._stderr,
+                text=True,
+                start_new_session=True,
+            )
         except OSError as exc:
             raise RuntimeError(f"cannot start {argv[0]}: {exc}") from exc
         threading.Thread(target=self._drain_stdout, daemon=True).start()
@@ -145,7 +153,9 @@ class Server:
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
-                raise RuntimeError(f"no LISTENING line within {SERVER_START_TIMEOUT_S:.0f}s")
+                raise RuntimeError(
+                    f"no LISTENING line within {SERVER_START_TIMEOUT_S:.0f}s"
+                )
             try:
                 line = self._lines.get(timeout=left)
             except queue.Empty:
@@ -180,15 +190,22 @@ class Server:
             self._stderr.close()
 
 
-def run_client(cell: Cell, cmd: Command, host: str, port: int, count: int,
-               extra: List[str]) -> Cell:
+def run_client(
+    cell: Cell, cmd: Command, host: str, port: int, count: int, extra: list[str]
+) -> Cell:
     """Runs one client to completion and fills in the cell from its RESULT."""
     argv = cmd.argv + extra + [host, str(port), str(count)]
     cell.command = shlex.join(argv)
     try:
         proc = subprocess.Popen(
-            argv, env=cmd.env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, text=True, start_new_session=True)
+            argv,
+            env=cmd.env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
     except OSError as exc:
         cell.status, cell.detail = "FAIL", f"cannot start {argv[0]}: {exc}"
         return cell
@@ -203,7 +220,9 @@ def run_client(cell: Cell, cmd: Command, host: str, port: int, count: int,
         stop_process_group(proc)
     found = parse_client_output(cell, out)
     if proc.returncode != 0:
-        problem = f"exit status {proc.returncode}: " + (tail(err) or tail(out) or "no output")
+        problem = f"exit status {proc.returncode}: " + (
+            tail(err) or tail(out) or "no output"
+        )
     elif not found:
         problem = "no RESULT line"
     elif cell.messages != count or cell.bytes < count:  # each message is >= 1 byte
@@ -232,7 +251,7 @@ def parse_client_output(cell: Cell, out: str) -> bool:
 @dataclass
 class Shutdown:
     server: str
-    status: Optional[int]
+    status: int | None
 
     @property
     def ok(self) -> bool:
@@ -243,20 +262,29 @@ class Demo:
     def __init__(self, host: str, count: int):
         self.host = host
         self.count = count
-        self.matrix: List[Cell] = []
-        self.pooled: List[Cell] = []
-        self.udp: List[Cell] = []
-        self.shutdowns: List[Shutdown] = []
+        self.matrix: list[Cell] = []
+        self.pooled: list[Cell] = []
+        self.udp: list[Cell] = []
+        self.shutdowns: list[Shutdown] = []
 
-    def run_with_server(self, label: str, server_var: str, clients: List[Cell],
-                        client_vars: List[str], server_extra: List[str] = (),
-                        client_extra: List[str] = ()) -> None:
+    def run_with_server(
+        self,
+        label: str,
+        server_var: str,
+        clients: list[Cell],
+        client_vars: list[str],
+        server_extra: tuple[str, ...] = (),
+        client_extra: tuple[str, ...] = (),
+    ) -> None:
         """Starts one server, runs each client against it, stops the server.
         Programs are named by the variable holding their command."""
         server_cmd = command_for_variable(server_var)
         if server_cmd is None:
             for cell in clients:
-                cell.status, cell.detail = "MISSING", f"server command {server_var} is empty"
+                cell.status, cell.detail = (
+                    "MISSING",
+                    f"server command {server_var} is empty",
+                )
             return
         server = Server(label, server_cmd, self.host, list(server_extra))
         try:
@@ -264,10 +292,14 @@ class Demo:
             for cell, var in zip(clients, client_vars):
                 cmd = command_for_variable(var)
                 if cmd is None:
-                    cell.status, cell.detail = "MISSING", f"client command {var} is empty"
+                    cell.status, cell.detail = (
+                        "MISSING",
+                        f"client command {var} is empty",
+                    )
                     continue
-                run_client(cell, cmd, self.host, server.port, self.count,
-                           list(client_extra))
+                run_client(
+                    cell, cmd, self.host, server.port, self.count, list(client_extra)
+                )
         except RuntimeError as exc:
             for cell in clients:
                 if not cell.status:
@@ -282,27 +314,41 @@ class Demo:
             cells = [Cell(server_lang, c) for c in LANGUAGES]
             self.matrix += cells
             self.run_with_server(
-                f"{server_lang} echo", variable_for(server_lang, "server"), cells,
-                [variable_for(c, "client") for c in LANGUAGES])
+                f"{server_lang} echo",
+                variable_for(server_lang, "server"),
+                cells,
+                [variable_for(c, "client") for c in LANGUAGES],
+            )
         self.pooled = [Cell("C", c, "pool") for c in LANGUAGES]
-        self.run_with_server("C echo (pool run)", variable_for("C", "server"), self.pooled,
-                             [variable_for(c, "pool") for c in LANGUAGES])
+        self.run_with_server(
+            "C echo (pool run)",
+            variable_for("C", "server"),
+            self.pooled,
+            [variable_for(c, "pool") for c in LANGUAGES],
+        )
         self.udp = [Cell("C", "C", "UDP")]
         udp = variable_for("C", "udp")
-        self.run_with_server("C UDP", udp, self.udp, [udp],
-                             server_extra=["server"], client_extra=["client"])
+        self.run_with_server(
+            "C UDP",
+            udp,
+            self.udp,
+            [udp],
+            server_extra=["server"],
+            client_extra=["client"],
+        )
 
-    def cells(self) -> List[Cell]:
+    def cells(self) -> list[Cell]:
         return self.matrix + self.pooled + self.udp
 
     def passed(self) -> bool:
-        return (all(c.ok for c in self.cells())
-                and all(s.ok for s in self.shutdowns))
+        return all(c.ok for c in self.cells()) and all(s.ok for s in self.shutdowns)
 
 
 def format_row(columns, widths) -> str:
-    return "  ".join(str(c).ljust(w) if i < 2 else str(c).rjust(w)
-                     for i, (c, w) in enumerate(zip(columns, widths))).rstrip()
+    return "  ".join(
+        str(c).ljust(w) if i < 2 else str(c).rjust(w)
+        for i, (c, w) in enumerate(zip(columns, widths))
+    ).rstrip()
 
 
 def numbers(cell: Cell):
@@ -318,29 +364,49 @@ def print_report(demo: Demo, elapsed: float) -> None:
     print(format_row(header, widths))
     print(format_row(["-" * w for w in widths], widths))
     for cell in demo.matrix:
-        print(format_row([cell.server, cell.client, *numbers(cell), cell.status], widths))
+        print(
+            format_row([cell.server, cell.client, *numbers(cell), cell.status], widths)
+        )
     print("\npooled (4 threads through one pool, against the C server)")
     for cell in demo.pooled:
-        stats = (f"created={cell.stats.get('created', '?')} "
-                 f"reused={cell.stats.get('reused', '?')}") if cell.stats else ""
-        print(format_row([cell.server, cell.client, *numbers(cell), cell.status], widths)
-              + ("  " + stats if stats else ""))
+        stats = (
+            (
+                f"created={cell.stats.get('created', '?')} "
+                f"reused={cell.stats.get('reused', '?')}"
+            )
+            if cell.stats
+            else ""
+        )
+        print(
+            format_row([cell.server, cell.client, *numbers(cell), cell.status], widths)
+            + ("  " + stats if stats else "")
+        )
     print("\nUDP (datagrams)")
     for cell in demo.udp:
-        print(format_row([cell.server, cell.client, *numbers(cell), cell.status], widths))
-    print("\nserver shutdown on SIGTERM: " + ", ".join(
-        f"{s.server}: {'exit 0' if s.ok else f'exit status {s.status}'}"
-        for s in demo.shutdowns))
+        print(
+            format_row([cell.server, cell.client, *numbers(cell), cell.status], widths)
+        )
+    print(
+        "\nserver shutdown on SIGTERM: "
+        + ", ".join(
+            f"{s.server}: {'exit 0' if s.ok else f'exit status {s.status}'}"
+            for s in demo.shutdowns
+        )
+    )
     problems = [c for c in demo.cells() if not c.ok]
     for cell in problems:
-        print(f"  {cell.status or 'NOT RUN'} {cell.kind}: {cell.server} server /"
-              f" {cell.client} {'pool ' if cell.kind == 'pool' else ''}client:"
-              f" {cell.detail}")
+        print(
+            f"  {cell.status or 'NOT RUN'} {cell.kind}: {cell.server} server /"
+            f" {cell.client} {'pool ' if cell.kind == 'pool' else ''}client:"
+            f" {cell.detail}"
+        )
         if cell.command:
             print(f"      command: {cell.command}")
     verified = sum(c.ok for c in demo.cells())
     verdict = "PASS" if demo.passed() else "FAIL"
-    print(f"\n{verdict}: {verified}/{len(demo.cells())} cells verified in {elapsed:.1f}s")
+    print(
+        f"\n{verdict}: {verified}/{len(demo.cells())} cells verified in {elapsed:.1f}s"
+    )
 
 
 def on_sigterm(signum, frame):
@@ -360,7 +426,9 @@ def main() -> int:
     try:
         demo.run()
     except (DemoStopped, KeyboardInterrupt) as exc:
-        print(f"demo: interrupted ({exc or 'SIGINT'}); servers stopped", file=sys.stderr)
+        print(
+            f"demo: interrupted ({exc or 'SIGINT'}); servers stopped", file=sys.stderr
+        )
         return 1
     print_report(demo, time.monotonic() - start)
     return 0 if demo.passed() else 1
