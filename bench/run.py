@@ -153,7 +153,7 @@ def make_clients(args, mode):
     jarr = Client("java-sockrt", "Java sockrt byte[]", "Java",
                   main and main + ["sockrt"], LIB_WORKLOADS, peer="java-net")
     jdir = Client("java-sockrt-direct", "Java sockrt ByteBuffer", "Java",
-                  main and main + ["sockrt-direct"], LIB_WORKLOADS - {"pooled"},
+                  main and main + ["sockrt-direct"], LIB_WORKLOADS,
                   peer="java-net")
     for c in (jnet, jarr, jdir):
         c.failure = java_failure

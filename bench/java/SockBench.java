@@ -1,0 +1,348 @@
+import io.sockrt.PooledConnection;
+import io.sockrt.SockrtDatagramSocket;
+import io.sockrt.SockrtPool;
+import io.sockrt.SockrtSocket;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.lang.management.ManagementFactory;
+import java.net.DatagramPacket;
+import java.net.DatagramSocket;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.ByteBuffer;
+import java.util.Arrays;
+import java.util.Locale;
+
+/**
+ * The Java clients: the workloads of the C clients on java.net.Socket
+ * ("net"), on io.sockrt with byte[] ("sockrt") and with direct ByteBuffers
+ * ("sockrt-direct"). Prints one JSON line (see bench/bench_common.h).
+ *
+ * usage: SockBench net|sockrt|sockrt-direct WORKLOAD [--echo P] [--sink P]
+ *        [--udp P] [--count N] [--warmup N] [--bytes N] [--busy-us N] [--host H]
+ */
+public final class SockBench {
+    static final int MSG = 64;
+    static final int CHUNK = 65536;
+
+    String impl;
+    String workload;
+    String host = "127.0.0.1";
+    int echo, sink, udp, busyUs = 50;
+    long count, warmup = 2000, bytes = 1L << 30;
+
+    public static void main(String[] args) throws Exception {
+        SockBench b = new SockBench();
+        b.parse(args);
+        System.out.println(b.run());
+    }
+
+    void parse(String[] a) {
+        if (a.length < 2) {
+            throw new IllegalArgumentException("usage: SockBench IMPL WORKLOAD [--opt value]...");
+        }
+        impl = a[0];
+        workload = a[1];
+        for (int i = 2; i + 1 < a.length; i += 2) {
+            long v = a[i].equals("--host") ? 0 : Long.parseLong(a[i + 1]);
+            switch (a[i]) {
+                case "--host" -> host = a[i + 1];
+                case "--echo" -> echo = (int) v;
+                case "--sink" -> sink = (int) v;
+                case "--udp" -> udp = (int) v;
+                case "--count" -> count = v;
+                case "--warmup" -> warmup = v;
+                case "--bytes" -> bytes = v;
+                case "--busy-us" -> busyUs = (int) v;
+                default -> throw new IllegalArgumentException("unknown option " + a[i]);
+            }
+        }
+        if (count <= 0) {
+            count = workload.equals("connect") || workload.equals("pooled") ? 5000 : 50000;
+        }
+    }
+
+    String client() {
+        return "java-" + impl;
+    }
+
+    String run() throws IOException {
+        return switch (workload) {
+            case "rtt64" -> rtt(false);
+            case "rtt64-busy" -> rtt(true);
+            case "udp64" -> udp();
+            case "bulk" -> bulk();
+            case "connect" -> requests(false);
+            case "pooled" -> requests(true);
+            default -> throw new IllegalArgumentException("unknown workload " + workload);
+        };
+    }
+
+    // ---- one connection, whatever the library ----
+
+    /** A 64-byte round trip and a bulk write, on one of the three APIs. */
+    interface Conn extends AutoCloseable {
+        void roundTrip() throws IOException;
+
+        void sendChunk() throws IOException;
+
+        void finishBulk() throws IOException;
+
+        @Override
+        void close() throws IOException;
+    }
+
+    static final class NetConn implements Conn {
+        final Socket s;
+        final InputStream in;
+        final OutputStream out;
+        final byte[] msg = new byte[MSG];
+        final byte[] chunk;
+
+        NetConn(String host, int port, boolean bulk) throws IOException {
+            s = new Socket();
+            s.setTcpNoDelay(true);
+            s.connect(new InetSocketAddress(host, port));
+            in = s.getInputStream();
+            out = s.getOutputStream();
+            chunk = bulk ? new byte[CHUNK] : null;
+        }
+
+        public void roundTrip() throws IOException {
+            out.write(msg);
+            readFully(msg);
+        }
+
+        void readFully(byte[] b) throws IOException {
+            int got = 0;
+            while (got < b.length) {
+                int n = in.read(b, got, b.length - got);
+                if (n < 0) {
+                    throw new IOException("peer closed");
+                }
+                got += n;
+            }
+        }
+
+        public void sendChunk() throws IOException {
+            out.write(chunk);
+        }
+
+        public void finishBulk() throws IOException {
+            s.shutdownOutput();
+            readFully(new byte[1]);
+        }
+
+        public void close() throws IOException {
+            s.close();
+        }
+    }
+
+    static final class SockrtConn implements Conn {
+        final SockrtSocket s;
+        final boolean direct;
+        final byte[] msg = new byte[MSG];
+        final ByteBuffer dmsg = ByteBuffer.allocateDirect(MSG);
+        final byte[] chunk;
+        final ByteBuffer dchunk;
+
+        SockrtConn(SockrtSocket s, boolean direct, boolean bulk) throws IOException {
+            this.s = s;
+            this.direct = direct;
+            s.setTcpNoDelay(true);
+            chunk = bulk && !direct ? new byte[CHUNK] : null;
+            dchunk = bulk && direct ? ByteBuffer.allocateDirect(CHUNK) : null;
+        }
+
+        public void roundTrip() throws IOException {
+            if (direct) {
+                dmsg.clear();
+                s.sendAll(dmsg);
+                dmsg.clear();
+                s.recvExact(dmsg);
+            } else {
+                s.sendAll(msg);
+                s.recvExact(msg);
+            }
+        }
+
+        public void sendChunk() throws IOException {
+            if (direct) {
+                dchunk.clear();
+                s.sendAll(dchunk);
+            } else {
+                s.sendAll(chunk);
+            }
+        }
+
+        public void finishBulk() throws IOException {
+            s.shutdownOutput();
+            s.recvExact(new byte[1]);
+        }
+
+        public void close() throws IOException {
+            s.close();
+        }
+    }
+
+    Conn connect(int port, boolean bulk) throws IOException {
+        if (impl.equals("net")) {
+            return new NetConn(host, port, bulk);
+        }
+        return new SockrtConn(new SockrtSocket(host, port), impl.equals("sockrt-direct"), bulk);
+    }
+
+    // ---- workloads ----
+
+    String rtt(boolean busy) throws IOException {
+        try (Conn c = connect(echo, false)) {
+            if (busy) {
+                if (!(c instanceof SockrtConn sc)) {
+                    throw new IllegalArgumentException("rtt64-busy needs sockrt");
+                }
+                sc.s.setBusyPollMicros(busyUs);
+            }
+            for (long i = 0; i < warmup; i++) {
+                c.roundTrip();
+            }
+            long[] samples = new long[(int) count];
+            long cpu0 = cpuNanos();
+            for (int i = 0; i < count; i++) {
+                long t0 = System.nanoTime();
+                c.roundTrip();
+                samples[i] = System.nanoTime() - t0;
+            }
+            long cpu = cpuNanos() - cpu0;
+            return latency(busy ? "rtt64-busy" : "rtt64", samples, cpu,
+                    busy ? ",\"busy_us\":" + busyUs : "");
+        }
+    }
+
+    String udp() throws IOException {
+        long[] samples = new long[(int) count];
+        long cpu0 = 0;
+        if (impl.equals("net")) {
+            try (DatagramSocket s = new DatagramSocket()) {
+                s.connect(new InetSocketAddress(host, udp));
+                s.setSoTimeout(5000);
+                byte[] buf = new byte[MSG];
+                DatagramPacket out = new DatagramPacket(buf, MSG);
+                DatagramPacket in = new DatagramPacket(buf, MSG);
+                for (long i = 0; i < warmup + count; i++) {
+                    if (i == warmup) {
+                        cpu0 = cpuNanos();
+                    }
+                    long t0 = System.nanoTime();
+                    s.send(out);
+                    s.receive(in);
+                    if (i >= warmup) {
+                        samples[(int) (i - warmup)] = System.nanoTime() - t0;
+                    }
+                }
+            }
+        } else {
+            boolean direct = impl.equals("sockrt-direct");
+            try (SockrtDatagramSocket s = new SockrtDatagramSocket(host, 0)) {
+                s.setSoTimeout(5000);
+                byte[] buf = new byte[MSG];
+                ByteBuffer dbuf = ByteBuffer.allocateDirect(MSG);
+                for (long i = 0; i < warmup + count; i++) {
+                    if (i == warmup) {
+                        cpu0 = cpuNanos();
+                    }
+                    long t0 = System.nanoTime();
+                    if (direct) {
+                        dbuf.clear();
+                        s.send(dbuf, host, udp);
+                        dbuf.clear();
+                        s.receive(dbuf);
+                    } else {
+                        s.send(buf, 0, MSG, host, udp);
+                        s.receive(buf, 0, MSG);
+                    }
+                    if (i >= warmup) {
+                        samples[(int) (i - warmup)] = System.nanoTime() - t0;
+                    }
+                }
+            }
+        }
+        return latency("udp64", samples, cpuNanos() - cpu0, "");
+    }
+
+    String bulk() throws IOException {
+        long chunks = bytes / CHUNK;
+        try (Conn c = connect(sink, true)) {
+            long cpu0 = cpuNanos();
+            long t0 = System.nanoTime();
+            for (long i = 0; i < chunks; i++) {
+                c.sendChunk();
+            }
+            c.finishBulk();
+            long ns = System.nanoTime() - t0;
+            long cpu = cpuNanos() - cpu0;
+            return String.format(Locale.ROOT,
+                    "{\"client\":\"%s\",\"workload\":\"bulk\",\"unit\":\"GB/s\",\"value\":%.3f,"
+                            + "\"bytes\":%d,\"seconds\":%.4f,\"cpu_us_per_op\":%.3f}",
+                    client(), (double) (chunks * CHUNK) / ns, chunks * CHUNK, ns / 1e9,
+                    cpu / 1e3 / chunks);
+        }
+    }
+
+    String requests(boolean pooled) throws IOException {
+        long cpu0 = cpuNanos();
+        long t0 = System.nanoTime();
+        if (pooled) {
+            if (impl.equals("net")) {
+                throw new IllegalArgumentException("pooled needs sockrt");
+            }
+            boolean direct = impl.equals("sockrt-direct");
+            try (SockrtPool pool = new SockrtPool(host, echo)) {
+                for (long i = 0; i < count; i++) {
+                    try (PooledConnection pc = pool.acquire()) {
+                        new SockrtConn(pc, direct, false).roundTrip();
+                    }
+                }
+            }
+        } else {
+            for (long i = 0; i < count; i++) {
+                try (Conn c = connect(echo, false)) {
+                    c.roundTrip();
+                }
+            }
+        }
+        long ns = System.nanoTime() - t0;
+        long cpu = cpuNanos() - cpu0;
+        return String.format(Locale.ROOT,
+                "{\"client\":\"%s\",\"workload\":\"%s\",\"unit\":\"us\",\"value\":%.3f,"
+                        + "\"count\":%d,\"cpu_us_per_op\":%.3f}",
+                client(), pooled ? "pooled" : "connect", ns / 1e3 / count, count,
+                cpu / 1e3 / count);
+    }
+
+    // ---- reporting ----
+
+    String latency(String name, long[] samples, long cpuNs, String extra) {
+        double sum = 0;
+        for (long s : samples) {
+            sum += s;
+        }
+        Arrays.sort(samples);
+        int n = samples.length;
+        return String.format(Locale.ROOT,
+                "{\"client\":\"%s\",\"workload\":\"%s\",\"unit\":\"us\",\"value\":%.3f,"
+                        + "\"p50_us\":%.3f,\"p99_us\":%.3f,\"count\":%d,\"cpu_us_per_op\":%.3f%s}",
+                client(), name, sum / n / 1e3, samples[n / 2] / 1e3,
+                samples[(int) ((n - 1) * 0.99)] / 1e3, n, cpuNs / 1e3 / n, extra);
+    }
+
+    /** User + system CPU time of the whole process (every JVM thread). */
+    static long cpuNanos() {
+        var os = ManagementFactory.getOperatingSystemMXBean();
+        if (os instanceof com.sun.management.OperatingSystemMXBean sun) {
+            return sun.getProcessCpuTime();
+        }
+        return 0;
+    }
+}
