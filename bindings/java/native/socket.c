@@ -1,0 +1,461 @@
+/*
+ * JNI methods of io.sockrt.SockrtNative: library queries, socket lifecycle,
+ * data calls, options and addresses. Each one converts its arguments, calls
+ * one sockrt_* function and throws through sockrt_jni_throw_status on failure.
+ *
+ * byte[] data goes through a per-thread native buffer (Get/SetByteArrayRegion)
+ * so that no array is pinned while a call blocks; direct buffers are read and
+ * written in place.
+ */
+#include "glue.h"
+
+#include <string.h>
+
+/* ---- library ---- */
+
+JNIEXPORT jstring JNICALL Java_io_sockrt_SockrtNative_version(JNIEnv *env, jclass cls UNUSED)
+{
+    return (*env)->NewStringUTF(env, sockrt_version());
+}
+
+JNIEXPORT jlong JNICALL Java_io_sockrt_SockrtNative_openHandles(JNIEnv *env UNUSED, jclass cls UNUSED)
+{
+    uint64_t n = sockrt_open_handles();
+    return n > INT64_MAX ? INT64_MAX : (jlong)n;
+}
+
+JNIEXPORT jstring JNICALL Java_io_sockrt_SockrtNative_errorName(JNIEnv *env, jclass cls UNUSED, jint code)
+{
+    return (*env)->NewStringUTF(env, sockrt_error_name(code));
+}
+
+JNIEXPORT jstring JNICALL Java_io_sockrt_SockrtNative_strerror(JNIEnv *env, jclass cls UNUSED, jint code)
+{
+    return (*env)->NewStringUTF(env, sockrt_strerror(code));
+}
+
+/* ---- lifecycle ---- */
+
+/* Returns the handle a successful call wrote, or throws for a failed one.
+ * Callers store the status first: the call must run before the handle is read. */
+static jlong handle_or_throw(JNIEnv *env, int32_t status, sockrt_handle handle)
+{
+    if (status != SOCKRT_OK) {
+        sockrt_jni_throw_status(env, status);
+        return 0;
+    }
+    return (jlong)handle;
+}
+
+static void status_or_throw(JNIEnv *env, int32_t status)
+{
+    if (status != SOCKRT_OK) {
+        sockrt_jni_throw_status(env, status);
+    }
+}
+
+JNIEXPORT jlong JNICALL Java_io_sockrt_SockrtNative_socket(JNIEnv *env, jclass cls UNUSED, jint family,
+                                                           jint type)
+{
+    sockrt_handle h = 0;
+    int32_t status = sockrt_socket(family, type, &h);
+    return handle_or_throw(env, status, h);
+}
+
+JNIEXPORT jlong JNICALL Java_io_sockrt_SockrtNative_tcpConnect(JNIEnv *env, jclass cls UNUSED, jstring host,
+                                                               jint port, jint timeout_ms)
+{
+    if (!sockrt_jni_check_port(env, port)) {
+        return 0;
+    }
+    const char *chars = sockrt_jni_host(env, host);
+    if (chars == NULL) {
+        return 0;
+    }
+    sockrt_handle h = 0;
+    int32_t status = sockrt_tcp_connect(chars, (uint16_t)port, timeout_ms, &h);
+    sockrt_jni_host_done(env, host, chars);
+    return handle_or_throw(env, status, h);
+}
+
+JNIEXPORT jlong JNICALL Java_io_sockrt_SockrtNative_tcpListen(JNIEnv *env, jclass cls UNUSED, jstring host,
+                                                              jint port, jint backlog)
+{
+    if (!sockrt_jni_check_port(env, port)) {
+        return 0;
+    }
+    const char *chars = sockrt_jni_host(env, host);
+    if (chars == NULL) {
+        return 0;
+    }
+    sockrt_handle h = 0;
+    int32_t status = sockrt_tcp_listen(chars, (uint16_t)port, backlog, &h);
+    sockrt_jni_host_done(env, host, chars);
+    return handle_or_throw(env, status, h);
+}
+
+JNIEXPORT jlong JNICALL Java_io_sockrt_SockrtNative_udpBind(JNIEnv *env, jclass cls UNUSED, jstring host,
+                                                            jint port)
+{
+    if (!sockrt_jni_check_port(env, port)) {
+        return 0;
+    }
+    const char *chars = sockrt_jni_host(env, host);
+    if (chars == NULL) {
+        return 0;
+    }
+    sockrt_handle h = 0;
+    int32_t status = sockrt_udp_bind(chars, (uint16_t)port, &h);
+    sockrt_jni_host_done(env, host, chars);
+    return handle_or_throw(env, status, h);
+}
+
+JNIEXPORT void JNICALL Java_io_sockrt_SockrtNative_bind(JNIEnv *env, jclass cls UNUSED, jlong h, jstring host,
+                                                        jint port)
+{
+    if (!sockrt_jni_check_port(env, port)) {
+        return;
+    }
+    const char *chars = sockrt_jni_host(env, host);
+    if (chars == NULL) {
+        return;
+    }
+    int32_t status = sockrt_bind((sockrt_handle)h, chars, (uint16_t)port);
+    sockrt_jni_host_done(env, host, chars);
+    status_or_throw(env, status);
+}
+
+JNIEXPORT void JNICALL Java_io_sockrt_SockrtNative_listen(JNIEnv *env, jclass cls UNUSED, jlong h, jint backlog)
+{
+    status_or_throw(env, sockrt_listen((sockrt_handle)h, backlog));
+}
+
+JNIEXPORT jlong JNICALL Java_io_sockrt_SockrtNative_accept(JNIEnv *env, jclass cls UNUSED, jlong h)
+{
+    sockrt_handle conn = 0;
+    int32_t status = sockrt_accept((sockrt_handle)h, &conn);
+    return handle_or_throw(env, status, conn);
+}
+
+JNIEXPORT void JNICALL Java_io_sockrt_SockrtNative_connect(JNIEnv *env, jclass cls UNUSED, jlong h, jstring host,
+                                                           jint port, jint timeout_ms)
+{
+    if (!sockrt_jni_check_port(env, port)) {
+        return;
+    }
+    const char *chars = sockrt_jni_host(env, host);
+    if (chars == NULL) {
+        return;
+    }
+    int32_t status = sockrt_connect((sockrt_handle)h, chars, (uint16_t)port, timeout_ms);
+    sockrt_jni_host_done(env, host, chars);
+    status_or_throw(env, status);
+}
+
+JNIEXPORT void JNICALL Java_io_sockrt_SockrtNative_shutdown(JNIEnv *env, jclass cls UNUSED, jlong h, jint how)
+{
+    status_or_throw(env, sockrt_shutdown((sockrt_handle)h, how));
+}
+
+JNIEXPORT jint JNICALL Java_io_sockrt_SockrtNative_close(JNIEnv *env UNUSED, jclass cls UNUSED, jlong h)
+{
+    return sockrt_close((sockrt_handle)h);
+}
+
+/* ---- data on byte[] ---- */
+
+/* A partial read or write moves at most what the kept bounce buffer holds. */
+static size_t partial_length(jint len)
+{
+    return (size_t)len < SOCKRT_JNI_BOUNCE_KEEP ? (size_t)len : SOCKRT_JNI_BOUNCE_KEEP;
+}
+
+JNIEXPORT jint JNICALL Java_io_sockrt_SockrtNative_recv(JNIEnv *env, jclass cls UNUSED, jlong h, jbyteArray array,
+                                                        jint off, jint len)
+{
+    if (!sockrt_jni_check_array(env, array, off, len)) {
+        return 0;
+    }
+    size_t want = partial_length(len);
+    int owned;
+    unsigned char *buf = sockrt_jni_scratch(env, want, &owned);
+    if (buf == NULL && want > 0) {
+        return 0;
+    }
+    int64_t n = sockrt_recv((sockrt_handle)h, buf, want);
+    if (n < 0) {
+        sockrt_jni_throw_status(env, n);
+        return 0;
+    }
+    if (n > 0) {
+        (*env)->SetByteArrayRegion(env, array, off, (jsize)n, (const jbyte *)buf);
+    }
+    return (jint)n;
+}
+
+JNIEXPORT jint JNICALL Java_io_sockrt_SockrtNative_send(JNIEnv *env, jclass cls UNUSED, jlong h, jbyteArray array,
+                                                        jint off, jint len)
+{
+    if (!sockrt_jni_check_array(env, array, off, len)) {
+        return 0;
+    }
+    size_t want = partial_length(len);
+    int owned;
+    unsigned char *buf = sockrt_jni_scratch(env, want, &owned);
+    if (buf == NULL && want > 0) {
+        return 0;
+    }
+    (*env)->GetByteArrayRegion(env, array, off, (jsize)want, (jbyte *)buf);
+    if ((*env)->ExceptionCheck(env)) {
+        return 0;
+    }
+    int64_t n = sockrt_send((sockrt_handle)h, buf, want);
+    if (n < 0) {
+        sockrt_jni_throw_status(env, n);
+        return 0;
+    }
+    return (jint)n;
+}
+
+JNIEXPORT void JNICALL Java_io_sockrt_SockrtNative_recvExact(JNIEnv *env, jclass cls UNUSED, jlong h,
+                                                             jbyteArray array, jint off, jint len)
+{
+    if (!sockrt_jni_check_array(env, array, off, len)) {
+        return;
+    }
+    int owned;
+    unsigned char *buf = sockrt_jni_scratch(env, (size_t)len, &owned);
+    if (buf == NULL && len > 0) {
+        return;
+    }
+    int32_t status = sockrt_recv_exact((sockrt_handle)h, buf, (size_t)len);
+    if (status != SOCKRT_OK) {
+        sockrt_jni_throw_status(env, status);
+    } else if (len > 0) {
+        (*env)->SetByteArrayRegion(env, array, off, len, (const jbyte *)buf);
+    }
+    sockrt_jni_scratch_done(buf, owned);
+}
+
+JNIEXPORT void JNICALL Java_io_sockrt_SockrtNative_sendAll(JNIEnv *env, jclass cls UNUSED, jlong h,
+                                                           jbyteArray array, jint off, jint len)
+{
+    if (!sockrt_jni_check_array(env, array, off, len)) {
+        return;
+    }
+    int owned;
+    unsigned char *buf = sockrt_jni_scratch(env, (size_t)len, &owned);
+    if (buf == NULL && len > 0) {
+        return;
+    }
+    (*env)->GetByteArrayRegion(env, array, off, len, (jbyte *)buf);
+    if (!(*env)->ExceptionCheck(env)) {
+        status_or_throw(env, sockrt_send_all((sockrt_handle)h, buf, (size_t)len));
+    }
+    sockrt_jni_scratch_done(buf, owned);
+}
+
+JNIEXPORT jint JNICALL Java_io_sockrt_SockrtNative_sendTo(JNIEnv *env, jclass cls UNUSED, jlong h,
+                                                          jbyteArray array, jint off, jint len, jstring host,
+                                                          jint port)
+{
+    if (!sockrt_jni_check_array(env, array, off, len) || !sockrt_jni_check_port(env, port)) {
+        return 0;
+    }
+    int owned;
+    unsigned char *buf = sockrt_jni_scratch(env, (size_t)len, &owned);
+    if (buf == NULL && len > 0) {
+        return 0;
+    }
+    (*env)->GetByteArrayRegion(env, array, off, len, (jbyte *)buf);
+    const char *chars = (*env)->ExceptionCheck(env) ? NULL : sockrt_jni_host(env, host);
+    int64_t n = 0;
+    if (chars != NULL) {
+        n = sockrt_send_to((sockrt_handle)h, buf, (size_t)len, chars, (uint16_t)port);
+        sockrt_jni_host_done(env, host, chars);
+        if (n < 0) {
+            sockrt_jni_throw_status(env, n);
+        }
+    }
+    sockrt_jni_scratch_done(buf, owned);
+    return (jint)(n < 0 ? 0 : n);
+}
+
+/* Copies the sender's host (NUL included) to the caller's byte[ADDR_MAX]
+ * and packs port and length into the return value. */
+static jlong finish_recv_from(JNIEnv *env, int64_t n, const char *host, uint16_t port, jbyteArray host_out)
+{
+    if (n < 0) {
+        sockrt_jni_throw_status(env, n);
+        return 0;
+    }
+    (*env)->SetByteArrayRegion(env, host_out, 0, (jsize)(strlen(host) + 1), (const jbyte *)host);
+    return ((jlong)port << 32) | (jlong)n;
+}
+
+static int check_host_out(JNIEnv *env, jbyteArray host_out)
+{
+    if (host_out == NULL) {
+        sockrt_jni_throw_npe(env, "host buffer");
+        return 0;
+    }
+    if ((*env)->GetArrayLength(env, host_out) < SOCKRT_ADDR_MAX) {
+        sockrt_jni_throw_iae(env, "host buffer shorter than SOCKRT_ADDR_MAX");
+        return 0;
+    }
+    return 1;
+}
+
+JNIEXPORT jlong JNICALL Java_io_sockrt_SockrtNative_recvFrom(JNIEnv *env, jclass cls UNUSED, jlong h,
+                                                             jbyteArray array, jint off, jint len,
+                                                             jbyteArray host_out)
+{
+    if (!sockrt_jni_check_array(env, array, off, len) || !check_host_out(env, host_out)) {
+        return 0;
+    }
+    size_t want = partial_length(len); /* more than any datagram */
+    int owned;
+    unsigned char *buf = sockrt_jni_scratch(env, want, &owned);
+    if (buf == NULL && want > 0) {
+        return 0;
+    }
+    char host[SOCKRT_ADDR_MAX] = "";
+    uint16_t port = 0;
+    int64_t n = sockrt_recv_from((sockrt_handle)h, buf, want, host, sizeof host, &port);
+    if (n > 0) {
+        (*env)->SetByteArrayRegion(env, array, off, (jsize)n, (const jbyte *)buf);
+    }
+    return finish_recv_from(env, n, host, port, host_out);
+}
+
+/* ---- data on direct buffers: no copy ---- */
+
+JNIEXPORT jint JNICALL Java_io_sockrt_SockrtNative_recvDirect(JNIEnv *env, jclass cls UNUSED, jlong h,
+                                                              jobject buffer, jint pos, jint len)
+{
+    unsigned char *p = sockrt_jni_direct(env, buffer, pos, len);
+    if (p == NULL) {
+        return 0;
+    }
+    int64_t n = sockrt_recv((sockrt_handle)h, p, (size_t)len);
+    if (n < 0) {
+        sockrt_jni_throw_status(env, n);
+        return 0;
+    }
+    return (jint)n;
+}
+
+JNIEXPORT jint JNICALL Java_io_sockrt_SockrtNative_sendDirect(JNIEnv *env, jclass cls UNUSED, jlong h,
+                                                              jobject buffer, jint pos, jint len)
+{
+    unsigned char *p = sockrt_jni_direct(env, buffer, pos, len);
+    if (p == NULL) {
+        return 0;
+    }
+    int64_t n = sockrt_send((sockrt_handle)h, p, (size_t)len);
+    if (n < 0) {
+        sockrt_jni_throw_status(env, n);
+        return 0;
+    }
+    return (jint)n;
+}
+
+JNIEXPORT void JNICALL Java_io_sockrt_SockrtNative_recvExactDirect(JNIEnv *env, jclass cls UNUSED, jlong h,
+                                                                   jobject buffer, jint pos, jint len)
+{
+    unsigned char *p = sockrt_jni_direct(env, buffer, pos, len);
+    if (p != NULL) {
+        status_or_throw(env, sockrt_recv_exact((sockrt_handle)h, p, (size_t)len));
+    }
+}
+
+JNIEXPORT void JNICALL Java_io_sockrt_SockrtNative_sendAllDirect(JNIEnv *env, jclass cls UNUSED, jlong h,
+                                                                 jobject buffer, jint pos, jint len)
+{
+    unsigned char *p = sockrt_jni_direct(env, buffer, pos, len);
+    if (p != NULL) {
+        status_or_throw(env, sockrt_send_all((sockrt_handle)h, p, (size_t)len));
+    }
+}
+
+JNIEXPORT jint JNICALL Java_io_sockrt_SockrtNative_sendToDirect(JNIEnv *env, jclass cls UNUSED, jlong h,
+                                                                jobject buffer, jint pos, jint len, jstring host,
+                                                                jint port)
+{
+    if (!sockrt_jni_check_port(env, port)) {
+        return 0;
+    }
+    unsigned char *p = sockrt_jni_direct(env, buffer, pos, len);
+    const char *chars = p == NULL ? NULL : sockrt_jni_host(env, host);
+    if (chars == NULL) {
+        return 0;
+    }
+    int64_t n = sockrt_send_to((sockrt_handle)h, p, (size_t)len, chars, (uint16_t)port);
+    sockrt_jni_host_done(env, host, chars);
+    if (n < 0) {
+        sockrt_jni_throw_status(env, n);
+        return 0;
+    }
+    return (jint)n;
+}
+
+JNIEXPORT jlong JNICALL Java_io_sockrt_SockrtNative_recvFromDirect(JNIEnv *env, jclass cls UNUSED, jlong h,
+                                                                   jobject buffer, jint pos, jint len,
+                                                                   jbyteArray host_out)
+{
+    if (!check_host_out(env, host_out)) {
+        return 0;
+    }
+    unsigned char *p = sockrt_jni_direct(env, buffer, pos, len);
+    if (p == NULL) {
+        return 0;
+    }
+    char host[SOCKRT_ADDR_MAX] = "";
+    uint16_t port = 0;
+    int64_t n = sockrt_recv_from((sockrt_handle)h, p, (size_t)len, host, sizeof host, &port);
+    return finish_recv_from(env, n, host, port, host_out);
+}
+
+/* ---- options and addresses ---- */
+
+JNIEXPORT void JNICALL Java_io_sockrt_SockrtNative_setOption(JNIEnv *env, jclass cls UNUSED, jlong h, jint opt,
+                                                             jlong value)
+{
+    status_or_throw(env, sockrt_set_option((sockrt_handle)h, opt, value));
+}
+
+JNIEXPORT jlong JNICALL Java_io_sockrt_SockrtNative_getOption(JNIEnv *env, jclass cls UNUSED, jlong h, jint opt)
+{
+    int64_t value = 0;
+    status_or_throw(env, sockrt_get_option((sockrt_handle)h, opt, &value));
+    return value;
+}
+
+static int32_t address_of(sockrt_handle h, jboolean peer, char *host, size_t cap, uint16_t *port)
+{
+    return peer ? sockrt_peer_addr(h, host, cap, port) : sockrt_local_addr(h, host, cap, port);
+}
+
+JNIEXPORT jstring JNICALL Java_io_sockrt_SockrtNative_addressHost(JNIEnv *env, jclass cls UNUSED, jlong h,
+                                                                  jboolean peer)
+{
+    char host[SOCKRT_ADDR_MAX] = "";
+    int32_t status = address_of((sockrt_handle)h, peer, host, sizeof host, NULL);
+    if (status != SOCKRT_OK) {
+        sockrt_jni_throw_status(env, status);
+        return NULL;
+    }
+    return (*env)->NewStringUTF(env, host);
+}
+
+JNIEXPORT jint JNICALL Java_io_sockrt_SockrtNative_addressPort(JNIEnv *env, jclass cls UNUSED, jlong h,
+                                                               jboolean peer)
+{
+    uint16_t port = 0;
+    int32_t status = address_of((sockrt_handle)h, peer, NULL, 0, &port);
+    if (status != SOCKRT_OK) {
+        sockrt_jni_throw_status(env, status);
+        return -1;
+    }
+    return port;
+}

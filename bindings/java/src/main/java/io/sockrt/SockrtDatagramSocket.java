@@ -1,0 +1,192 @@
+package io.sockrt;
+
+import java.io.IOException;
+import java.lang.ref.Reference;
+import java.net.DatagramPacket;
+import java.net.InetAddress;
+import java.net.SocketException;
+import java.nio.ByteBuffer;
+import java.nio.ReadOnlyBufferException;
+import java.nio.charset.StandardCharsets;
+import java.util.Objects;
+
+/**
+ * A UDP socket, shaped like {@link java.net.DatagramSocket}: it is bound when
+ * made, sends datagrams to any address and receives them with the sender's
+ * address. {@link #close()} from another thread wakes a blocked receive.
+ */
+public class SockrtDatagramSocket extends SockrtResource {
+    /** Bound to a free port on every IPv4 interface. */
+    public SockrtDatagramSocket() throws IOException {
+        this("0.0.0.0", 0);
+    }
+
+    /** Bound to {@code port} on every IPv4 interface (0: a free port). */
+    public SockrtDatagramSocket(int port) throws IOException {
+        this("0.0.0.0", port);
+    }
+
+    /** Bound to {@code host:port} (port 0: a free port). */
+    public SockrtDatagramSocket(String host, int port) throws IOException {
+        super(newBound(host, port));
+    }
+
+    private static long newBound(String host, int port) throws IOException {
+        Args.host(host);
+        Args.port(port);
+        NativeLibrary.load();
+        return SockrtNative.udpBind(host, port);
+    }
+
+    /** Sends {@code b[off..off+len)} as one datagram to {@code host:port}; returns {@code len}. */
+    public int send(byte[] b, int off, int len, String host, int port) throws IOException {
+        Args.range(b, off, len);
+        Args.host(host);
+        Args.port(port);
+        try {
+            return SockrtNative.sendTo(liveHandle(), b, off, len, host, port);
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    /** Sends the buffer's remaining bytes as one datagram and advances its position. */
+    public int send(ByteBuffer src, String host, int port) throws IOException {
+        Objects.requireNonNull(src, "buffer");
+        Args.host(host);
+        Args.port(port);
+        int pos = src.position();
+        int len = src.limit() - pos;
+        int n;
+        try {
+            long h = liveHandle();
+            if (src.isDirect()) {
+                n = SockrtNative.sendToDirect(h, src, pos, len, host, port);
+            } else if (src.hasArray()) {
+                n = SockrtNative.sendTo(h, src.array(), src.arrayOffset() + pos, len, host, port);
+            } else {
+                byte[] copy = new byte[len];
+                src.duplicate().get(copy);
+                n = SockrtNative.sendTo(h, copy, 0, len, host, port);
+            }
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+        src.position(pos + n);
+        return n;
+    }
+
+    /** Sends a packet to its address and port. */
+    public void send(DatagramPacket packet) throws IOException {
+        Objects.requireNonNull(packet, "packet");
+        InetAddress address = packet.getAddress();
+        if (address == null) {
+            throw new IllegalArgumentException("packet has no address");
+        }
+        send(packet.getData(), packet.getOffset(), packet.getLength(), address.getHostAddress(), packet.getPort());
+    }
+
+    /**
+     * Waits for one datagram, up to the {@link #setSoTimeout} timeout, and
+     * puts it into {@code b[off..off+len)} (truncated if longer).
+     */
+    public Datagram receive(byte[] b, int off, int len) throws IOException {
+        Args.range(b, off, len);
+        byte[] host = new byte[Sockrt.ADDR_MAX];
+        long packed;
+        try {
+            packed = SockrtNative.recvFrom(liveHandle(), b, off, len, host);
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+        return datagram(packed, host);
+    }
+
+    /** Receives one datagram at the buffer's position and advances it. */
+    public Datagram receive(ByteBuffer dst) throws IOException {
+        Objects.requireNonNull(dst, "buffer");
+        if (dst.isReadOnly()) {
+            throw new ReadOnlyBufferException();
+        }
+        int pos = dst.position();
+        int len = dst.limit() - pos;
+        byte[] host = new byte[Sockrt.ADDR_MAX];
+        long packed;
+        try {
+            long h = liveHandle();
+            packed = dst.isDirect()
+                    ? SockrtNative.recvFromDirect(h, dst, pos, len, host)
+                    : SockrtNative.recvFrom(h, dst.array(), dst.arrayOffset() + pos, len, host);
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+        Datagram datagram = datagram(packed, host);
+        dst.position(pos + datagram.length());
+        return datagram;
+    }
+
+    /** Receives into a packet's buffer and sets its length, address and port. */
+    public void receive(DatagramPacket packet) throws IOException {
+        Objects.requireNonNull(packet, "packet");
+        byte[] data = packet.getData();
+        int off = packet.getOffset();
+        // DatagramPacket keeps its buffer's capacity apart from its length.
+        int capacity = data.length - off;
+        Datagram d = receive(data, off, capacity);
+        packet.setData(data, off, d.length());
+        packet.setSocketAddress(d.sender());
+    }
+
+    private static Datagram datagram(long packed, byte[] host) {
+        int length = (int) (packed & 0xFFFFFFFFL);
+        int port = (int) (packed >>> 32);
+        int end = 0;
+        while (end < host.length && host[end] != 0) {
+            end++;
+        }
+        return new Datagram(length, new String(host, 0, end, StandardCharsets.US_ASCII), port);
+    }
+
+    /** How long a receive waits, in ms; 0 (the default) waits forever. */
+    public void setSoTimeout(int timeoutMs) throws SocketException {
+        setOptionValue(Sockrt.OPT_READ_TIMEOUT_MS, Args.timeout(timeoutMs));
+    }
+
+    public int getSoTimeout() throws SocketException {
+        return Args.javaTimeout(optionValue(Sockrt.OPT_READ_TIMEOUT_MS));
+    }
+
+    public void setBroadcast(boolean on) throws SocketException {
+        setOptionValue(Sockrt.OPT_BROADCAST, on ? 1 : 0);
+    }
+
+    public boolean getBroadcast() throws SocketException {
+        return optionValue(Sockrt.OPT_BROADCAST) != 0;
+    }
+
+    public void setReceiveBufferSize(int size) throws SocketException {
+        setOptionValue(Sockrt.OPT_RECV_BUFFER, SockrtSocket.positive(size));
+    }
+
+    public void setSendBufferSize(int size) throws SocketException {
+        setOptionValue(Sockrt.OPT_SEND_BUFFER, SockrtSocket.positive(size));
+    }
+
+
+
+    /** The local address text, e.g. "127.0.0.1"; null if closed. */
+    public String getLocalHost() {
+        return addressHost(false);
+    }
+
+    /** The local address; null if closed. */
+    public InetAddress getLocalAddress() {
+        String host = getLocalHost();
+        return host == null ? null : Args.literal(host);
+    }
+
+    /** The bound port; -1 if closed. */
+    public int getLocalPort() {
+        return addressPort(false, -1);
+    }
+}

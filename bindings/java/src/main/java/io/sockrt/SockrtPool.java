@@ -1,0 +1,216 @@
+package io.sockrt;
+
+import java.io.IOException;
+import java.lang.ref.Reference;
+
+/**
+ * Keep-alive TCP connections to one endpoint. {@link #acquire()} leases a
+ * {@link PooledConnection}: closing it returns it to the pool (or closes it if
+ * it saw an error or has unread bytes), {@link PooledConnection#discard()}
+ * closes it. Connections are made lazily, on acquire.
+ *
+ * <pre>{@code
+ * try (SockrtPool pool = SockrtPool.builder().maxTotal(8).open("127.0.0.1", 7000);
+ *      PooledConnection c = pool.acquire()) {
+ *     c.sendAll(request);
+ *     c.recvExact(reply);
+ * }
+ * }</pre>
+ *
+ * <p>Closing the pool closes its idle connections and wakes queued acquirers;
+ * leased connections stay usable until they are closed.
+ */
+public final class SockrtPool extends SockrtResource {
+    private final String host;
+    private final int port;
+
+    /** A pool to {@code host:port} with the default settings. */
+    public SockrtPool(String host, int port) throws IOException {
+        this(host, port, builder());
+    }
+
+    private SockrtPool(String host, int port, Builder config) throws IOException {
+        super(open(host, port, config));
+        this.host = host;
+        this.port = port;
+    }
+
+    private static long open(String host, int port, Builder config) throws IOException {
+        Args.host(host);
+        Args.port(port);
+        if (port == 0) {
+            throw new IllegalArgumentException("a pool needs a port");
+        }
+        NativeLibrary.load();
+        return SockrtNative.poolOpen(host, port, config.values.clone());
+    }
+
+    /** Settings starting from the library's defaults. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /**
+     * Leases a connection: an idle one that passes the liveness check, or a
+     * new one; when {@code maxTotal} are out, waits up to the acquire timeout
+     * ({@link SockrtException} with {@link Sockrt#E_POOL_EXHAUSTED}).
+     */
+    public PooledConnection acquire() throws IOException {
+        try {
+            return new PooledConnection(SockrtNative.poolAcquire(liveHandle()), this);
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    /** The pool's counters now. */
+    public Stats stats() throws IOException {
+        long[] v = new long[SockrtNative.POOL_STATS_FIELDS];
+        try {
+            SockrtNative.poolStats(liveHandle(), v);
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+        return new Stats(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8]);
+    }
+
+    public String host() {
+        return host;
+    }
+
+    public int port() {
+        return port;
+    }
+
+    @Override
+    String closedMessage() {
+        return "Pool is closed";
+    }
+
+    @Override
+    public String toString() {
+        return "SockrtPool[" + host + ":" + port + (isClosed() ? ", closed]" : "]");
+    }
+
+    /**
+     * Pool counters: {@code idle} and {@code inUse} are current, the rest
+     * count events since the pool opened (see sockrt_pool_stats in sockrt.h).
+     */
+    public record Stats(long idle, long inUse, long created, long reused, long closedStale,
+                        long closedExpired, long closedBroken, long waits, long timeouts) {}
+
+    /**
+     * The fields of {@code sockrt_pool_config}, starting from the library's
+     * defaults. Times are in ms with the library's meaning: negative waits
+     * forever (or never expires), 0 does not wait.
+     */
+    public static final class Builder {
+        private static final int MAX_IDLE = 0;
+        private static final int MAX_TOTAL = 1;
+        private static final int CONNECT_TIMEOUT = 2;
+        private static final int ACQUIRE_TIMEOUT = 3;
+        private static final int IDLE_TIMEOUT = 4;
+        private static final int MAX_LIFETIME = 5;
+        private static final int CHECK_ON_ACQUIRE = 6;
+        private static final int NODELAY = 7;
+
+        private final int[] values = new int[SockrtNative.POOL_CONFIG_FIELDS];
+
+        private Builder() {
+            NativeLibrary.load();
+            SockrtNative.poolConfigDefaults(values);
+        }
+
+        /** Idle connections kept for reuse (default 8); 0 keeps none. */
+        public Builder maxIdle(int n) {
+            values[MAX_IDLE] = nonNegative(n, "maxIdle");
+            return this;
+        }
+
+        /** Idle + in use + connecting; 0 = unlimited (default 32). */
+        public Builder maxTotal(int n) {
+            values[MAX_TOTAL] = nonNegative(n, "maxTotal");
+            return this;
+        }
+
+        /** Timeout of each new connection (default 5000; negative: none). */
+        public Builder connectTimeoutMs(int ms) {
+            values[CONNECT_TIMEOUT] = ms;
+            return this;
+        }
+
+        /** How long acquire queues for a slot (default 5000; 0: not at all; negative: forever). */
+        public Builder acquireTimeoutMs(int ms) {
+            values[ACQUIRE_TIMEOUT] = ms;
+            return this;
+        }
+
+        /** Close connections idle longer than this (default 60000; negative: never). */
+        public Builder idleTimeoutMs(int ms) {
+            values[IDLE_TIMEOUT] = ms;
+            return this;
+        }
+
+        /** Close connections older than this at release (negative: never, the default). */
+        public Builder maxLifetimeMs(int ms) {
+            values[MAX_LIFETIME] = ms;
+            return this;
+        }
+
+        /** Probe an idle connection before handing it out (default true). */
+        public Builder checkOnAcquire(boolean on) {
+            values[CHECK_ON_ACQUIRE] = on ? 1 : 0;
+            return this;
+        }
+
+        /** TCP_NODELAY on pooled connections (default true). */
+        public Builder noDelay(boolean on) {
+            values[NODELAY] = on ? 1 : 0;
+            return this;
+        }
+
+        public int maxIdle() {
+            return values[MAX_IDLE];
+        }
+
+        public int maxTotal() {
+            return values[MAX_TOTAL];
+        }
+
+        public int connectTimeoutMs() {
+            return values[CONNECT_TIMEOUT];
+        }
+
+        public int acquireTimeoutMs() {
+            return values[ACQUIRE_TIMEOUT];
+        }
+
+        public int idleTimeoutMs() {
+            return values[IDLE_TIMEOUT];
+        }
+
+        public int maxLifetimeMs() {
+            return values[MAX_LIFETIME];
+        }
+
+        public boolean checkOnAcquire() {
+            return values[CHECK_ON_ACQUIRE] != 0;
+        }
+
+        public boolean noDelay() {
+            return values[NODELAY] != 0;
+        }
+
+        /** Opens a pool to {@code host:port} with these settings (no connection is made yet). */
+        public SockrtPool open(String host, int port) throws IOException {
+            return new SockrtPool(host, port, this);
+        }
+
+        private static int nonNegative(int n, String what) {
+            if (n < 0) {
+                throw new IllegalArgumentException(what + " can't be negative: " + n);
+            }
+            return n;
+        }
+    }
+}

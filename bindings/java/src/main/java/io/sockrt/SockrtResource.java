@@ -1,0 +1,154 @@
+package io.sockrt;
+
+import java.io.IOException;
+import java.lang.ref.Cleaner;
+import java.lang.ref.Reference;
+import java.net.SocketException;
+
+/**
+ * Base of every object backed by a libsockrt handle: it holds the handle,
+ * makes {@link #close()} idempotent and thread-safe, and registers a
+ * {@link Cleaner} once, in its constructor, so that an object dropped without
+ * {@code close()} still frees its handle after garbage collection.
+ *
+ * <p>The cleaning action ({@link Release}) holds only the numeric handles, never
+ * the object itself, otherwise the object could never become unreachable.
+ */
+public abstract class SockrtResource implements AutoCloseable {
+    private static final Cleaner CLEANER = Cleaner.create();
+
+    /** The library handle; never 0. Closed handles are never reused by the library. */
+    final long handle;
+    private final Release release;
+    private final Cleaner.Cleanable cleanable;
+    private volatile boolean closed;
+
+    /** Takes ownership of a handle that closes with sockrt_close. */
+    SockrtResource(long handle) {
+        this(handle, 0);
+    }
+
+    /** Takes ownership of a pooled connection handle leased from {@code poolHandle}. */
+    SockrtResource(long handle, long poolHandle) {
+        this.handle = handle;
+        this.release = new Release(handle, poolHandle);
+        this.cleanable = CLEANER.register(this, release);
+    }
+
+    /**
+     * Closes the object and frees its handle. Calls blocked on it in other
+     * threads wake up with a {@link SocketException}. Calling it again does nothing.
+     */
+    @Override
+    public void close() {
+        end(false);
+    }
+
+    /** Whether {@link #close()} was called. */
+    public boolean isClosed() {
+        return closed;
+    }
+
+    /**
+     * Ends the handle once: back to its pool when {@code toPool} (pooled
+     * connections only), otherwise closed.
+     */
+    final void end(boolean toPool) {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        release.toPool = toPool;
+        cleanable.clean();
+    }
+
+    /** The handle, or a SocketException if the object is closed. */
+    final long liveHandle() throws SocketException {
+        if (closed) {
+            throw new SocketException(closedMessage());
+        }
+        return handle;
+    }
+
+    /** Sets a {@code Sockrt.OPT_*} option; every failure is a SocketException, as in java.net. */
+    final void setOptionValue(int option, long value) throws SocketException {
+        try {
+            SockrtNative.setOption(liveHandle(), option, value);
+        } catch (SocketException e) {
+            throw e;
+        } catch (IOException e) {
+            throw asSocketException(e);
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    /** Reads a {@code Sockrt.OPT_*} option. */
+    final long optionValue(int option) throws SocketException {
+        try {
+            return SockrtNative.getOption(liveHandle(), option);
+        } catch (SocketException e) {
+            throw e;
+        } catch (IOException e) {
+            throw asSocketException(e);
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    private static SocketException asSocketException(IOException e) {
+        SocketException wrapped = new SocketException(e.getMessage());
+        wrapped.initCause(e);
+        return wrapped;
+    }
+
+    /** The local or peer address text; null if closed, unbound or not connected (as java.net's getters). */
+    final String addressHost(boolean peer) {
+        try {
+            return SockrtNative.addressHost(liveHandle(), peer);
+        } catch (IOException e) {
+            return null;
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    /** The local or peer port; {@code otherwise} if closed or not connected. */
+    final int addressPort(boolean peer, int otherwise) {
+        try {
+            return SockrtNative.addressPort(liveHandle(), peer);
+        } catch (IOException e) {
+            return otherwise;
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    /** The message of the exception thrown for use after close. */
+    String closedMessage() {
+        return "Socket is closed";
+    }
+
+    /** The cleaning action: frees a handle; must never refer to its owner. */
+    private static final class Release implements Runnable {
+        private final long handle;
+        private final long pool;
+        volatile boolean toPool;
+
+        Release(long handle, long pool) {
+            this.handle = handle;
+            this.pool = pool;
+        }
+
+        @Override
+        public void run() {
+            if (pool == 0) {
+                SockrtNative.close(handle);
+            } else if (toPool) {
+                SockrtNative.poolRelease(pool, handle);
+            } else {
+                SockrtNative.poolDiscard(pool, handle);
+            }
+        }
+    }
+}
