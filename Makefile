@@ -32,7 +32,7 @@ TEST_TARGETS :=
 # Fragments: bindings/python/python.mk, bindings/java/java.mk, examples/*.mk, ...
 -include $(sort $(wildcard bindings/*/*.mk examples/*.mk examples/*/*.mk bench/*.mk fuzz/*.mk tests/*.mk))
 
-.PHONY: all build lib test test-rust test-c check-header lint install uninstall clean
+.PHONY: all build lib test test-rust test-c test-loom check-header lint install uninstall clean
 all: build
 
 build: lib
@@ -45,7 +45,7 @@ lib:
 
 $(LIB_SO): lib
 
-test: check-header test-rust test-c $(TEST_TARGETS)
+test: check-header test-rust test-c test-loom $(TEST_TARGETS)
 	@echo "make test: all suites passed"
 
 check-header:
@@ -53,6 +53,11 @@ check-header:
 
 test-rust: lib
 	$(CARGO) test --release
+
+# Model checks of the handle table, the close-wake protocol and the pool's
+# slot accounting: the crate built with loom's locks and atomics.
+test-loom:
+	RUSTFLAGS="--cfg loom" $(CARGO) test --release --test loom --target-dir $(BUILD_DIR)/loom
 
 C_TESTS := $(patsubst tests/c/%.c,$(BUILD_DIR)/tests/c/%,$(wildcard tests/c/test_*.c))
 

@@ -1,0 +1,247 @@
+//! Model checks of the concurrency protocols, over every interleaving loom
+//! can find. Built only with `--cfg loom` (`make loom`): the crate's locks and
+//! atomics then come from loom, so these check the real code of the handle
+//! table, the close-wake protocol and the pool's slot accounting.
+#![cfg(loom)]
+
+use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use loom::sync::{Arc, Condvar, Mutex};
+use loom::thread;
+use sockrt::handle::HandleTable;
+use sockrt::pool::slots::{Ending, Grant, Limits, Pooled, Refusal, Slots};
+use sockrt::wake::{ArmError, CloseSignal, Notifier};
+use std::time::Instant;
+
+/// A notifier loom can see: a flag and a condition variable.
+#[derive(Clone)]
+struct ModelNotifier(Arc<(Mutex<bool>, Condvar)>);
+
+impl Notifier for ModelNotifier {
+    type Token = ModelNotifier;
+    fn create() -> std::io::Result<Self> {
+        Ok(ModelNotifier(Arc::new((Mutex::new(false), Condvar::new()))))
+    }
+    fn token(&self) -> Self::Token {
+        self.clone()
+    }
+    fn notify(&self) {
+        *self.0 .0.lock().unwrap() = true;
+        self.0 .1.notify_all();
+    }
+}
+
+/// A stand-in for a socket: its close signal, and a descriptor whose release
+/// (the drop of the last reference) is recorded.
+struct ModelSocket {
+    id: u32,
+    signal: CloseSignal<ModelNotifier>,
+    released: Arc<AtomicUsize>,
+}
+
+impl Drop for ModelSocket {
+    fn drop(&mut self) {
+        self.released.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+fn model_socket(id: u32, released: &Arc<AtomicUsize>) -> std::sync::Arc<ModelSocket> {
+    std::sync::Arc::new(ModelSocket {
+        id,
+        signal: CloseSignal::default(),
+        released: Arc::clone(released),
+    })
+}
+
+/// What a blocking call does: arm, then wait until close fires. Returns
+/// whether it had to wait.
+fn block_until_closed(signal: &CloseSignal<ModelNotifier>) -> bool {
+    match signal.arm() {
+        Err(ArmError::Closed) => false,
+        Err(ArmError::Notifier(e)) => panic!("{e}"),
+        Ok(token) => {
+            let (flag, fired) = &*token.0;
+            let mut set = flag.lock().unwrap();
+            while !*set {
+                set = fired.wait(set).unwrap();
+            }
+            true
+        }
+    }
+}
+
+#[test]
+fn close_wakes_every_blocked_call_and_frees_the_descriptor_last() {
+    loom::model(|| {
+        let released = Arc::new(AtomicUsize::new(0));
+        let table = std::sync::Arc::new(HandleTable::with_capacity(2));
+        let handle = table.insert(model_socket(1, &released)).ok().unwrap();
+
+        let callers: Vec<_> = (0..2)
+            .map(|_| {
+                let (table, released) = (table.clone(), released.clone());
+                thread::spawn(move || {
+                    // A call looks the handle up, then blocks on the socket.
+                    let Some(socket) = table.get(handle) else {
+                        return;
+                    };
+                    block_until_closed(&socket.signal);
+                    // Woken by close, it still holds a live descriptor.
+                    assert_eq!(released.load(Ordering::SeqCst), 0);
+                    assert_eq!(socket.id, 1);
+                })
+            })
+            .collect();
+
+        // close: end the handle, fire the signal, drop the table's reference.
+        let socket = table.remove(handle).expect("first close succeeds");
+        socket.signal.close();
+        drop(socket);
+        assert!(table.remove(handle).is_none(), "double close is refused");
+
+        for c in callers {
+            c.join().unwrap();
+        }
+        // Every reference gone: the descriptor was released exactly once.
+        assert_eq!(released.load(Ordering::SeqCst), 1);
+    });
+}
+
+#[test]
+fn a_stale_handle_never_reaches_the_slots_next_object() {
+    loom::model(|| {
+        let released = Arc::new(AtomicUsize::new(0));
+        let table = std::sync::Arc::new(HandleTable::with_capacity(1));
+        let first = table.insert(model_socket(1, &released)).ok().unwrap();
+
+        let user = {
+            let table = table.clone();
+            thread::spawn(move || {
+                if let Some(socket) = table.get(first) {
+                    assert_eq!(socket.id, 1, "stale handle reached another object");
+                }
+            })
+        };
+        // Close the first object and reuse its slot for a second one.
+        table.remove(first).unwrap();
+        let second = table.insert(model_socket(2, &released)).ok().unwrap();
+        user.join().unwrap();
+
+        assert!(table.get(first).is_none());
+        assert_eq!(table.get(second).unwrap().id, 2);
+        assert_eq!(table.live(), 1);
+    });
+}
+
+/// A connection for the slot accounting: records that it was closed.
+#[derive(Clone)]
+struct ModelConn(Arc<AtomicBool>);
+
+impl Pooled for ModelConn {
+    fn close(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+    fn created(&self) -> Instant {
+        Instant::now()
+    }
+}
+
+fn limits(max_total: u32) -> Limits {
+    Limits {
+        max_idle: 4,
+        max_total,
+        idle_timeout: None,
+        max_lifetime: None,
+    }
+}
+
+/// A lease as Pool makes one: reuse an idle connection or connect a new one.
+fn lease(slots: &Slots<ModelConn>) -> Result<ModelConn, Refusal> {
+    match slots.acquire(None)? {
+        Grant::Idle(conn) => Ok(conn),
+        Grant::Connect => {
+            let conn = ModelConn(Arc::new(AtomicBool::new(false)));
+            slots.connected(conn.clone()).map_err(|_| Refusal::Closed)?;
+            Ok(conn)
+        }
+    }
+}
+
+#[test]
+fn no_waiter_is_lost_when_threads_share_one_slot() {
+    loom::model(|| {
+        let slots = std::sync::Arc::new(Slots::new(limits(1)));
+        let workers: Vec<_> = (0..3)
+            .map(|_| {
+                let slots = slots.clone();
+                thread::spawn(move || {
+                    let conn = lease(&slots).expect("every waiter is served");
+                    assert!(
+                        !conn.0.load(Ordering::SeqCst),
+                        "handed out a closed connection"
+                    );
+                    slots.end_lease(conn, Ending::Healthy);
+                })
+            })
+            .collect();
+        for w in workers {
+            w.join().unwrap();
+        }
+        let stats = slots.stats();
+        assert_eq!(stats.created, 1, "one slot means one connection");
+        assert_eq!((stats.in_use, stats.idle), (0, 1));
+    });
+}
+
+#[test]
+fn stale_and_broken_connections_free_their_slots() {
+    loom::model(|| {
+        let slots = std::sync::Arc::new(Slots::new(limits(1)));
+        let other = {
+            let slots = slots.clone();
+            thread::spawn(move || {
+                let conn = lease(&slots).unwrap();
+                slots.end_lease(conn, Ending::Broken);
+            })
+        };
+        // The liveness check rejects an idle connection, then a new one is made.
+        match slots.acquire(None).unwrap() {
+            Grant::Idle(conn) => slots.stale(conn),
+            Grant::Connect => slots.connect_failed(),
+        }
+        let conn = lease(&slots).unwrap();
+        slots.end_lease(conn, Ending::Healthy);
+        other.join().unwrap();
+
+        let stats = slots.stats();
+        assert_eq!(stats.in_use, 0);
+        assert!(stats.idle <= 1);
+        assert_eq!(
+            stats.closed_broken + stats.closed_stale + stats.idle,
+            stats.created
+        );
+    });
+}
+
+#[test]
+fn closing_the_pool_wakes_waiters_and_spares_the_lease() {
+    loom::model(|| {
+        let slots = std::sync::Arc::new(Slots::new(limits(1)));
+        let held = lease(&slots).unwrap();
+        let waiter = {
+            let slots = slots.clone();
+            thread::spawn(move || lease(&slots).map(|_| ()))
+        };
+        slots.close();
+        assert_eq!(waiter.join().unwrap(), Err(Refusal::Closed));
+        assert!(
+            !held.0.load(Ordering::SeqCst),
+            "close spares leased connections"
+        );
+        slots.end_lease(held.clone(), Ending::Healthy);
+        assert!(
+            held.0.load(Ordering::SeqCst),
+            "a lease ended after close is closed"
+        );
+        assert_eq!(slots.stats().idle, 0);
+    });
+}
