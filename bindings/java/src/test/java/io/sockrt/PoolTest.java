@@ -1,0 +1,181 @@
+package io.sockrt;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.net.SocketException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** SockrtPool against an echo server on loopback. */
+@Timeout(60)
+class PoolTest {
+    private EchoServer echo;
+
+    @BeforeEach
+    void startEcho() throws Exception {
+        echo = new EchoServer();
+    }
+
+    @AfterEach
+    void stopEcho() throws Exception {
+        echo.close();
+    }
+
+    private static void roundTrip(SockrtSocket conn, int seed) throws Exception {
+        byte[] out = new byte[1 + seed % 512];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = (byte) (seed + i);
+        }
+        conn.setSoTimeout(5_000);
+        conn.sendAll(out);
+        byte[] in = new byte[out.length];
+        conn.recvExact(in);
+        assertArrayEquals(out, in);
+    }
+
+    @Test
+    void builderStartsFromTheLibraryDefaults() {
+        SockrtPool.Builder b = SockrtPool.builder();
+        assertEquals(8, b.maxIdle());
+        assertEquals(32, b.maxTotal());
+        assertEquals(5_000, b.connectTimeoutMs());
+        assertEquals(5_000, b.acquireTimeoutMs());
+        assertEquals(60_000, b.idleTimeoutMs());
+        assertTrue(b.maxLifetimeMs() < 0);
+        assertTrue(b.checkOnAcquire());
+        assertTrue(b.noDelay());
+        assertThrows(IllegalArgumentException.class, () -> b.maxIdle(-1));
+        assertThrows(IllegalArgumentException.class, () -> b.maxTotal(-1));
+    }
+
+    @Test
+    void closeReturnsTheConnectionForReuse() throws Exception {
+        try (SockrtPool pool = new SockrtPool("127.0.0.1", echo.port())) {
+            PooledConnection first = pool.acquire();
+            assertSame(pool, first.pool());
+            assertFalse(first.wasReused());
+            roundTrip(first, 1);
+            int localPort = first.getLocalPort();
+            first.close();
+            first.close(); // idempotent
+            assertThrows(SocketException.class, () -> first.read(new byte[1]));
+
+            try (PooledConnection second = pool.acquire()) {
+                assertTrue(second.wasReused());
+                assertEquals(localPort, second.getLocalPort(), "the same TCP connection");
+                roundTrip(second, 2);
+            }
+            SockrtPool.Stats stats = pool.stats();
+            assertEquals(1, stats.created());
+            assertEquals(1, stats.reused());
+            assertEquals(1, stats.idle());
+            assertEquals(0, stats.inUse());
+        }
+    }
+
+    @Test
+    void discardClosesTheConnection() throws Exception {
+        try (SockrtPool pool = new SockrtPool("127.0.0.1", echo.port())) {
+            PooledConnection conn = pool.acquire();
+            roundTrip(conn, 3);
+            conn.discard();
+            conn.close(); // nothing left to release
+            assertTrue(conn.isClosed());
+            SockrtPool.Stats stats = pool.stats();
+            assertEquals(0, stats.idle());
+            assertEquals(1, stats.closedBroken());
+            try (PooledConnection next = pool.acquire()) {
+                assertFalse(next.wasReused());
+            }
+            assertEquals(2, pool.stats().created());
+        }
+    }
+
+    @Test
+    void eightThreadsShareAPool() throws Exception {
+        int threads = 8;
+        int perThread = 40;
+        ExecutorService executor = Executors.newFixedThreadPool(threads);
+        try (SockrtPool pool = SockrtPool.builder().maxTotal(4).acquireTimeoutMs(10_000).open("127.0.0.1", echo.port())) {
+            List<Future<Integer>> results = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                int id = t;
+                results.add(executor.submit(() -> {
+                    for (int i = 0; i < perThread; i++) {
+                        try (PooledConnection conn = pool.acquire()) {
+                            roundTrip(conn, id * 1000 + i);
+                        }
+                    }
+                    return perThread;
+                }));
+            }
+            int done = 0;
+            for (Future<Integer> f : results) {
+                done += f.get(40, TimeUnit.SECONDS);
+            }
+            assertEquals(threads * perThread, done);
+            SockrtPool.Stats stats = pool.stats();
+            assertTrue(stats.created() <= 4, stats.toString());
+            assertEquals(threads * perThread, stats.created() + stats.reused(), stats.toString());
+            assertEquals(0, stats.inUse());
+        } finally {
+            executor.shutdownNow();
+        }
+    }
+
+    @Test
+    void exhaustedPoolThrowsWithItsCode() throws Exception {
+        try (SockrtPool pool = SockrtPool.builder().maxTotal(1).acquireTimeoutMs(100).open("127.0.0.1", echo.port());
+             PooledConnection held = pool.acquire()) {
+            SockrtException e = assertThrows(SockrtException.class, pool::acquire);
+            assertEquals(Sockrt.E_POOL_EXHAUSTED, e.code());
+            assertEquals("SOCKRT_E_POOL_EXHAUSTED", e.name());
+            assertEquals(1, pool.stats().timeouts());
+            roundTrip(held, 5);
+        }
+    }
+
+    @Test
+    void leasedConnectionOutlivesItsPool() throws Exception {
+        long before = Sockrt.openHandles();
+        SockrtPool pool = new SockrtPool("127.0.0.1", echo.port());
+        PooledConnection conn = pool.acquire();
+        pool.close();
+        SocketException e = assertThrows(SocketException.class, pool::acquire);
+        assertEquals("Pool is closed", e.getMessage());
+        assertThrows(SocketException.class, pool::stats);
+        roundTrip(conn, 7);
+        conn.close(); // the pool is gone: the connection is closed instead
+        // the echo server's side of the connection closes when it sees the end of stream
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        while (Sockrt.openHandles() != before && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        assertEquals(before, Sockrt.openHandles());
+    }
+
+    @Test
+    void refusedPoolConnectThrowsConnectException() throws Exception {
+        int port;
+        try (SockrtServerSocket temporary = new SockrtServerSocket("127.0.0.1", 0, 1)) {
+            port = temporary.getLocalPort();
+        }
+        try (SockrtPool pool = SockrtPool.builder().connectTimeoutMs(2_000).open("127.0.0.1", port)) {
+            assertThrows(java.net.ConnectException.class, pool::acquire);
+        }
+        assertThrows(IllegalArgumentException.class, () -> new SockrtPool("127.0.0.1", 0));
+    }
+}
