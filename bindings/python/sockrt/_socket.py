@@ -291,6 +291,9 @@ class Socket:
             return closed_error()
         return error_for(code, self._timeout_ms == 0)
 
+    def _raise_closed(self) -> Any:
+        raise closed_error()
+
     # -- lifetime --
 
     def close(self) -> None:
@@ -427,8 +430,11 @@ class Socket:
             bufsize = operator.index(bufsize)
         if bufsize > _SCRATCH_DATA:
             return self._recv_large(bufsize)
-        if bufsize < 0:
-            raise ValueError("negative buffersize in recv")
+        if bufsize <= 0:
+            if bufsize < 0:
+                raise ValueError("negative buffersize in recv")
+            # As the standard module: no call, so nothing blocks or is consumed.
+            return b"" if self._h else self._raise_closed()
         try:
             scratch = _take_scratch()
         except IndexError:
@@ -453,7 +459,9 @@ class Socket:
         """Receives up to nbytes (0: the buffer's size) into buffer; returns
         how many arrived. No copy: the library writes into buffer itself."""
         addr, size = _writable(buffer, nbytes)
-        n = _recv(self._h, addr or None, size)
+        if not size:
+            return 0 if self._h else self._raise_closed()
+        n = _recv(self._h, addr, size)
         if n < 0:
             raise self._error(n)
         return n
