@@ -84,7 +84,7 @@ def log(msg):
 
 def java_command(java_run, classes):
     """JAVA_RUN with our classes appended to its class path."""
-    argv = shlex.split(java_run)
+    argv = ["env"] + shlex.split(java_run)
     for i, tok in enumerate(argv):
         if tok in ("-cp", "-classpath", "--class-path") and i + 1 < len(argv):
             argv[i + 1] += os.pathsep + classes
@@ -129,7 +129,8 @@ def make_clients(args, mode):
     if mode == "smoke":
         return clients
 
-    py = shlex.split(args.python_run) if args.python_run.strip() else None
+    # `env` lets a command prefix start with VAR=value assignments.
+    py = ["env"] + shlex.split(args.python_run) if args.python_run.strip() else None
     py_script = os.path.join(HERE, "py_client.py")
     py_sock = Client("py-socket", "Python socket", "Python",
                      py and py + [py_script, "socket"], C_WORKLOADS)
