@@ -404,8 +404,16 @@ def print_report(demo: Demo, elapsed: float) -> None:
             print(f"      command: {cell.command}")
     verified = sum(c.ok for c in demo.cells())
     verdict = "PASS" if demo.passed() else "FAIL"
+    unclean = [s for s in demo.shutdowns if not s.ok]
+    servers = (
+        f"; {len(unclean)} server(s) did not exit 0 on SIGTERM"
+        + " (the contract: close the listener, join, exit 0)"
+        if unclean
+        else ""
+    )
     print(
-        f"\n{verdict}: {verified}/{len(demo.cells())} cells verified in {elapsed:.1f}s"
+        f"\n{verdict}: {verified}/{len(demo.cells())} cells verified{servers}"
+        f" in {elapsed:.1f}s"
     )
 
 
