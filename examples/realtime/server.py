@@ -36,7 +36,7 @@ except ImportError as exc:  # a clear message instead of a bare traceback
 
 import httpproto
 import wsproto
-from httpproto import HttpError, ClientGone, Limits, send_response, send_error
+from httpproto import ClientGone, HttpError, Limits, send_error, send_response
 from hub import EventHub
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -188,22 +188,32 @@ class RealtimeServer:
             sock.close()                # a flood: not even a 503 for these
 
     def _reject(self, sock):
-        """503, then a brief drain so that closing with unread request bytes
-        does not turn into a reset that destroys the response."""
         try:
-            sock.settimeout(1.0)
-            send_error(sock, HttpError(503, "too many connections", {"Retry-After": "1"}))
-            sock.shutdown(sockrt.SHUT_WR)
-            deadline = time.monotonic() + 1.0
-            for _ in range(16):
-                if time.monotonic() > deadline or not sock.recv(4096):
-                    break
-        except OSError:
-            pass
+            self._finish_with_error(sock, HttpError(503, "too many connections", {"Retry-After": "1"}))
         finally:
             sock.close()
             with self._lock:
                 self._rejecting -= 1
+
+    @staticmethod
+    def _finish_with_error(sock, error, linger=1.0, drain_limit=65536):
+        """Sends the error, then closes gently: closing with unread request
+        bytes would send a reset that can destroy the response before the
+        client reads it. So: shut down our side, then read and drop what the
+        client still sends, for at most `linger` seconds and `drain_limit` bytes."""
+        try:
+            sock.settimeout(linger)
+            send_error(sock, error)
+            sock.shutdown(sockrt.SHUT_WR)
+            deadline = time.monotonic() + linger
+            drained = 0
+            while drained < drain_limit and time.monotonic() < deadline:
+                chunk = sock.recv(16384)
+                if not chunk:
+                    break
+                drained += len(chunk)
+        except OSError:
+            pass
 
     # --- one connection ------------------------------------------------------
 
@@ -228,24 +238,17 @@ class RealtimeServer:
         except ClientGone:
             return False
         except HttpError as error:
-            self._try_send_error(conn.sock, error)
+            self._finish_with_error(conn.sock, error)
             return False
         self.counters["requests"] += 1
         try:
             conn.sock.settimeout(self.config.io_timeout)
             return self._dispatch(conn, request)
         except HttpError as error:
-            self._try_send_error(conn.sock, error)
+            self._finish_with_error(conn.sock, error)
             return False
         except OSError:
             return False                # the client left (reset, timeout, closed)
-
-    def _try_send_error(self, sock, error):
-        try:
-            sock.settimeout(1.0)
-            send_error(sock, error)
-        except OSError:
-            pass
 
     def _dispatch(self, conn, request):
         route = self._routes.get(request.path)
@@ -288,7 +291,7 @@ class RealtimeServer:
 
     @staticmethod
     def _events_json(events, last):
-        return '{"last":%d,"events":[%s]}' % (last, ",".join(e.json for e in events))
+        return '{"last":' + str(last) + ',"events":[' + ",".join(e.json for e in events) + "]}"
 
     def _start_point(self, request):
         """`since` from the query (or Last-Event-ID for SSE); default: now."""
@@ -475,7 +478,8 @@ def parse_args(argv):
     p.add_argument("--max-connections", type=int, default=64)
     p.add_argument("--request-timeout", type=float, default=10.0,
                    help="seconds a client has to send a whole request head")
-    p.add_argument("--duration", type=float, default=0.0, help="stop after this many seconds (0 = run until interrupted)")
+    p.add_argument("--duration", type=float, default=0.0,
+                   help="stop after this many seconds (0 = run until interrupted)")
     p.add_argument("--quiet", action="store_true")
     return p.parse_args(argv)
 
