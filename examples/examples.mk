@@ -6,13 +6,14 @@
 #   make test-demo             the demo as a test (part of `make test`)
 #   make test-examples-c       the C examples compile against an installed
 #                              copy through pkg-config (part of `make test`)
+#   make test-demo-driver      the driver's own tests, with stand-in programs
 
 EXAMPLES_C_NAMES := echo_server echo_client pool_client udp_echo
 EXAMPLES_C_DIR   := $(BUILD_DIR)/examples/c
 EXAMPLES_C_BINS  := $(addprefix $(EXAMPLES_C_DIR)/,$(EXAMPLES_C_NAMES))
 PYTHON3          ?= python3
 
-.PHONY: examples-c demo test-demo test-examples-c
+.PHONY: examples-c demo test-demo test-examples-c test-demo-driver
 
 examples-c: $(EXAMPLES_C_BINS)
 
@@ -66,4 +67,9 @@ test-examples-c: lib
 	done; \
 	echo "test-examples-c: $(words $(EXAMPLES_C_NAMES)) examples built with pkg-config and run"
 
-TEST_TARGETS += test-examples-c test-demo
+# The driver must fail on a missing, lying or crashing program and stop every
+# server it started, even one that ignores SIGTERM.
+test-demo-driver:
+	timeout 120 $(PYTHON3) examples/demo/test_demo.py
+
+TEST_TARGETS += test-examples-c test-demo-driver test-demo

@@ -17,6 +17,8 @@ sets them), so this script knows no paths:
                          unset: that program is missing and its cells fail.
     DEMO_HOST            loopback address to use (default 127.0.0.1)
     DEMO_COUNT           messages per cell (default 100)
+    DEMO_START_TIMEOUT_S, DEMO_CLIENT_TIMEOUT_S, DEMO_STOP_GRACE_S
+                         time limits (defaults 30, 30, 5 seconds)
 
 Only the standard library is used.
 """
@@ -34,9 +36,20 @@ import time
 from dataclasses import dataclass, field
 
 LANGUAGES = ("C", "Python", "Java")
-SERVER_START_TIMEOUT_S = 30.0  # a cold JVM can take a few seconds
-CLIENT_TIMEOUT_S = 30.0
-STOP_GRACE_S = 5.0  # after SIGTERM, before SIGKILL
+
+
+def _seconds(name: str, default: float) -> float:
+    """A time limit from the environment (the driver's own tests shorten them)."""
+    try:
+        return float(os.environ.get(name, default))
+    except ValueError:
+        return default
+
+
+# A cold JVM can take a few seconds to print its LISTENING line.
+SERVER_START_TIMEOUT_S = _seconds("DEMO_START_TIMEOUT_S", 30.0)
+CLIENT_TIMEOUT_S = _seconds("DEMO_CLIENT_TIMEOUT_S", 30.0)
+STOP_GRACE_S = _seconds("DEMO_STOP_GRACE_S", 5.0)  # after SIGTERM, before SIGKILL
 SERVER_LIFETIME_S = 120  # servers also stop on their own if the driver dies
 
 RESULT_RE = re.compile(
