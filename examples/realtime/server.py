@@ -140,6 +140,10 @@ class RealtimeServer:
             self._threads.append(thread)
         return thread
 
+    def _count(self, name):
+        with self._lock:
+            self.counters[name] += 1
+
     def _log(self, message):
         if not self.config.quiet:
             print(f"server: {message}", file=sys.stderr, flush=True)
@@ -180,12 +184,19 @@ class RealtimeServer:
                 rejecting = self._rejecting < self.config.max_rejecting
                 if rejecting:
                     self._rejecting += 1
-        if admitted:
-            self._spawn(self._serve_connection, f"conn-{peer[1]}", sock)
-        elif rejecting:
-            self._spawn(self._reject, "reject", sock)
-        else:
-            sock.close()                # a flood: not even a 503 for these
+        try:
+            if admitted:
+                self._spawn(self._serve_connection, f"conn-{peer[1]}", sock)
+            elif rejecting:
+                self._spawn(self._reject, "reject", sock)
+            else:
+                sock.close()            # a flood: not even a 503 for these
+        except RuntimeError:            # no thread to be had: drop this one, keep accepting
+            with self._lock:
+                self._active.discard(sock)
+                if not admitted and rejecting:
+                    self._rejecting -= 1
+            sock.close()
 
     def _reject(self, sock):
         try:
@@ -224,7 +235,7 @@ class RealtimeServer:
             while keep_alive and not self._closing:
                 keep_alive = self._serve_one_request(conn)
         except Exception:  # a bug must cost one connection, not the server
-            self.counters["errors"] += 1
+            self._count("errors")
             self._log("unexpected error:\n" + traceback.format_exc())
         finally:
             with self._lock:
@@ -240,7 +251,7 @@ class RealtimeServer:
         except HttpError as error:
             self._finish_with_error(conn.sock, error)
             return False
-        self.counters["requests"] += 1
+        self._count("requests")
         try:
             conn.sock.settimeout(self.config.io_timeout)
             return self._dispatch(conn, request)
@@ -293,37 +304,38 @@ class RealtimeServer:
     def _events_json(events, last):
         return '{"last":' + str(last) + ',"events":[' + ",".join(e.json for e in events) + "]}"
 
-    def _start_point(self, request):
-        """`since` from the query (or Last-Event-ID for SSE); default: now."""
-        since = request.query_int("since", None, minimum=0)
+    def _start_point(self, request, since=None):
+        """Where a subscriber starts: `since` from the query (or the given
+        Last-Event-ID); by default, and for ids from the future (a client of
+        an earlier server run), the next event."""
         if since is None:
-            since = self.hub.last_id()
-        return since
+            since = request.query_int("since", None, minimum=0)
+        last = self.hub.last_id()
+        return last if since is None else min(since, last)
 
     def _serve_poll(self, conn, request):
         since = self._start_point(request)
         events = self.hub.since(since)
-        last = events[-1].id if events else min(since, self.hub.last_id())
+        last = events[-1].id if events else since
         return self._send_json(conn, request, self._events_json(events, last))
 
     def _serve_long_poll(self, conn, request):
+        asked = request.query_int("since", None, minimum=0)
         since = self._start_point(request)
         timeout = request.query_int("timeout", None, minimum=0, maximum=int(self.config.long_poll_max))
         if timeout is None:
             timeout = self.config.long_poll_default
-        if since > self.hub.last_id():   # a stale client (server restarted): resynchronise now
+        if asked is not None and asked > since:   # a stale client: resynchronise at once
             events = []
         else:
             events = self.hub.wait(since, timeout, cancelled=lambda: self._closing)
-        last = events[-1].id if events else min(since, self.hub.last_id())
+        last = events[-1].id if events else since
         return self._send_json(conn, request, self._events_json(events, last))
 
     def _serve_stream(self, conn, request):
-        last_event_id = request.header("last-event-id")
-        if last_event_id is not None and last_event_id.isdigit():
-            since = int(last_event_id)
-        else:
-            since = self._start_point(request)
+        last_event_id = request.header("last-event-id", "")
+        resume = int(last_event_id) if last_event_id.isdigit() else None
+        since = self._start_point(request, resume)
         head = httpproto.response_head(200, {
             "Content-Type": "text/event-stream; charset=utf-8",
             "Cache-Control": "no-store",

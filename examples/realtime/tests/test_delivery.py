@@ -63,6 +63,7 @@ class StreamSubscriber:
                 return []
 
     def close(self):
+        self.response.close()      # the response holds the socket open too
         self.conn.close()
 
 
@@ -148,6 +149,7 @@ def test_stream_resumes_from_last_event_id(client):
     lines = []
     while len([line for line in lines if line.startswith(b"data:")]) < 1:
         lines.append(response.readline())
+    response.close()
     conn.close()
     assert lines[0] == b"retry: 1000\n"
     assert b"id: %d\n" % (first + 1) in lines
@@ -164,3 +166,33 @@ def test_ticker_publishes_by_itself(server_factory):
         time.sleep(0.05)
     assert [e["data"] for e in events[:2]] == ["tick 1", "tick 2"]
     assert events[0]["source"] == "ticker"
+
+
+def test_subscribers_from_the_future_start_with_the_next_event(client):
+    last = client.publish("before")["id"]
+    ws = WsClient(client.host, client.port, path=f"/ws?since={last + 1000}")
+    conn = client.http()
+    conn.request("GET", "/stream", headers={"Last-Event-ID": str(last + 1000)})
+    response = conn.getresponse()
+    try:
+        client.publish("after")
+        event = json.loads(ws.read_until_opcode(0x1))
+        assert (event["id"], event["data"]) == (last + 1, "after")
+        lines = [response.readline() for _ in range(4)]   # retry, blank, id, data
+        assert lines[2] == b"id: %d\n" % (last + 1)
+        assert json.loads(lines[3][5:])["data"] == "after"
+    finally:
+        ws.close()
+        response.close()
+        conn.close()
+
+
+def test_websocket_since_replays_history(client):
+    first = client.publish("h1")["id"]
+    client.publish("h2")
+    ws = WsClient(client.host, client.port, path=f"/ws?since={first - 1}")
+    try:
+        got = [json.loads(ws.read_until_opcode(0x1))["data"] for _ in range(2)]
+    finally:
+        ws.close()
+    assert got == ["h1", "h2"]
