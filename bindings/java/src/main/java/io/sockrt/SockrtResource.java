@@ -1,6 +1,8 @@
 package io.sockrt;
 
 import java.io.IOException;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.lang.ref.Cleaner;
 import java.lang.ref.Reference;
 import java.net.SocketException;
@@ -16,6 +18,15 @@ import java.net.SocketException;
  */
 public abstract class SockrtResource implements AutoCloseable {
     private static final Cleaner CLEANER = Cleaner.create();
+    private static final VarHandle CLOSED;
+
+    static {
+        try {
+            CLOSED = MethodHandles.lookup().findVarHandle(SockrtResource.class, "closed", boolean.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
 
     /** The library handle; never 0. Closed handles are never reused by the library. */
     final long handle;
@@ -54,10 +65,10 @@ public abstract class SockrtResource implements AutoCloseable {
      * connections only), otherwise closed.
      */
     final void end(boolean toPool) {
-        if (closed) {
+        // Only the first caller decides between release and discard.
+        if (!CLOSED.compareAndSet(this, false, true)) {
             return;
         }
-        closed = true;
         release.toPool = toPool;
         cleanable.clean();
     }

@@ -137,6 +137,30 @@ class PoolTest {
     }
 
     @Test
+    void closingABlockedLeaseWakesItAndDropsTheConnection() throws Exception {
+        try (SockrtPool pool = new SockrtPool("127.0.0.1", echo.port())) {
+            PooledConnection conn = pool.acquire();
+            conn.setSoTimeout(0);
+            Thread reader = new Thread(() -> {
+                try {
+                    conn.read(new byte[8]);
+                } catch (Exception e) {
+                    // expected: woken by close
+                }
+            });
+            reader.start();
+            Thread.sleep(150);
+            assertTrue(reader.isAlive(), "read should still be blocked");
+            conn.close(); // a call is in flight: the pool closes it instead of keeping it
+            reader.join(5_000);
+            assertFalse(reader.isAlive(), "close did not wake the read");
+            SockrtPool.Stats stats = pool.stats();
+            assertEquals(0, stats.idle(), stats.toString());
+            assertEquals(1, stats.closedBroken(), stats.toString());
+        }
+    }
+
+    @Test
     void exhaustedPoolThrowsWithItsCode() throws Exception {
         try (SockrtPool pool = SockrtPool.builder().maxTotal(1).acquireTimeoutMs(100).open("127.0.0.1", echo.port());
              PooledConnection held = pool.acquire()) {
