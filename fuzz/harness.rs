@@ -908,7 +908,9 @@ impl<'a> Exec<'a> {
         let mut h = 0;
         let rc = sockrt_socket(family, kind, Self::out_ptr(null, &mut h));
         self.check("socket", rc.into(), false)?;
-        let valid = !null && family > 0 && kind > 0;
+        let valid = !null
+            && [SOCKRT_INET, SOCKRT_INET6].contains(&family)
+            && [SOCKRT_STREAM, SOCKRT_DGRAM].contains(&kind);
         if valid != (rc == SOCKRT_OK) && !(valid && rc == E_NOTAVAIL) {
             return Err(format!("socket({family}, {kind}, null={null}) returned {rc}"));
         }
