@@ -76,9 +76,11 @@ class DevToolsPipe:
         self._in.close()
 
 
-def run_page(url, seconds=4.0, screenshot=None, width=1400, height=700, chromium=None):
-    """Loads `url`, waits `seconds`, returns the rendered DOM (outerHTML).
-    Writes a PNG to `screenshot` if given. Stops only the browser it started."""
+def run_page(url, seconds=4.0, screenshot=None, wait_for=None, width=1400, height=700, chromium=None):
+    """Loads `url` and lets it run for `seconds` (or, with `wait_for`, a
+    JavaScript expression, until it is true, for at most `seconds`), then
+    returns the rendered DOM (outerHTML). Writes a PNG to `screenshot` if
+    given. Stops only the browser it started."""
     chromium = chromium or find_chromium()
     if chromium is None:
         raise FileNotFoundError("chromium is not installed")
@@ -104,9 +106,8 @@ def run_page(url, seconds=4.0, screenshot=None, width=1400, height=700, chromium
     try:
         target = pipe.call("Target.createTarget", {"url": url})["targetId"]
         session = pipe.call("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
-        time.sleep(seconds)  # real time: the page polls, long-polls, streams
-        dom = pipe.call("Runtime.evaluate", {"expression": "document.documentElement.outerHTML",
-                                             "returnByValue": True}, session)["result"]["value"]
+        _let_run(pipe, session, seconds, wait_for)
+        dom = _evaluate(pipe, session, "document.documentElement.outerHTML")
         if screenshot:
             png = pipe.call("Page.captureScreenshot", {"format": "png"}, session)["data"]
             with open(screenshot, "wb") as f:
@@ -124,6 +125,23 @@ def run_page(url, seconds=4.0, screenshot=None, width=1400, height=700, chromium
             proc.kill()            # only the browser this function started
             proc.wait(timeout=5.0)
         shutil.rmtree(profile, ignore_errors=True)
+
+
+def _evaluate(pipe, session, expression):
+    reply = pipe.call("Runtime.evaluate", {"expression": expression, "returnByValue": True}, session)
+    return reply["result"].get("value")
+
+
+def _let_run(pipe, session, seconds, wait_for):
+    """Real time passes: the page polls, long-polls and streams meanwhile."""
+    deadline = time.monotonic() + seconds
+    if wait_for is None:
+        time.sleep(seconds)
+        return
+    while time.monotonic() < deadline:
+        if _evaluate(pipe, session, f"Boolean({wait_for})"):
+            return
+        time.sleep(0.2)
 
 
 def main():

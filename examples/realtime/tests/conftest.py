@@ -125,3 +125,12 @@ def status_of(response_bytes):
 @pytest.fixture
 def client(server):
     return Client(server)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """A skipped browser test must not pass unnoticed: say so in a banner."""
+    for report in terminalreporter.stats.get("skipped", []):
+        if "chromium" in str(report.longrepr):
+            terminalreporter.write_sep("*", "SKIPPED: the headless Chromium test did not run "
+                                       "(chromium not installed)", red=True, bold=True)
+            return
