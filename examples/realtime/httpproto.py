@@ -15,7 +15,7 @@ REASONS = {
     101: "Switching Protocols", 200: "OK", 204: "No Content",
     400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
     408: "Request Timeout", 411: "Length Required", 413: "Content Too Large",
-    414: "URI Too Long", 426: "Upgrade Required",
+    414: "URI Too Long", 417: "Expectation Failed", 426: "Upgrade Required",
     431: "Request Header Fields Too Large", 501: "Not Implemented",
     503: "Service Unavailable", 505: "HTTP Version Not Supported",
 }
@@ -155,6 +155,7 @@ class Connection:
         if length > self.limits.max_body:
             raise HttpError(413, f"body larger than {self.limits.max_body} bytes")
         try:
+            self._answer_expect(request, length)
             while len(self.buffer) < length:
                 self._recv_before(deadline)
         except TimeoutError:
@@ -163,6 +164,18 @@ class Connection:
             raise ClientGone(str(exc)) from None
         request.body = bytes(self.buffer[:length])
         del self.buffer[:length]
+
+
+    def _answer_expect(self, request, length):
+        """Clients that send `Expect: 100-continue` (curl does, for bodies
+        over 1 KiB) wait for a go-ahead before the body."""
+        expect = request.header("expect")
+        if expect is None:
+            return
+        if expect.lower() != "100-continue":
+            raise HttpError(417, "only 100-continue can be expected")
+        if length > len(self.buffer):
+            self.sock.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
 
 
 def parse_head(head, limits):

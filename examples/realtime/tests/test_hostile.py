@@ -65,6 +65,18 @@ def test_method_not_allowed_names_the_allowed_method(client):
     assert response.getheader("Allow") == "GET"
 
 
+def test_expect_100_continue_gets_the_go_ahead(client):
+    with client.raw() as sock:
+        sock.sendall(b"POST /publish HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+                     b"Expect: 100-continue\r\nConnection: close\r\n\r\n")
+        assert sock.recv(4096) == b"HTTP/1.1 100 Continue\r\n\r\n"
+        sock.sendall(b"hello")
+        assert status_of(read_to_close(sock)) == 200
+    assert client.get_json("/poll?since=0")["events"][-1]["data"] == "hello"
+    assert status_of(client.raw_exchange(b"POST /publish HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n"
+                                         b"Expect: magic\r\n\r\nx")) == 417
+
+
 def test_keep_alive_serves_several_requests_on_one_connection(client):
     conn = client.http()
     for _ in range(3):
