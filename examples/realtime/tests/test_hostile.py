@@ -167,3 +167,26 @@ def test_client_vanishing_during_long_poll_and_mid_request(client):
     assert client.wait_open_connections(0)
     assert still_serving(client)
     assert client.server.counters["errors"] == 0
+
+
+def test_shutdown_releases_every_sockrt_handle(server_factory):
+    import sockrt
+
+    from wsclient import WsClient
+    baseline = sockrt.open_handles()
+    server = server_factory()
+    client = Client(server)
+    ws = WsClient(client.host, client.port)
+    stream = client.raw()
+    stream.sendall(b"GET /stream HTTP/1.1\r\nHost: x\r\n\r\n")
+    waiting = client.raw()
+    waiting.sendall(b"GET /long-poll?timeout=10 HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert client.wait_open_connections(3)
+    assert sockrt.open_handles() == baseline + 4          # the listener and three connections
+    started = time.monotonic()
+    server.close()
+    assert time.monotonic() - started < 5.0                # nobody waits for the long poll
+    assert sockrt.open_handles() == baseline
+    for sock in (stream, waiting):
+        sock.close()
+    ws.close()
