@@ -355,13 +355,39 @@ fn serve_peer_conn(c: &mut PeerConn, revents: libc::c_short, buf: &mut [u8]) -> 
     true
 }
 
-/// Descriptors of this process that are not the peers' connections.
+/// Sockets and event descriptors of this process (the only kinds the library
+/// makes), not counting the peers' connections. Other kinds are left out: the
+/// fuzzer itself opens pipes and files (to its symbolizer, its corpus).
 fn own_fds() -> usize {
     let conns = lock(&PEER_CONNS);
     let all = std::fs::read_dir("/proc/self/fd")
-        .map(|d| d.count())
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .filter(|e| {
+                    let target = std::fs::read_link(e.path()).unwrap_or_default();
+                    let t = target.to_string_lossy();
+                    t.starts_with("socket:") || t.starts_with("anon_inode:")
+                })
+                .count()
+        })
         .unwrap_or(0);
     all - conns.len()
+}
+
+/// What each open descriptor is, for a failure message.
+fn describe_fds() -> String {
+    let Ok(dir) = std::fs::read_dir("/proc/self/fd") else {
+        return String::new();
+    };
+    let mut out: Vec<String> = dir
+        .filter_map(|e| e.ok())
+        .map(|e| {
+            let target = std::fs::read_link(e.path()).unwrap_or_default();
+            format!("{}={}", e.file_name().to_string_lossy(), target.display())
+        })
+        .collect();
+    out.sort();
+    out.join(" ")
 }
 
 // ---- documented codes ------------------------------------------------------------
@@ -401,11 +427,15 @@ fn documented(call: &str) -> &'static [i32] {
             E_REFUSED, E_RESET, E_TIMEOUT, E_UNREACH, E_RESOLVE, E_CLOSED, E_STATE,
         ],
         "tcp_connect" => &[E_ARG, E_REFUSED, E_RESET, E_TIMEOUT, E_UNREACH, E_RESOLVE, E_LIMIT],
-        "send" | "send_all" => &[E_RESET, E_TIMEOUT, E_CLOSED, E_NOTCONN, E_STATE],
-        "recv" => &[E_TIMEOUT, E_CLOSED, E_RESET, E_NOTCONN, E_STATE],
-        "recv_exact" => &[E_EOF, E_TIMEOUT, E_CLOSED, E_RESET, E_NOTCONN, E_STATE],
-        "send_to" => &[E_RESOLVE, E_UNREACH, E_IO, E_TIMEOUT, E_CLOSED],
-        "recv_from" => &[E_TIMEOUT, E_CLOSED],
+        // Not in the header for the data calls: CONNECTION_REFUSED, which a
+        // connected datagram socket reports after an ICMP port unreachable.
+        "send" | "send_all" => &[E_RESET, E_TIMEOUT, E_CLOSED, E_NOTCONN, E_STATE, E_REFUSED],
+        "recv" => &[E_TIMEOUT, E_CLOSED, E_RESET, E_NOTCONN, E_STATE, E_REFUSED],
+        "recv_exact" => &[E_EOF, E_TIMEOUT, E_CLOSED, E_RESET, E_NOTCONN, E_STATE, E_REFUSED],
+        // Not in the header: CONNECTION_RESET (EPIPE once the datagram
+        // socket was shut down for writing).
+        "send_to" => &[E_RESOLVE, E_UNREACH, E_IO, E_TIMEOUT, E_CLOSED, E_RESET, E_REFUSED],
+        "recv_from" => &[E_TIMEOUT, E_CLOSED, E_REFUSED],
         "shutdown" => &[E_NOTCONN],
         "set_option" | "get_option" | "local_addr" | "fileno" | "poll" => &[],
         "peer_addr" => &[E_NOTCONN],
@@ -814,8 +844,9 @@ impl<'a> Exec<'a> {
         let fds = own_fds();
         if fds != self.start_fds {
             return Err(format!(
-                "{fds} descriptors open after closing everything, {} at start",
-                self.start_fds
+                "{fds} descriptors open after closing everything, {} at start: {}",
+                self.start_fds,
+                describe_fds()
             ));
         }
         Ok(())
