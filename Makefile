@@ -30,7 +30,7 @@ TEST_TARGETS :=
 .DEFAULT_GOAL := build
 
 # Fragments: bindings/python/python.mk, bindings/java/java.mk, examples/*.mk, ...
--include $(sort $(wildcard bindings/*/*.mk examples/*.mk examples/*/*.mk bench/*.mk fuzz/*.mk tests/*.mk))
+-include $(sort $(wildcard bindings/*/*.mk examples/*.mk examples/*/*.mk bench/*.mk fuzz/*.mk tests/*.mk tests/*/*.mk))
 
 .PHONY: all build lib test test-rust test-c test-loom check-header lint install uninstall clean
 all: build

@@ -436,7 +436,8 @@ int32_t sockrt_pool_acquire(sockrt_handle pool, sockrt_handle *conn_out);
  * Ends a lease: the connection goes back to idle if healthy; if a call on it
  * failed, it was shut down, has unread bytes, or another call is still in
  * flight on it, it is closed instead (closed_broken). Either way `conn` is
- * invalid afterwards. Does not block. Errors: SOCKRT_E_INVALID_ARGUMENT
+ * invalid afterwards. Works after sockrt_pool_close too (the connection is
+ * then closed). Does not block. Errors: SOCKRT_E_INVALID_ARGUMENT
  * (`conn` is not a connection of this pool; it stays valid),
  * SOCKRT_E_BAD_HANDLE (already released, discarded or closed).
  */

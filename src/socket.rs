@@ -12,7 +12,7 @@
 use crate::addr;
 use crate::error::{Error, ErrorKind, Result};
 use crate::sync::{AtomicBool, Mutex, MutexGuard, Ordering};
-use crate::wake::{ArmError, CloseSignal, EventFd};
+use crate::wake::{ArmError, Armed, CloseSignal, EventFd};
 use socket2::{Domain, SockAddr, Type};
 use std::io;
 use std::mem::MaybeUninit;
@@ -97,6 +97,9 @@ const ROLE_LISTENING: u8 = 2;
 const ROLE_CONNECTING: u8 = 3;
 const ROLE_CONNECTED: u8 = 4;
 
+/// A busy-poll budget shrinks to at most 1/2^this after repeated misses.
+const SPIN_MISSES_MAX: u32 = 4;
+
 /// The longest busy-poll window accepted (one second).
 pub(crate) const BUSY_POLL_MAX_US: i64 = 1_000_000;
 
@@ -116,6 +119,10 @@ pub struct Socket {
     // Set when a call failed, EOF was seen or the stream was shut down: the
     // connection is out of step and must not be reused by a pool.
     broken: AtomicBool,
+    // Whether the last receive had to wait (see `retry`).
+    recv_waited: AtomicBool,
+    // Consecutive busy-poll spins that caught nothing (see `spin`).
+    spin_misses: AtomicU32,
     pub(crate) membership: once_cell::sync::OnceCell<crate::pool::Membership>,
 }
 
@@ -229,6 +236,8 @@ impl Socket {
             send_all_lock: Mutex::new(()),
             recv_exact_lock: Mutex::new(()),
             broken: AtomicBool::new(false),
+            recv_waited: AtomicBool::new(false),
+            spin_misses: AtomicU32::new(0),
             membership: once_cell::sync::OnceCell::new(),
         }
     }
@@ -292,6 +301,14 @@ impl Socket {
     /// Whether a call failed, EOF was seen or the stream was shut down.
     pub fn is_broken(&self) -> bool {
         self.broken.load(Ordering::Relaxed)
+    }
+
+    /// Puts back the per-lease settings (timeouts, busy polling) a pooled
+    /// connection starts every lease with.
+    pub(crate) fn reset_lease_settings(&self) {
+        self.read_timeout_ms.store(-1, Ordering::Relaxed);
+        self.write_timeout_ms.store(-1, Ordering::Relaxed);
+        self.busy_poll_us.store(0, Ordering::Relaxed);
     }
 
     /// Whether this pooled connection served an earlier lease (false for a
@@ -405,12 +422,15 @@ impl Socket {
         match self.sock.connect(&addr.into()) {
             Ok(()) => return Ok(()),
             Err(e) if errno_of(&e) == libc::EINPROGRESS => {}
-            Err(e) => return Err(Error::from_io(&op, &e)),
+            Err(e) => return Err(Error::from_io(op, &e)),
         }
-        self.wait(libc::POLLOUT, deadline, &op)?;
+        let revents = self.wait(libc::POLLOUT, deadline, &op)?;
+        if revents & (libc::POLLERR | libc::POLLHUP) == 0 {
+            return Ok(());
+        }
         match self.sock.take_error() {
             Ok(None) => Ok(()),
-            Ok(Some(e)) | Err(e) => Err(Error::from_io(&op, &e)),
+            Ok(Some(e)) | Err(e) => Err(Error::from_io(op, &e)),
         }
     }
 
@@ -438,7 +458,7 @@ impl Socket {
         }
     }
 
-    fn require_kind(&self, kind: Kind, op: &str) -> Result<()> {
+    fn require_kind(&self, kind: Kind, op: impl std::fmt::Display) -> Result<()> {
         if self.kind == kind {
             return Ok(());
         }
@@ -452,14 +472,23 @@ impl Socket {
         ))
     }
 
-    fn require_not_listening(&self, op: &str) -> Result<()> {
-        if self.is_listening() {
-            return Err(Error::new(
+    /// Stream data calls need a connected socket; a datagram socket may
+    /// receive once bound and send once connected (the OS decides).
+    fn require_data_role(&self, op: &str) -> Result<()> {
+        if self.kind == Kind::Datagram {
+            return Ok(());
+        }
+        match self.role.load(Ordering::Acquire) {
+            ROLE_CONNECTED => Ok(()),
+            ROLE_LISTENING => Err(Error::new(
                 ErrorKind::InvalidState,
                 format!("{op}: socket is listening; accept a connection and use that"),
-            ));
+            )),
+            _ => Err(Error::new(
+                ErrorKind::NotConnected,
+                format!("{op}: socket is not connected"),
+            )),
         }
-        Ok(())
     }
 
     /// Notes a failure that leaves the connection unfit for reuse.
@@ -475,7 +504,7 @@ impl Socket {
     /// Sends some of `buf` (at least one byte unless `buf` is empty), waiting
     /// up to the write timeout for buffer space.
     pub fn send(&self, buf: &[u8]) -> Result<usize> {
-        self.require_not_listening("send")?;
+        self.require_data_role("send")?;
         let mut deadline = Deadline::new(self.write_timeout_ms.load(Ordering::Relaxed));
         let result = self.send_some(buf, &mut deadline, "send");
         self.track(result)
@@ -503,7 +532,7 @@ impl Socket {
 
     /// [`Socket::recv`] into memory that need not be initialized.
     pub fn recv_uninit(&self, buf: &mut [MaybeUninit<u8>]) -> Result<usize> {
-        self.require_not_listening("recv")?;
+        self.require_data_role("recv")?;
         let mut deadline = Deadline::new(self.read_timeout_ms.load(Ordering::Relaxed));
         let result = self.recv_some(buf, &mut deadline, "recv");
         if matches!(result, Ok(0)) && !buf.is_empty() && self.kind == Kind::Stream {
@@ -534,7 +563,7 @@ impl Socket {
     /// Sends all of `buf`, within the write timeout for the whole call.
     /// Concurrent `send_all` calls on one socket never interleave their bytes.
     pub fn send_all(&self, buf: &[u8]) -> Result<()> {
-        self.require_not_listening("send_all")?;
+        self.require_data_role("send_all")?;
         let mut deadline = Deadline::new(self.write_timeout_ms.load(Ordering::Relaxed));
         let result = self.send_all_locked(buf, &mut deadline);
         self.track(result)
@@ -560,7 +589,7 @@ impl Socket {
 
     /// [`Socket::recv_exact`] into memory that need not be initialized.
     pub fn recv_exact_uninit(&self, buf: &mut [MaybeUninit<u8>]) -> Result<()> {
-        self.require_not_listening("recv_exact")?;
+        self.require_data_role("recv_exact")?;
         let mut deadline = Deadline::new(self.read_timeout_ms.load(Ordering::Relaxed));
         let result = self.recv_exact_locked(buf, &mut deadline);
         self.track(result)
@@ -658,8 +687,8 @@ impl Socket {
                     Error::invalid(format!("set_option {opt:?}: size {value} out of range"))
                 })
         };
-        let op = format!("set_option {opt:?}");
-        let sys = |r: io::Result<()>| r.map_err(|e| Error::from_io(&op, &e));
+        let op = OptionOp("set_option", opt);
+        let sys = |r: io::Result<()>| r.map_err(|e| Error::from_io(op, &e));
         match opt {
             SockOption::ReadTimeoutMs => self.read_timeout_ms.store(value, Ordering::Relaxed),
             SockOption::WriteTimeoutMs => self.write_timeout_ms.store(value, Ordering::Relaxed),
@@ -672,13 +701,13 @@ impl Socket {
                 self.busy_poll_us.store(value as u32, Ordering::Relaxed)
             }
             SockOption::NoDelay => {
-                self.require_kind(Kind::Stream, &op)?;
+                self.require_kind(Kind::Stream, op)?;
                 sys(self.sock.set_tcp_nodelay(as_bool()?))?
             }
             SockOption::KeepAlive => sys(self.sock.set_keepalive(as_bool()?))?,
             SockOption::ReuseAddr => sys(self.sock.set_reuse_address(as_bool()?))?,
             SockOption::Broadcast => {
-                self.require_kind(Kind::Datagram, &op)?;
+                self.require_kind(Kind::Datagram, op)?;
                 sys(self.sock.set_broadcast(as_bool()?))?
             }
             SockOption::RecvBuffer => sys(self.sock.set_recv_buffer_size(as_size()?))?,
@@ -688,22 +717,22 @@ impl Socket {
     }
 
     pub fn get_option(&self, opt: SockOption) -> Result<i64> {
-        let op = format!("get_option {opt:?}");
-        let sys_bool = |r: io::Result<bool>| r.map(i64::from).map_err(|e| Error::from_io(&op, &e));
+        let op = OptionOp("get_option", opt);
+        let sys_bool = |r: io::Result<bool>| r.map(i64::from).map_err(|e| Error::from_io(op, &e));
         let sys_size =
-            |r: io::Result<usize>| r.map(|v| v as i64).map_err(|e| Error::from_io(&op, &e));
+            |r: io::Result<usize>| r.map(|v| v as i64).map_err(|e| Error::from_io(op, &e));
         match opt {
             SockOption::ReadTimeoutMs => Ok(self.read_timeout_ms.load(Ordering::Relaxed)),
             SockOption::WriteTimeoutMs => Ok(self.write_timeout_ms.load(Ordering::Relaxed)),
             SockOption::BusyPollUs => Ok(i64::from(self.busy_poll_us.load(Ordering::Relaxed))),
             SockOption::NoDelay => {
-                self.require_kind(Kind::Stream, &op)?;
+                self.require_kind(Kind::Stream, op)?;
                 sys_bool(self.sock.tcp_nodelay())
             }
             SockOption::KeepAlive => sys_bool(self.sock.keepalive()),
             SockOption::ReuseAddr => sys_bool(self.sock.reuse_address()),
             SockOption::Broadcast => {
-                self.require_kind(Kind::Datagram, &op)?;
+                self.require_kind(Kind::Datagram, op)?;
                 sys_bool(self.sock.broadcast())
             }
             SockOption::RecvBuffer => sys_size(self.sock.recv_buffer_size()),
@@ -744,63 +773,101 @@ impl Socket {
     }
 
     /// Tries `attempt` (a non-blocking system call); on EAGAIN waits for
-    /// `events` or the deadline, busy-polling first if asked to and
-    /// `may_spin` (receives and accepts only), then tries again.
+    /// `events` or the deadline, then tries again.
+    ///
+    /// Receives (and accepts) also adapt to the traffic. In ping-pong the
+    /// reply is usually not there yet when we ask, so once a receive had to
+    /// wait, the next one waits first and skips the failing attempt. In
+    /// latency mode (`busy_poll_us`) they spin before blocking; see `spin`.
     fn retry<T>(
         &self,
         events: libc::c_short,
         deadline: &mut Deadline,
         op: &str,
-        may_spin: bool,
+        receiving: bool,
         mut attempt: impl FnMut() -> io::Result<T>,
     ) -> Result<T> {
-        let mut spun = !may_spin;
+        let busy_budget = if receiving {
+            self.busy_poll_us.load(Ordering::Relaxed)
+        } else {
+            0
+        };
+        let mut try_first =
+            !receiving || busy_budget > 0 || !self.recv_waited.load(Ordering::Relaxed);
+        let mut waited = false;
+        let mut spun = busy_budget == 0;
         loop {
-            match attempt() {
-                Ok(v) => return Ok(v),
-                Err(e) => match errno_of(&e) {
-                    libc::EAGAIN => {}
-                    libc::EINTR => continue,
-                    _ => return Err(Error::from_io(op, &e)),
-                },
-            }
-            if !spun {
-                spun = true;
-                let budget = self.busy_poll_us.load(Ordering::Relaxed);
-                if budget > 0 {
-                    if let Some(v) = self.spin(budget, &mut attempt, op)? {
+            if try_first {
+                match attempt() {
+                    Ok(v) => {
+                        if receiving && self.recv_waited.load(Ordering::Relaxed) != waited {
+                            self.recv_waited.store(waited, Ordering::Relaxed);
+                        }
                         return Ok(v);
                     }
+                    Err(e) => match errno_of(&e) {
+                        libc::EAGAIN => {}
+                        libc::EINTR => continue,
+                        _ => return Err(Error::from_io(op, &e)),
+                    },
+                }
+            }
+            try_first = true;
+            if !spun {
+                spun = true;
+                if let Some(v) = self.spin(busy_budget, &mut attempt, op)? {
+                    return Ok(v);
                 }
             }
             self.wait(events, deadline, op)?;
+            waited = true;
         }
     }
 
-    /// Retries `attempt` without sleeping for up to `budget_us` microseconds.
+    /// Latency mode: retries `attempt` without sleeping for up to the busy
+    /// budget. Each failed try yields the CPU, so a peer that shares this CPU
+    /// can run and answer instead of being starved by the spin. The budget
+    /// adapts: every spin that ends empty-handed halves the next one (down
+    /// to 1/16), and a spin that catches its data restores it, so slow peers
+    /// do not cost a full budget of CPU per call.
     fn spin<T>(
         &self,
         budget_us: u32,
         attempt: &mut impl FnMut() -> io::Result<T>,
         op: &str,
     ) -> Result<Option<T>> {
+        let misses = self.spin_misses.load(Ordering::Relaxed);
+        let budget = Duration::from_micros(u64::from(budget_us >> misses));
         let start = Instant::now();
-        let budget = Duration::from_micros(u64::from(budget_us));
         while start.elapsed() < budget {
-            std::hint::spin_loop();
             match attempt() {
-                Ok(v) => return Ok(Some(v)),
+                Ok(v) => {
+                    if misses != 0 {
+                        self.spin_misses.store(0, Ordering::Relaxed);
+                    }
+                    return Ok(Some(v));
+                }
                 Err(e) if matches!(errno_of(&e), libc::EAGAIN | libc::EINTR) => {}
                 Err(e) => return Err(Error::from_io(op, &e)),
             }
+            // SAFETY: sched_yield has no arguments and cannot fail on Linux.
+            unsafe { libc::sched_yield() };
         }
+        self.spin_misses
+            .store((misses + 1).min(SPIN_MISSES_MAX), Ordering::Relaxed);
         Ok(None)
     }
 
     /// Blocks until the socket is ready for `events`, the deadline passes
-    /// (`Timeout`) or the socket is closed (`Closed`).
-    fn wait(&self, events: libc::c_short, deadline: &mut Deadline, op: &str) -> Result<()> {
-        let wake_fd = self.wake_fd(op)?;
+    /// (`Timeout`) or the socket is closed (`Closed`); returns the socket's
+    /// poll(2) revents.
+    fn wait(
+        &self,
+        events: libc::c_short,
+        deadline: &mut Deadline,
+        op: &str,
+    ) -> Result<libc::c_short> {
+        let armed = self.arm(op)?;
         loop {
             let timeout = deadline
                 .poll_timeout()
@@ -812,7 +879,7 @@ impl Socket {
                     revents: 0,
                 },
                 libc::pollfd {
-                    fd: wake_fd,
+                    fd: *armed.token(),
                     events: libc::POLLIN,
                     revents: 0,
                 },
@@ -830,14 +897,14 @@ impl Socket {
                 return Err(closed_error(op));
             }
             if fds[0].revents != 0 {
-                return Ok(());
+                return Ok(fds[0].revents);
             }
         }
     }
 
-    /// The descriptor `close` fires, made on first use; `Closed` if the
-    /// socket is closed already.
-    fn wake_fd(&self, op: &str) -> Result<RawFd> {
+    /// Permission to block until `close`: `Closed` if the socket is closed
+    /// already.
+    fn arm(&self, op: &str) -> Result<Armed<'_, EventFd>> {
         self.close_signal.arm().map_err(|e| match e {
             ArmError::Closed => closed_error(op),
             ArmError::Notifier(e) => Error::from_io(format!("{op}: eventfd"), &e),
@@ -854,6 +921,16 @@ fn lock_within<'a>(
     match deadline.instant() {
         None => Ok(lock.lock()),
         Some(at) => lock.try_lock_until(at).ok_or_else(|| deadline.expired(op)),
+    }
+}
+
+/// "set_option NoDelay", formatted only if an error needs it.
+#[derive(Clone, Copy)]
+struct OptionOp(&'static str, SockOption);
+
+impl std::fmt::Display for OptionOp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {:?}", self.0, self.1)
     }
 }
 
@@ -887,13 +964,13 @@ pub fn poll(entries: &mut [PollEntry<'_>], timeout_ms: i64) -> Result<usize> {
             revents: 0,
         });
     }
-    for e in entries.iter() {
-        let fd = e.socket.wake_fd("poll").unwrap_or_else(|_| {
-            closed_already = true;
-            -1
-        });
+    // Armed for the whole wait, so a close from another thread ends it.
+    let armed: Vec<Option<Armed<'_, EventFd>>> =
+        entries.iter().map(|e| e.socket.arm("poll").ok()).collect();
+    for a in &armed {
+        closed_already |= a.is_none();
         fds.push(libc::pollfd {
-            fd,
+            fd: a.as_ref().map_or(-1, |a| *a.token()),
             events: libc::POLLIN,
             revents: 0,
         });

@@ -1,14 +1,17 @@
 //! Close-that-wakes: how `close` reaches a call blocked on a socket.
 //!
 //! A call about to block first *arms* the signal: under the lock it checks
-//! that the socket is not closed and makes the notifier (an eventfd) if there
-//! is none yet, then waits on its socket *and* the notifier. `close` sets the
-//! closed flag and fires the notifier, also under the lock. So either the
-//! call arms first, and the notification reaches it (an eventfd stays
-//! readable once written), or `close` runs first, and arming fails with
+//! that the socket is not closed, makes the notifier (an eventfd) if there is
+//! none yet and counts itself as waiting; then it waits on its socket *and*
+//! the notifier, and disarms when the wait ends. `close` sets the closed flag
+//! and, if anyone is waiting, fires the notifier, also under the lock. So
+//! either the call arms first and the notification reaches it (an eventfd
+//! stays readable once written), or `close` runs first and arming fails with
 //! `Closed`. No wake-up can be lost in between; tests/loom.rs checks this
-//! over every interleaving. The notifier is made lazily because most sockets
-//! never wait.
+//! over every interleaving.
+//!
+//! Costs: most sockets never wait, so the notifier is made on first need,
+//! and `close` fires it only if a call is actually waiting.
 
 use crate::sync::Mutex;
 use std::io;
@@ -33,6 +36,8 @@ pub enum ArmError {
 
 struct State<N> {
     closed: bool,
+    fired: bool,
+    waiting: u32,
     notifier: Option<N>,
 }
 
@@ -41,11 +46,31 @@ pub struct CloseSignal<N: Notifier> {
     state: Mutex<State<N>>,
 }
 
+/// A call's permission to block; disarms when dropped.
+pub struct Armed<'a, N: Notifier> {
+    signal: &'a CloseSignal<N>,
+    token: N::Token,
+}
+
+impl<N: Notifier> Armed<'_, N> {
+    pub fn token(&self) -> &N::Token {
+        &self.token
+    }
+}
+
+impl<N: Notifier> Drop for Armed<'_, N> {
+    fn drop(&mut self) {
+        self.signal.state.lock().waiting -= 1;
+    }
+}
+
 impl<N: Notifier> Default for CloseSignal<N> {
     fn default() -> Self {
         CloseSignal {
             state: Mutex::new(State {
                 closed: false,
+                fired: false,
+                waiting: 0,
                 notifier: None,
             }),
         }
@@ -57,25 +82,38 @@ impl<N: Notifier> CloseSignal<N> {
         self.state.lock().closed
     }
 
-    /// Prepares a call to block: the token to wait on besides the socket, or
+    /// Prepares a call to block: what to wait on besides the socket, or
     /// `Closed` if the socket was closed already.
-    pub fn arm(&self) -> Result<N::Token, ArmError> {
+    pub fn arm(&self) -> Result<Armed<'_, N>, ArmError> {
         let mut state = self.state.lock();
         if state.closed {
             return Err(ArmError::Closed);
         }
-        if state.notifier.is_none() {
-            state.notifier = Some(N::create().map_err(ArmError::Notifier)?);
-        }
-        Ok(state.notifier.as_ref().map(N::token).expect("just made"))
+        let token = match &state.notifier {
+            Some(notifier) => notifier.token(),
+            None => {
+                let notifier = N::create().map_err(ArmError::Notifier)?;
+                let token = notifier.token();
+                state.notifier = Some(notifier);
+                token
+            }
+        };
+        state.waiting += 1;
+        Ok(Armed {
+            signal: self,
+            token,
+        })
     }
 
     /// Marks the socket closed and wakes every armed call. Idempotent.
     pub fn close(&self) {
         let mut state = self.state.lock();
         state.closed = true;
-        if let Some(notifier) = &state.notifier {
-            notifier.notify();
+        if state.waiting > 0 && !state.fired {
+            if let Some(notifier) = &state.notifier {
+                notifier.notify();
+                state.fired = true;
+            }
         }
     }
 }
@@ -96,16 +134,15 @@ impl Notifier for EventFd {
         Ok(EventFd(unsafe { OwnedFd::from_raw_fd(fd) }))
     }
 
-    /// Valid as long as the `CloseSignal` lives: the notifier is never
-    /// replaced or dropped before it.
+    /// Valid while the `CloseSignal` lives: its notifier is never replaced.
     fn token(&self) -> RawFd {
         self.0.as_raw_fd()
     }
 
     fn notify(&self) {
         let one: u64 = 1;
-        // SAFETY: writes 8 bytes to our own eventfd. Called at most once per
-        // close, so the counter cannot overflow.
+        // SAFETY: writes 8 bytes to our own eventfd. Fired at most once per
+        // socket, so the counter cannot overflow.
         unsafe { libc::write(self.0.as_raw_fd(), (&one as *const u64).cast(), 8) };
     }
 }

@@ -58,8 +58,8 @@ fn block_until_closed(signal: &CloseSignal<ModelNotifier>) -> bool {
     match signal.arm() {
         Err(ArmError::Closed) => false,
         Err(ArmError::Notifier(e)) => panic!("{e}"),
-        Ok(token) => {
-            let (flag, fired) = &*token.0;
+        Ok(armed) => {
+            let (flag, fired) = &*armed.token().0;
             let mut set = flag.lock().unwrap();
             while !*set {
                 set = fired.wait(set).unwrap();

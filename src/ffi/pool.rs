@@ -136,8 +136,7 @@ pub extern "C" fn sockrt_pool_open(
             // SAFETY: non-NULL and points to a config (header contract).
             unsafe { *cfg }.into()
         };
-        let pool = Pool::open(host, port, config)?;
-        let handle = registry::insert(Object::Pool(pool), "pool_open")?;
+        let handle = Pool::open(host, port, config)?.register("pool_open")?;
         write_out(out, "out", handle)
     })
 }
@@ -162,12 +161,13 @@ pub extern "C" fn sockrt_pool_acquire(pool: sockrt_handle, conn_out: *mut sockrt
 /// Ends a lease: the connection goes back to idle if healthy; if a call on it
 /// failed, it was shut down, has unread bytes, or another call is still in
 /// flight on it, it is closed instead (closed_broken). Either way `conn` is
-/// invalid afterwards. Does not block. Errors: SOCKRT_E_INVALID_ARGUMENT
+/// invalid afterwards. Works after sockrt_pool_close too (the connection is
+/// then closed). Does not block. Errors: SOCKRT_E_INVALID_ARGUMENT
 /// (`conn` is not a connection of this pool; it stays valid),
 /// SOCKRT_E_BAD_HANDLE (already released, discarded or closed).
 #[no_mangle]
 pub extern "C" fn sockrt_pool_release(pool: sockrt_handle, conn: sockrt_handle) -> i32 {
-    boundary(|| registry::pool(pool, "pool_release")?.release(conn))
+    boundary(|| Pool::of_lease(pool, conn, "pool_release")?.release(conn))
 }
 
 /// Ends a lease and closes the connection, freeing its slot (use it for a
@@ -175,7 +175,7 @@ pub extern "C" fn sockrt_pool_release(pool: sockrt_handle, conn: sockrt_handle) 
 /// sockrt_pool_release.
 #[no_mangle]
 pub extern "C" fn sockrt_pool_discard(pool: sockrt_handle, conn: sockrt_handle) -> i32 {
-    boundary(|| registry::pool(pool, "pool_discard")?.discard(conn))
+    boundary(|| Pool::of_lease(pool, conn, "pool_discard")?.discard(conn))
 }
 
 /// 1 if this pooled connection served an earlier acquire, 0 if it is new (or

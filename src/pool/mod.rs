@@ -135,6 +135,8 @@ impl Pooled for Arc<Socket> {
 
 /// Keep-alive connections to one endpoint, shared by any number of threads.
 pub struct Pool {
+    /// The pool's own handle, once registered.
+    handle: once_cell::sync::OnceCell<Handle>,
     host: String,
     port: u16,
     config: PoolConfig,
@@ -162,11 +164,33 @@ impl Pool {
             max_lifetime: millis(config.max_lifetime_ms),
         };
         Ok(Arc::new(Pool {
+            handle: once_cell::sync::OnceCell::new(),
             host: host.to_owned(),
             port,
             config,
             slots: Slots::new(limits),
         }))
+    }
+
+    /// Names the pool with a handle in the process-wide table.
+    pub fn register(self: &Arc<Self>, op: &str) -> Result<Handle> {
+        let handle = registry::insert(Object::Pool(Arc::clone(self)), op)?;
+        let _ = self.handle.set(handle);
+        Ok(handle)
+    }
+
+    /// The pool `pool_handle` names; or, once that pool is closed, the pool
+    /// the lease `conn` still belongs to, so that leases outliving their
+    /// pool's handle can still be released or discarded.
+    pub fn of_lease(pool_handle: Handle, conn: Handle, op: &str) -> Result<Arc<Pool>> {
+        match registry::pool(pool_handle, op) {
+            Err(e) if e.kind() == ErrorKind::BadHandle => registry::socket(conn, op)
+                .ok()
+                .and_then(|s| s.membership.get().map(|m| Arc::clone(&m.pool)))
+                .filter(|p| p.handle.get() == Some(&pool_handle))
+                .ok_or(e),
+            other => other,
+        }
     }
 
     pub fn config(&self) -> &PoolConfig {
@@ -271,10 +295,7 @@ impl Pool {
             Ending::Healthy
         };
         // Per-lease settings do not leak into the next lease.
-        for opt in [SockOption::ReadTimeoutMs, SockOption::WriteTimeoutMs] {
-            let _ = socket.set_option(opt, -1);
-        }
-        let _ = socket.set_option(SockOption::BusyPollUs, 0);
+        socket.reset_lease_settings();
         self.slots.end_lease(socket, ending);
         Ok(())
     }

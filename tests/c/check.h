@@ -214,22 +214,6 @@ static inline void join(pthread_t t)
     CHECK_MSG(rc == 0, "pthread_join: %s", strerror(rc));
 }
 
-/*
- * Checks that fail because of a known defect in the core are guarded: they
- * are reported and skipped unless SOCKRT_C_CHECK_KNOWN_BUGS=1, so the suite
- * stays green until the core is fixed. Each guarded check names its defect.
- * Usage: if (!known_core_bug("...")) CHECK_ERR(...);
- */
-static inline int known_core_bug(const char *what)
-{
-    const char *enforce = getenv("SOCKRT_C_CHECK_KNOWN_BUGS");
-    if (enforce != NULL && strcmp(enforce, "1") == 0)
-        return 0;
-    printf("  KNOWN CORE BUG, check skipped (SOCKRT_C_CHECK_KNOWN_BUGS=1 runs it): %s\n", what);
-    fflush(stdout);
-    return 1;
-}
-
 /* Marks the start and end of a test program in the log. */
 #define TEST_BEGIN(name) printf("%s (libsockrt %s)\n", (name), sockrt_version())
 #define TEST_END(name) printf("%s: all checks passed\n", (name))

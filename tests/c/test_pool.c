@@ -521,15 +521,7 @@ static void check_close_under_use(struct server *s)
 
     SAY("a connection leased before the close stays usable; release then closes it");
     expect_round_trip(held, 11);
-    if (known_core_bug("sockrt_pool_release(pool, conn) after sockrt_pool_close(pool) "
-                       "returns SOCKRT_E_BAD_HANDLE (the pool handle is gone) instead of "
-                       "closing the connection")) {
-        /* Meanwhile end the lease the other documented way. */
-        if (sockrt_pool_release(pool, held) != SOCKRT_OK)
-            CHECK_OK(sockrt_close(held));
-    } else {
-        CHECK_OK(sockrt_pool_release(pool, held));
-    }
+    CHECK_OK(sockrt_pool_release(pool, held));
     CHECK_ERR(sockrt_fileno(held), SOCKRT_E_BAD_HANDLE);
     expect_round_trip(spare, 12);
     CHECK_OK(sockrt_close(spare));
