@@ -56,27 +56,32 @@ public final class EchoDemo {
 
     private static void serve(String host, int port, int seconds) throws IOException {
         long deadline = System.nanoTime() + seconds * 1_000_000_000L;
-        try (SockrtServerSocket server = new SockrtServerSocket(host, port, 128)) {
-            System.out.println("LISTENING " + server.getLocalHost() + " " + server.getLocalPort());
-            System.out.flush();
-            while (true) {
-                long leftMs = (deadline - System.nanoTime()) / 1_000_000;
-                if (leftMs <= 0) {
-                    break;
-                }
-                server.setSoTimeout((int) Math.min(leftMs, Integer.MAX_VALUE));
-                SockrtSocket conn;
-                try {
-                    conn = server.accept();
-                } catch (SocketTimeoutException e) {
-                    break;
-                }
-                Thread worker = new Thread(() -> echo(conn), "echo-" + conn.getPort());
-                worker.setDaemon(true); // the process ends at the deadline, whatever they do
-                worker.start();
+        SockrtServerSocket server = new SockrtServerSocket(host, port, 128);
+        // SIGTERM/SIGINT ask for a stop: close the listener (which wakes the
+        // blocked accept) and end with status 0 rather than the signal's.
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            server.close();
+            Runtime.getRuntime().halt(0);
+        }, "echo-shutdown"));
+        System.out.println("LISTENING " + server.getLocalHost() + " " + server.getLocalPort());
+        System.out.flush();
+        while (true) {
+            long leftMs = (deadline - System.nanoTime()) / 1_000_000;
+            if (leftMs <= 0) {
+                break;
             }
+            server.setSoTimeout((int) Math.min(leftMs, Integer.MAX_VALUE));
+            SockrtSocket conn;
+            try {
+                conn = server.accept();
+            } catch (SocketTimeoutException e) {
+                break;
+            }
+            Thread worker = new Thread(() -> echo(conn), "echo-" + conn.getPort());
+            worker.setDaemon(true); // the process ends at the deadline, whatever they do
+            worker.start();
         }
-        System.exit(0);
+        System.exit(0); // the shutdown hook closes the listener
     }
 
     private static void echo(SockrtSocket conn) {
