@@ -45,6 +45,7 @@ demo: export DEMO_JAVA_POOL     = $(call demo_java,pool)
 
 demo: $(DEMO_DEPS)
 	$(PYTHON3) examples/demo/demo.py
+	$(if $(wildcard examples/realtime/realtime.mk),@$(MAKE) --no-print-directory realtime-demo)
 
 # ---- tests ----------------------------------------------------------------
 # A broken example in any language fails the demo, and so `make test`.
