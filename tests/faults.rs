@@ -18,8 +18,14 @@ fn connect(port: u16) -> sockrt_handle {
 }
 
 fn set_timeouts(h: sockrt_handle, read_ms: i64, write_ms: i64) {
-    assert_eq!(sockrt_set_option(h, SOCKRT_OPT_READ_TIMEOUT_MS, read_ms), SOCKRT_OK);
-    assert_eq!(sockrt_set_option(h, SOCKRT_OPT_WRITE_TIMEOUT_MS, write_ms), SOCKRT_OK);
+    assert_eq!(
+        sockrt_set_option(h, SOCKRT_OPT_READ_TIMEOUT_MS, read_ms),
+        SOCKRT_OK
+    );
+    assert_eq!(
+        sockrt_set_option(h, SOCKRT_OPT_WRITE_TIMEOUT_MS, write_ms),
+        SOCKRT_OK
+    );
 }
 
 fn message() -> String {
@@ -66,7 +72,11 @@ fn recv_exact_reports_eof_with_the_partial_count_when_the_proxy_cuts() {
     let msg = message();
     assert_eq!(rc, SOCKRT_E_EOF, "{msg}");
     assert_eq!(partial_count(&msg, 100_000), 40_000, "{msg}");
-    assert_eq!(buf[..40_000], pattern_bytes(40_000)[..], "the bytes that came are right");
+    assert_eq!(
+        buf[..40_000],
+        pattern_bytes(40_000)[..],
+        "the bytes that came are right"
+    );
     close(h);
 }
 
@@ -131,7 +141,10 @@ fn receives_time_out_against_a_stalled_peer() {
     let (rc, _) = recv_exact(h, 10);
     let took = started.elapsed();
     assert_eq!(rc, SOCKRT_E_TIMEOUT, "{}", message());
-    assert!(took >= Duration::from_millis(150) && took < Duration::from_secs(3), "{took:?}");
+    assert!(
+        took >= Duration::from_millis(150) && took < Duration::from_secs(3),
+        "{took:?}"
+    );
     let mut b = [0u8; 10];
     let started = Instant::now();
     let n = sockrt_recv(h, b.as_mut_ptr().cast(), b.len());
@@ -159,7 +172,10 @@ fn trickled_data_arrives_complete_and_in_order() {
         calls += 1;
     }
     assert_eq!(got, data);
-    assert!(calls > 10, "only {calls} receives: the proxy did not trickle");
+    assert!(
+        calls > 10,
+        "only {calls} receives: the proxy did not trickle"
+    );
     // And recv_exact puts the pieces together.
     assert_eq!(send_all(h, &data), SOCKRT_OK);
     let (rc, back) = recv_exact(h, data.len());
@@ -182,7 +198,10 @@ fn read_timeout_bounds_a_whole_recv_exact_that_keeps_making_progress() {
     assert_eq!(rc, SOCKRT_E_TIMEOUT, "{msg}");
     let got = partial_count(&msg, 1000);
     assert!(got > 0 && got < 1000, "{msg}");
-    assert!(took >= Duration::from_millis(250) && took < Duration::from_secs(3), "{took:?}");
+    assert!(
+        took >= Duration::from_millis(250) && took < Duration::from_secs(3),
+        "{took:?}"
+    );
     close(h);
 }
 
@@ -218,7 +237,11 @@ fn half_close_delivers_the_data_then_end_of_stream() {
     assert_eq!(rc, SOCKRT_E_EOF, "{msg}");
     assert_eq!(partial_count(&msg, 10), 0, "{msg}");
     let mut b = [0u8; 4];
-    assert_eq!(sockrt_recv(h, b.as_mut_ptr().cast(), 4), 0, "orderly EOF again");
+    assert_eq!(
+        sockrt_recv(h, b.as_mut_ptr().cast(), 4),
+        0,
+        "orderly EOF again"
+    );
     // Our direction is still open.
     assert_eq!(send_all(h, b"still open"), SOCKRT_OK, "{}", message());
     close(h);
@@ -277,7 +300,10 @@ fn round_trip(c: sockrt_handle, what: &[u8]) -> i32 {
 }
 
 /// An idle pooled connection that the proxy then ends with `action`.
-fn pool_with_idle_connection_then(action: Action, check: bool) -> (sockrt_handle, Proxy, faultproxy::Server) {
+fn pool_with_idle_connection_then(
+    action: Action,
+    check: bool,
+) -> (sockrt_handle, Proxy, faultproxy::Server) {
     let server = upstream(Upstream::Echo);
     let proxy = Proxy::start(server.port, Fault::Pass);
     let p = pool(proxy.port, check);
@@ -291,7 +317,11 @@ fn pool_with_idle_connection_then(action: Action, check: bool) -> (sockrt_handle
 
 fn assert_fresh_connection_served(p: sockrt_handle, proxy: &Proxy) {
     let c = acquire(p);
-    assert_eq!(sockrt_pool_was_reused(c), 0, "the cut connection was handed out");
+    assert_eq!(
+        sockrt_pool_was_reused(c),
+        0,
+        "the cut connection was handed out"
+    );
     assert_eq!(round_trip(c, b"second"), SOCKRT_OK, "{}", message());
     let s = stats(p);
     assert_eq!((s.created, s.reused, s.closed_stale), (2, 0, 1), "{s:?}");

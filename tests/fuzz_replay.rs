@@ -131,11 +131,20 @@ fn core_bug_connect_after_a_timed_out_connect_returns_io() {
     use sockrt::ffi::*;
     let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     let (mut listener, mut s, mut port) = (0, 0, 0u16);
-    assert_eq!(sockrt_tcp_listen(c"127.0.0.1".as_ptr(), 0, 16, &mut listener), 0);
-    assert_eq!(sockrt_local_addr(listener, std::ptr::null_mut(), 0, &mut port), 0);
+    assert_eq!(
+        sockrt_tcp_listen(c"127.0.0.1".as_ptr(), 0, 16, &mut listener),
+        0
+    );
+    assert_eq!(
+        sockrt_local_addr(listener, std::ptr::null_mut(), 0, &mut port),
+        0
+    );
     assert_eq!(sockrt_socket(SOCKRT_INET, SOCKRT_STREAM, &mut s), 0);
     let first = sockrt_connect(s, c"127.0.0.1".as_ptr(), port, 0);
-    assert_eq!(first, SOCKRT_E_TIMEOUT, "a zero-timeout connect on loopback times out");
+    assert_eq!(
+        first, SOCKRT_E_TIMEOUT,
+        "a zero-timeout connect on loopback times out"
+    );
     std::thread::sleep(std::time::Duration::from_millis(50));
     let mut b = [0u8; 4];
     let recv = sockrt_recv(s, b.as_mut_ptr().cast(), 4);
@@ -149,8 +158,8 @@ fn core_bug_connect_after_a_timed_out_connect_returns_io() {
         "recv {recv}, shutdown {shut}, then connect returned {second} (errno {os})"
     );
     // The fuzzer's own input must replay clean too.
-    let input = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fuzz/findings/connect-after-timed-out-connect");
+    let input =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/findings/connect-after-timed-out-connect");
     run(&std::fs::read(input).unwrap()).unwrap();
 }
 
