@@ -123,17 +123,18 @@ _PROTOTYPES: dict[str, tuple[object, list[object]]] = {
 }
 
 
-def _candidates() -> list[tuple[str, str]]:
-    """(description, path) in search order, SOCKRT_LIB excluded."""
+def _candidates() -> list[tuple[str, str | None]]:
+    """(description, path) in search order, SOCKRT_LIB excluded; the path is
+    None where a place does not apply."""
     here = Path(__file__).resolve().parent
-    found = [("beside the package", str(here / _LIB_NAME))]
+    found: list[tuple[str, str | None]] = [("beside the package", str(here / _LIB_NAME))]
     # bindings/python/sockrt/_ffi.py: the repository root is three levels up.
     parents = here.parents
-    if len(parents) >= 3:
-        repo = parents[2]
-        if (repo / "include" / "sockrt.h").is_file():
-            tree = repo / "target" / "release" / _LIB_NAME
-            found.append(("the project's build tree", str(tree)))
+    repo = parents[2] if len(parents) >= 3 else None
+    if repo is not None and (repo / "include" / "sockrt.h").is_file():
+        found.append(("the project's build tree", str(repo / "target" / "release" / _LIB_NAME)))
+    else:
+        found.append(("the project's build tree", None))
     found.append(("the system library path", _SYSTEM_NAME))
     return found
 
@@ -162,6 +163,9 @@ def _load() -> tuple[ctypes.CDLL, str]:
             ) from exc
     tried.append(f"  {LIB_ENV}: not set")
     for where, path in _candidates():
+        if path is None:
+            tried.append(f"  {where}: not applicable (the package is not in a source tree)")
+            continue
         if where != "the system library path" and not os.path.exists(path):
             tried.append(f"  {where}: {path} (no such file)")
             continue

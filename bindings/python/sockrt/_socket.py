@@ -71,7 +71,6 @@ _SCRATCH_DATA = 65536
 _SCRATCH_HOST = _SCRATCH_DATA
 _SCRATCH_PORT = _SCRATCH_HOST + C.SOCKRT_ADDR_MAX
 _SCRATCH_SIZE = _SCRATCH_PORT + 8
-_SCRATCH_KEEP = 16
 
 
 class _Scratch:
@@ -97,7 +96,8 @@ class _Scratch:
 
 
 # Free scratch buffers shared by every socket; list.pop/append are atomic
-# under the GIL, so two threads never get the same one.
+# under the GIL, so two threads never get the same one. The list never holds
+# more buffers than there were calls using one at the same time.
 _scratch_free: List[_Scratch] = []
 _take_scratch = _scratch_free.pop
 _give_scratch = _scratch_free.append
@@ -111,8 +111,7 @@ def _get_scratch() -> _Scratch:
 
 
 def _put_scratch(scratch: _Scratch) -> None:
-    if len(_scratch_free) < _SCRATCH_KEEP:
-        _give_scratch(scratch)
+    _give_scratch(scratch)
 
 
 # --- argument helpers ----------------------------------------------------------
@@ -444,8 +443,7 @@ class Socket:
             _put_scratch(scratch)
             raise self._error(n)
         data = scratch.view[:n].tobytes()
-        if len(_scratch_free) < _SCRATCH_KEEP:
-            _give_scratch(scratch)
+        _give_scratch(scratch)
         return data
 
     def _recv_large(self, bufsize: int) -> bytes:
@@ -458,10 +456,14 @@ class Socket:
     def recv_into(self, buffer: WritableBuffer, nbytes: int = 0) -> int:
         """Receives up to nbytes (0: the buffer's size) into buffer; returns
         how many arrived. No copy: the library writes into buffer itself."""
-        addr, size = _writable(buffer, nbytes)
-        if not size:
-            return 0 if self._h else self._raise_closed()
-        n = _recv(self._h, addr, size)
+        if not nbytes and buffer.__class__ is bytearray and buffer:
+            # The common case, kept to one from_buffer and one C call.
+            n = _recv(self._h, addressof(_from_buffer(buffer)), len(buffer))
+        else:
+            addr, size = _writable(buffer, nbytes)
+            if not size:
+                return 0 if self._h else self._raise_closed()
+            n = _recv(self._h, addr, size)
         if n < 0:
             raise self._error(n)
         return n
