@@ -34,7 +34,7 @@ check-memory-asan:
 	@rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
 	RUSTFLAGS="-Zsanitizer=address" ASAN_OPTIONS="detect_leaks=1" \
 		$(CARGO) +nightly test --target $(ASAN_TARGET) --target-dir $(BUILD_DIR)/asan \
-		--lib --tests
+		--no-fail-fast --lib --tests
 
 # ---- soak and scale -----------------------------------------------------------
 
