@@ -7,6 +7,9 @@ Workloads (client side in this process, the peer in another):
   rtt64    64-byte ping-pong with TCP_NODELAY: sendall(bytes) then recv_into
            a bytearray until the 64 bytes are back; mean microseconds.
   rtt64r   the same with recv(64) (a new bytes object per reply).
+  (each for the standard module, sockrt, and "ctypes": the C functions
+  called straight from the loop with pre-typed arguments, no Socket class,
+  which is the floor for any ctypes binding of this library)
   bulk     --bulk-mib MiB in 64 KiB sendall() calls into a sink that reads
            to end of stream and answers one byte; GB/s (10^9 bytes/s).
 The peer is a C program (bench/peer_server.c, built by `make bench-c`) when
@@ -126,6 +129,69 @@ def bulk(mod, port: int, mib: int) -> float:
     return calls * CHUNK / elapsed / 1e9
 
 
+class _DirectConn:
+    """Just enough of a socket for the loops above, on raw _ffi calls."""
+
+    def __init__(self, port: int) -> None:
+        import ctypes
+
+        from sockrt import _ffi
+
+        self._ffi = _ffi
+        out = ctypes.c_uint64()
+        if _ffi.tcp_connect(b"127.0.0.1", port, -1, ctypes.byref(out)):
+            raise SystemExit("connect failed")
+        self.h = ctypes.c_uint64(out.value)
+        _ffi.set_option(self.h, 3, 1)  # SOCKRT_OPT_NODELAY
+        self._pinned: dict = {}
+        send_all, recv, c_char = _ffi.send_all, _ffi.recv, ctypes.c_char
+        h, addressof = self.h, ctypes.addressof
+
+        def sendall(data: bytes) -> None:
+            if send_all(h, data, len(data)):
+                raise SystemExit("send_all failed")
+
+        def recv_into(buf) -> int:
+            n = recv(h, addressof(c_char.from_buffer(buf)), len(buf))
+            if n < 0:
+                raise SystemExit("recv failed")
+            return n
+
+        scratch = bytearray(65536)
+        scratch_addr = ctypes.c_void_p(addressof(c_char.from_buffer(scratch)))
+        scratch_view = memoryview(scratch)
+
+        def recv_(size: int) -> bytes:
+            n = recv(h, scratch_addr, size)
+            if n < 0:
+                raise SystemExit("recv failed")
+            return scratch_view[:n].tobytes()
+
+        self.sendall, self.recv_into, self.recv = sendall, recv_into, recv_
+
+    def setsockopt(self, *args) -> None:
+        pass
+
+    def shutdown(self, how) -> None:
+        self._ffi.shutdown(self.h, 2)  # SOCKRT_SHUT_WRITE
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._ffi.close(self.h)
+
+
+class _Direct:
+    """The `ctypes` pseudo-library for the loops."""
+
+    SHUT_WR = socket.SHUT_WR
+
+    @staticmethod
+    def create_connection(address):
+        return _DirectConn(address[1])
+
+
 def start_peer(path: str | None) -> tuple[subprocess.Popen, dict]:
     cmd = [path, "--lifetime", "600"] if path else [sys.executable, __file__, "--serve"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
@@ -147,7 +213,7 @@ def main() -> int:
 
     import sockrt
 
-    libs = {"socket": socket, "sockrt": sockrt}
+    libs = {"socket": socket, "sockrt": sockrt, "ctypes": _Direct}
     proc, ports = start_peer(args.peer)
     results: dict = {}
     try:

@@ -73,7 +73,7 @@ class PooledConnection(Socket):
         h = self._h
         if not h or self._finalizer.detach() is None:
             return  # already released, discarded or closed
-        self._h = 0
+        self._forget_handle()
         rc = func(self._pool._h, h)
         if rc:
             # The pool was closed meanwhile: the lease ends by closing.

@@ -13,7 +13,7 @@ import math
 import operator
 import socket as _std
 import weakref
-from ctypes import addressof, byref, c_char, c_int64, c_uint16, c_uint32, c_uint64
+from ctypes import addressof, byref, c_char, c_int64, c_uint16, c_uint32, c_uint64, c_void_p
 from typing import Any, Iterable, List, Optional, Tuple, Union
 
 from . import _constants as C
@@ -54,6 +54,7 @@ ReadableBuffer = Union[bytes, bytearray, memoryview]
 WritableBuffer = Union[bytearray, memoryview]
 
 _INT32_MAX = 2**31 - 1
+_NO_HANDLE = c_uint64(0)
 
 # The C functions, bound once.
 _send = _ffi.send
@@ -77,7 +78,7 @@ class _Scratch:
     """A receive buffer with its address computed once, plus room for the
     sender's address of a datagram."""
 
-    __slots__ = ("data", "view", "addr", "host_addr", "port", "port_addr", "_pin")
+    __slots__ = ("data", "view", "addr", "addr_c", "host_addr", "port", "port_addr", "_pin")
 
     def __init__(self) -> None:
         self.data = bytearray(_SCRATCH_SIZE)
@@ -86,6 +87,8 @@ class _Scratch:
         # the address stays valid for the scratch's lifetime.
         self._pin = _from_buffer(self.data)
         self.addr = addressof(self._pin)
+        # Typed once: ctypes passes a c_void_p as is, without a conversion.
+        self.addr_c = c_void_p(self.addr)
         self.host_addr = self.addr + _SCRATCH_HOST
         self.port = c_uint16.from_buffer(self.data, _SCRATCH_PORT)
         self.port_addr = self.addr + _SCRATCH_PORT
@@ -254,9 +257,21 @@ class Socket:
     and friends return 2-tuples for IPv6 too. Hosts may be names.
     """
 
-    __slots__ = ("_h", "_family", "_type", "_timeout", "_timeout_ms", "_finalizer", "__weakref__")
+    __slots__ = (
+        "_h",
+        "_hc",
+        "_family",
+        "_type",
+        "_timeout",
+        "_timeout_ms",
+        "_finalizer",
+        "__weakref__",
+    )
 
     _h: int
+    # The handle again as a c_uint64, which ctypes passes without calling
+    # c_uint64.from_param: hot paths use it.
+    _hc: c_uint64
 
     def __init__(self, family: int = AF_INET, type: int = SOCK_STREAM) -> None:
         c_family = _FAMILY_TO_C.get(_int_arg(family, "family"))
@@ -273,6 +288,7 @@ class Socket:
 
     def _adopt(self, handle: int, family: int, type: int) -> None:
         self._h = handle
+        self._hc = c_uint64(handle)
         self._family = AF_INET6 if family == AF_INET6 else AF_INET
         self._type = SOCK_DGRAM if type == SOCK_DGRAM else SOCK_STREAM
         self._timeout: Optional[float] = None
@@ -299,8 +315,12 @@ class Socket:
         """Closes the socket; calls blocked on it in other threads wake up
         and raise. Calling it again does nothing."""
         if self._h:
-            self._h = 0
+            self._forget_handle()
             self._finalizer()
+
+    def _forget_handle(self) -> None:
+        self._h = 0
+        self._hc = _NO_HANDLE
 
     @property
     def closed(self) -> bool:
@@ -407,7 +427,7 @@ class Socket:
     def send(self, data: ReadableBuffer) -> int:
         """Sends some of data; returns how many bytes went."""
         if data.__class__ is bytes:
-            n = _send(self._h, data, len(data))
+            n = _send(self._hc, data, len(data))
         else:
             n = _call_with_buffer(_send, self._h, data)
         if n < 0:
@@ -417,7 +437,7 @@ class Socket:
     def sendall(self, data: ReadableBuffer) -> None:
         """Sends all of data (the timeout bounds the whole call)."""
         if data.__class__ is bytes:
-            rc = _send_all(self._h, data, len(data))
+            rc = _send_all(self._hc, data, len(data))
         else:
             rc = _call_with_buffer(_send_all, self._h, data)
         if rc:
@@ -438,7 +458,7 @@ class Socket:
             scratch = _take_scratch()
         except IndexError:
             scratch = _Scratch()
-        n = _recv(self._h, scratch.addr, bufsize)
+        n = _recv(self._hc, scratch.addr_c, bufsize)
         if n < 0:
             _put_scratch(scratch)
             raise self._error(n)
@@ -458,7 +478,7 @@ class Socket:
         how many arrived. No copy: the library writes into buffer itself."""
         if not nbytes and buffer.__class__ is bytearray and buffer:
             # The common case, kept to one from_buffer and one C call.
-            n = _recv(self._h, addressof(_from_buffer(buffer)), len(buffer))
+            n = _recv(self._hc, addressof(_from_buffer(buffer)), len(buffer))
         else:
             addr, size = _writable(buffer, nbytes)
             if not size:
@@ -488,7 +508,7 @@ class Socket:
         """Sends one datagram to (host, port); returns its length."""
         host, port = _address(address, self._family)
         if data.__class__ is bytes:
-            n = _send_to(self._h, data, len(data), host, port)
+            n = _send_to(self._hc, data, len(data), host, port)
         else:
             n = _call_with_buffer(
                 lambda h, p, size: _send_to(h, p, size, host, port), self._h, data
