@@ -163,6 +163,37 @@ fn core_bug_connect_after_a_timed_out_connect_returns_io() {
     run(&std::fs::read(input).unwrap()).unwrap();
 }
 
+/// Found by the fuzzer (input: fuzz/findings/accept-after-shutdown-of-listener).
+/// sockrt_shutdown on a listening socket succeeds (the header describes it for
+/// connected sockets only) and silently stops the listener; the next accept
+/// fails with EINVAL as SOCKRT_E_IO, a code the header does not list for
+/// accept. Expected: shutdown refuses a listener (SOCKRT_E_NOT_CONNECTED or
+/// SOCKRT_E_INVALID_STATE), or accept reports SOCKRT_E_INVALID_STATE.
+#[test]
+#[ignore = "core bug reproducer: fails until shutdown or accept handle a shut-down listener"]
+fn core_bug_shutdown_of_a_listener_makes_accept_fail_with_io() {
+    use sockrt::ffi::*;
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let mut listener = 0;
+    assert_eq!(
+        sockrt_tcp_listen(c"127.0.0.1".as_ptr(), 0, 16, &mut listener),
+        0
+    );
+    assert_eq!(
+        sockrt_set_option(listener, SOCKRT_OPT_READ_TIMEOUT_MS, 50),
+        0
+    );
+    let shut = sockrt_shutdown(listener, SOCKRT_SHUT_READ);
+    let mut conn = 0;
+    let accept = sockrt_accept(listener, &mut conn);
+    let os = sockrt_last_os_error();
+    sockrt_close(listener);
+    assert!(
+        shut != SOCKRT_OK || accept == SOCKRT_E_INVALID_STATE,
+        "shutdown of a listener returned {shut}, then accept {accept} (errno {os})"
+    );
+}
+
 // ---- the hand-written seeds -------------------------------------------------
 
 /// Sets read and write timeouts of live handle `k` to `ms` (raw value).
