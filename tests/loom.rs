@@ -156,7 +156,7 @@ fn limits(max_total: u32) -> Limits {
 
 /// A lease as Pool makes one: reuse an idle connection or connect a new one.
 fn lease(slots: &Slots<ModelConn>) -> Result<ModelConn, Refusal> {
-    match slots.acquire(None)? {
+    match slots.acquire(None, false)? {
         Grant::Idle(conn) => Ok(conn),
         Grant::Connect => {
             let conn = ModelConn(Arc::new(AtomicBool::new(false)));
@@ -204,7 +204,7 @@ fn stale_and_broken_connections_free_their_slots() {
             })
         };
         // The liveness check rejects an idle connection, then a new one is made.
-        match slots.acquire(None).unwrap() {
+        match slots.acquire(None, false).unwrap() {
             Grant::Idle(conn) => slots.stale(conn),
             Grant::Connect => slots.connect_failed(),
         }

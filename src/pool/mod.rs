@@ -203,7 +203,7 @@ impl Pool {
     pub fn acquire(self: &Arc<Self>) -> Result<Handle> {
         let deadline = millis(self.config.acquire_timeout_ms).map(|d| Instant::now() + d);
         loop {
-            match self.slots.acquire(deadline) {
+            match self.slots.acquire(deadline, self.config.check_on_acquire) {
                 Ok(Grant::Idle(socket)) => {
                     if let Some(handle) = self.lease_idle(socket)? {
                         return Ok(handle);
@@ -234,7 +234,9 @@ impl Pool {
         member(&socket).reused.store(true, Ordering::Relaxed);
         match registry::insert(Object::Socket(Arc::clone(&socket)), "pool_acquire") {
             Ok(handle) => {
-                self.slots.reused();
+                if self.config.check_on_acquire {
+                    self.slots.reused();
+                }
                 Ok(Some(handle))
             }
             Err(e) => {

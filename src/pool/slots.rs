@@ -109,11 +109,15 @@ impl<C: Pooled> Slots<C> {
 
     /// Waits for an idle connection or a free slot, first come first
     /// served, until `deadline` (`None`: no limit).
-    pub fn acquire(&self, deadline: Option<Instant>) -> Result<Grant<C>, Refusal> {
+    ///
+    /// `probed`: the caller checks idle connections before use and counts
+    /// the ones it keeps with `reused`; otherwise an idle grant counts as a
+    /// reuse at once (saving a lock round trip).
+    pub fn acquire(&self, deadline: Option<Instant>, probed: bool) -> Result<Grant<C>, Refusal> {
         let mut ticket = None;
         let mut state = self.state.lock();
         loop {
-            self.tidy(&mut state);
+            self.tidy(&mut state, Instant::now());
             if state.closed {
                 self.leave_queue(&mut state, ticket);
                 return Err(Refusal::Closed);
@@ -126,6 +130,9 @@ impl<C: Pooled> Slots<C> {
                 if let Some(idle) = state.idle.pop() {
                     self.leave_queue(&mut state, ticket);
                     state.in_use += 1;
+                    if !probed {
+                        state.stats.reused += 1;
+                    }
                     return Ok(Grant::Idle(idle.conn));
                 }
                 if self.has_free_slot(&state) {
@@ -222,7 +229,7 @@ impl<C: Pooled> Slots<C> {
                 state.idle.push(Idle { conn, since: now });
             }
         }
-        self.tidy(&mut state);
+        self.tidy(&mut state, now);
         drop(state);
         self.freed.notify_all();
     }
@@ -230,7 +237,7 @@ impl<C: Pooled> Slots<C> {
     /// Current counts; also closes idle connections that expired.
     pub fn stats(&self) -> PoolStats {
         let mut state = self.state.lock();
-        self.tidy(&mut state);
+        self.tidy(&mut state, Instant::now());
         PoolStats {
             idle: state.idle.len() as u64,
             in_use: state.in_use,
@@ -274,7 +281,9 @@ impl<C: Pooled> Slots<C> {
     /// Closes idle connections that expired; after a fork, forgets what was
     /// inherited from the parent (dropping our copy of a descriptor in the
     /// child sends nothing, so the parent's connections are untouched).
-    fn tidy(&self, state: &mut State<C>) {
+    /// Idle connections are kept oldest first, so the idle timeout only needs
+    /// a look at the front; a maximum lifetime needs a look at all of them.
+    fn tidy(&self, state: &mut State<C>, now: Instant) {
         let generation = super::fork_generation();
         if generation != state.fork_generation {
             state.fork_generation = generation;
@@ -282,22 +291,31 @@ impl<C: Pooled> Slots<C> {
             state.in_use = 0;
             state.connecting = 0;
         }
-        if state.idle.is_empty() {
-            return;
-        }
-        let now = Instant::now();
-        let before = state.idle.len();
-        state.idle.retain(|idle| {
-            let expired = self
-                .limits
+        let idle_expired = |idle: &Idle<C>| {
+            self.limits
                 .idle_timeout
                 .is_some_and(|limit| now.saturating_duration_since(idle.since) >= limit)
-                || self.outlived(&idle.conn, now);
-            if expired {
+        };
+        let before = state.idle.len();
+        let stale_front = state
+            .idle
+            .iter()
+            .take_while(|idle| idle_expired(idle))
+            .count();
+        if stale_front > 0 {
+            for idle in state.idle.drain(..stale_front) {
                 idle.conn.close();
             }
-            !expired
-        });
+        }
+        if self.limits.max_lifetime.is_some() {
+            state.idle.retain(|idle| {
+                let outlived = self.outlived(&idle.conn, now);
+                if outlived {
+                    idle.conn.close();
+                }
+                !outlived
+            });
+        }
         let expired = (before - state.idle.len()) as u64;
         if expired > 0 {
             state.stats.closed_expired += expired;

@@ -164,6 +164,24 @@ static void expect_handles_settle(uint64_t expected)
     CHECK_EQ(sockrt_open_handles(), expected);
 }
 
+/*
+ * The open-handle count once the server has finished closing the connections
+ * of earlier checks: unchanged over 50 ms (bounded wait).
+ */
+static uint64_t settled_handles(void)
+{
+    double t0 = now_ms();
+    uint64_t last = sockrt_open_handles();
+    int steady = 0;
+    while (steady < 5 && now_ms() - t0 < 2000) {
+        sleep_ms(10);
+        uint64_t now = sockrt_open_handles();
+        steady = now == last ? steady + 1 : 0;
+        last = now;
+    }
+    return last;
+}
+
 /* ---- client helpers ------------------------------------------------------- */
 
 /* One request and its echo; 0 on success, else the failing code. */
@@ -492,7 +510,7 @@ static void check_close_under_use(struct server *s)
     sockrt_handle pool, held, spare;
     struct queued q[QUEUED];
     pthread_t t[QUEUED];
-    uint64_t handles_before = sockrt_open_handles();
+    uint64_t handles_before = settled_handles();
     double closed_at, worst = 0;
 
     SAY("pool_close wakes threads queued in acquire with SOCKRT_E_POOL_CLOSED");
@@ -690,7 +708,7 @@ static void check_stress(void)
     sockrt_pool_stats st;
     sockrt_handle pool;
     int fds_before = count_fds(), retries = 0, failures = 0;
-    uint64_t handles_before = sockrt_open_handles();
+    uint64_t handles_before = settled_handles();
     double t0, took;
 
     SAY("stress: %d threads x %d cycles, server closes ~1%% of connections after answering",
