@@ -14,7 +14,7 @@ import operator
 import socket as _std
 import weakref
 from ctypes import addressof, byref, c_char, c_int64, c_uint16, c_uint32, c_uint64, c_void_p
-from typing import Any, Iterable, List, Optional, Tuple, Union
+from typing import Any, Dict, Iterable, List, Optional, Tuple, Type, TypeVar, Union
 
 from . import _constants as C
 from . import _ffi
@@ -31,9 +31,9 @@ SHUT_RD = _std.SHUT_RD
 SHUT_WR = _std.SHUT_WR
 SHUT_RDWR = _std.SHUT_RDWR
 
-_FAMILY_TO_C = {AF_INET: C.SOCKRT_INET, AF_INET6: C.SOCKRT_INET6}
-_TYPE_TO_C = {SOCK_STREAM: C.SOCKRT_STREAM, SOCK_DGRAM: C.SOCKRT_DGRAM}
-_SHUT_TO_C = {
+_FAMILY_TO_C: Dict[int, int] = {AF_INET: C.SOCKRT_INET, AF_INET6: C.SOCKRT_INET6}
+_TYPE_TO_C: Dict[int, int] = {SOCK_STREAM: C.SOCKRT_STREAM, SOCK_DGRAM: C.SOCKRT_DGRAM}
+_SHUT_TO_C: Dict[int, int] = {
     SHUT_RD: C.SOCKRT_SHUT_READ,
     SHUT_WR: C.SOCKRT_SHUT_WRITE,
     SHUT_RDWR: C.SOCKRT_SHUT_BOTH,
@@ -240,6 +240,9 @@ def _is_v6(host: bytes) -> bool:
     return b":" in host
 
 
+_S = TypeVar("_S", bound="Socket")
+
+
 # --- the Socket ------------------------------------------------------------------
 
 
@@ -296,7 +299,7 @@ class Socket:
         self._finalizer = _finalizer_for(self, handle)
 
     @classmethod
-    def _from_handle(cls, handle: int, family: int, type: int) -> "Socket":
+    def _from_handle(cls: Type[_S], handle: int, family: int, type: int) -> _S:
         sock = cls.__new__(cls)
         sock._adopt(handle, family, type)
         return sock
