@@ -1122,7 +1122,7 @@ impl<'a> Exec<'a> {
         } else {
             data.as_ptr().cast()
         };
-        let args_ok = !absurd && !(null && len > 0);
+        let args_ok = !(absurd || (null && len > 0));
         let (call, rc): (&str, i64) = if flags & F_ALL != 0 {
             ("send_all", sockrt_send_all(h, ptr, len).into())
         } else {
@@ -1167,7 +1167,7 @@ impl<'a> Exec<'a> {
         };
         let call = if exact { "recv_exact" } else { "recv" };
         self.check(call, rc, true)?;
-        let args_ok = !absurd && !(null && len > 0);
+        let args_ok = !(absurd || (null && len > 0));
         if !args_ok {
             self.check_refused_argument(call, rc, pick)?;
         }
@@ -1225,7 +1225,7 @@ impl<'a> Exec<'a> {
         };
         let rc = sockrt_send_to(h, ptr, len, c_host(host), port);
         self.check("send_to", rc, true)?;
-        let args_ok = !absurd && !(null && len > 0) && host_ok;
+        let args_ok = !(absurd || (null && len > 0)) && host_ok;
         if args_ok {
             self.check_pick("send_to", rc, pick, Some(true))?;
         }
@@ -1264,7 +1264,7 @@ impl<'a> Exec<'a> {
         if rc >= 0 && rc as u64 > len as u64 {
             return Err(format!("recv_from into {len} bytes returned {rc}"));
         }
-        let args_ok = !absurd && !(null && len > 0) && (host_ptr.is_null() || host_cap >= 64);
+        let args_ok = !(absurd || (null && len > 0)) && (host_ptr.is_null() || host_cap >= 64);
         if args_ok {
             self.check_pick("recv_from", rc, pick, Some(true))?;
         }
