@@ -475,6 +475,9 @@ fn soak_handles(report: &mut Report) -> Result<(), String> {
 
 // ---- main ------------------------------------------------------------------------
 
+/// One soak run: records its targets, or fails outright.
+type Run = fn(&mut Report) -> Result<(), String>;
+
 #[derive(Default)]
 struct Report {
     targets: Vec<(String, bool)>,
@@ -497,8 +500,7 @@ fn main() {
         return;
     }
     let mut report = Report::default();
-    let runs: [fn(&mut Report) -> Result<(), String>; 3] =
-        [soak_streams, soak_connections, soak_handles];
+    let runs: [Run; 3] = [soak_streams, soak_connections, soak_handles];
     for run in runs {
         if let Err(e) = run(&mut report) {
             println!("   ERROR: {e}");
