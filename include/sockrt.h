@@ -557,7 +557,8 @@ int64_t sockrt_send(sockrt_handle h, const void *buf, size_t len);
 
 /**
  * Receives up to `cap` bytes into `buf` and returns how many arrived;
- * 0 means the peer closed the stream in order (or an empty datagram).
+ * 0 means the peer closed the stream in order (or an empty datagram; a
+ * stream recv with `cap` 0 returns 0 at once).
  * Blocks until data arrives, up to the read timeout. Errors (negative):
  * SOCKRT_E_TIMEOUT, SOCKRT_E_CLOSED, SOCKRT_E_CONNECTION_RESET,
  * SOCKRT_E_NOT_CONNECTED, SOCKRT_E_INVALID_STATE (a listener: accept
@@ -582,6 +583,20 @@ int32_t sockrt_send_all(sockrt_handle h, const void *buf, size_t len);
  * failure the contents of `buf` are unspecified.
  */
 int32_t sockrt_recv_exact(sockrt_handle h, void *buf, size_t len);
+
+/**
+ * One request/response exchange in a single call: sends all `req_len` bytes
+ * of `req` (as sockrt_send_all), then receives exactly `resp_len` bytes into
+ * `resp` (as sockrt_recv_exact). The write timeout bounds the send, the read
+ * timeout the receive. Made for fixed-size replies, it saves a binding one
+ * crossing of its foreign-function boundary per round trip. Errors: those of
+ * sockrt_send_all and sockrt_recv_exact.
+ */
+int32_t sockrt_exchange(sockrt_handle h,
+                        const void *req,
+                        size_t req_len,
+                        void *resp,
+                        size_t resp_len);
 
 /**
  * Sends one datagram of `len` bytes to `host:port` from a UDP socket and

@@ -533,6 +533,11 @@ impl Socket {
     /// [`Socket::recv`] into memory that need not be initialized.
     pub fn recv_uninit(&self, buf: &mut [MaybeUninit<u8>]) -> Result<usize> {
         self.require_data_role("recv")?;
+        if buf.is_empty() && self.kind == Kind::Stream {
+            // Nothing fits: answer at once, as recv(2) on a blocking socket
+            // would (a datagram socket still takes the next datagram).
+            return Ok(0);
+        }
         let mut deadline = Deadline::new(self.read_timeout_ms.load(Ordering::Relaxed));
         let result = self.recv_some(buf, &mut deadline, "recv");
         if matches!(result, Ok(0)) && !buf.is_empty() && self.kind == Kind::Stream {
@@ -616,6 +621,13 @@ impl Socket {
             got += n;
         }
         Ok(())
+    }
+
+    /// One request/response exchange: `send_all(request)`, then
+    /// `recv_exact(response)`, in one call (one crossing for the bindings).
+    pub fn exchange_uninit(&self, request: &[u8], response: &mut [MaybeUninit<u8>]) -> Result<()> {
+        self.send_all(request)?;
+        self.recv_exact_uninit(response)
     }
 
     /// Sends one datagram to `host:port`.

@@ -387,3 +387,14 @@ fn descriptors_are_close_on_exec_and_released() {
     }
     assert_eq!(common::open_fds(), before);
 }
+
+#[test]
+fn zero_capacity_stream_recv_returns_at_once() {
+    let (l, port) = listener();
+    let c = Socket::tcp_connect("127.0.0.1", port, 1000).unwrap();
+    let _s = l.accept().unwrap();
+    let started = Instant::now();
+    assert_eq!(c.recv(&mut []).unwrap(), 0);
+    assert!(started.elapsed() < Duration::from_millis(100));
+    assert!(!c.is_broken(), "an empty read is not an end of stream");
+}

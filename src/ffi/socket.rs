@@ -215,7 +215,8 @@ pub extern "C" fn sockrt_send(h: sockrt_handle, buf: *const c_void, len: usize) 
 }
 
 /// Receives up to `cap` bytes into `buf` and returns how many arrived;
-/// 0 means the peer closed the stream in order (or an empty datagram).
+/// 0 means the peer closed the stream in order (or an empty datagram; a
+/// stream recv with `cap` 0 returns 0 at once).
 /// Blocks until data arrives, up to the read timeout. Errors (negative):
 /// SOCKRT_E_TIMEOUT, SOCKRT_E_CLOSED, SOCKRT_E_CONNECTION_RESET,
 /// SOCKRT_E_NOT_CONNECTED, SOCKRT_E_INVALID_STATE (a listener: accept
@@ -251,6 +252,27 @@ pub extern "C" fn sockrt_recv_exact(h: sockrt_handle, buf: *mut c_void, len: usi
     boundary(|| {
         let buf = out_buf(buf, len)?;
         registry::socket(h, "recv_exact")?.recv_exact_uninit(buf)
+    })
+}
+
+/// One request/response exchange in a single call: sends all `req_len` bytes
+/// of `req` (as sockrt_send_all), then receives exactly `resp_len` bytes into
+/// `resp` (as sockrt_recv_exact). The write timeout bounds the send, the read
+/// timeout the receive. Made for fixed-size replies, it saves a binding one
+/// crossing of its foreign-function boundary per round trip. Errors: those of
+/// sockrt_send_all and sockrt_recv_exact.
+#[no_mangle]
+pub extern "C" fn sockrt_exchange(
+    h: sockrt_handle,
+    req: *const c_void,
+    req_len: usize,
+    resp: *mut c_void,
+    resp_len: usize,
+) -> i32 {
+    boundary(|| {
+        let req = in_buf(req, req_len)?;
+        let resp = out_buf(resp, resp_len)?;
+        registry::socket(h, "exchange")?.exchange_uninit(req, resp)
     })
 }
 

@@ -339,6 +339,16 @@ static void check_addresses_and_shutdown(const char *loopback)
     CHECK(sockrt_fileno(l) >= 0);
     CHECK(sockrt_fileno(c) != sockrt_fileno(s));
 
+    SAY("sockrt_exchange: send_all then recv_exact in one call");
+    CHECK_OK(sockrt_send_all(s, "pong", 4)); /* the reply is already on its way */
+    CHECK_OK(sockrt_exchange(c, "ping", 4, buf, 4));
+    CHECK(memcmp(buf, "pong", 4) == 0);
+    CHECK_OK(sockrt_recv_exact(s, buf, 4));
+    CHECK(memcmp(buf, "ping", 4) == 0);
+    CHECK_ERR(sockrt_exchange(c, "ping", 4, NULL, 4), SOCKRT_E_INVALID_ARGUMENT);
+    CHECK_ERR(sockrt_exchange(c, "ping", SIZE_MAX, buf, 4), SOCKRT_E_INVALID_ARGUMENT);
+    CHECK_ERR(sockrt_exchange(0, "ping", 4, buf, 4), SOCKRT_E_BAD_HANDLE);
+
     SAY("shutdown(WRITE) makes the peer's recv return 0; the other way still works");
     CHECK_OK(sockrt_send_all(c, "last", 4));
     CHECK_OK(sockrt_shutdown(c, SOCKRT_SHUT_WRITE));
