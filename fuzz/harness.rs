@@ -475,22 +475,6 @@ fn documented(call: &str) -> &'static [i32] {
     }
 }
 
-/// Failures already reported against the core, with reproducers in
-/// tests/fuzz_replay.rs (`core_bug_*`) and inputs in fuzz/findings/. Both come
-/// from one cause: after a connect fails or times out the library resets the
-/// socket to "fresh" though the kernel socket is bound or connected, so a
-/// later connect gets EISCONN and a later bind EINVAL, as SOCKRT_E_IO instead
-/// of SOCKRT_E_INVALID_STATE. Accepted here so fuzzing can go on past them.
-fn known_issue(call: &str, code: i32) -> bool {
-    let errno = sockrt_last_os_error();
-    code == E_IO
-        && ((call == "connect" && errno == libc::EISCONN)
-            || (call == "bind" && errno == libc::EINVAL)
-            // A second cause: sockrt_shutdown on a listening socket succeeds
-            // and stops it listening; accept then gets EINVAL.
-            || (call == "accept" && errno == libc::EINVAL))
-}
-
 fn code_name(code: i64) -> String {
     let c = i32::try_from(code).unwrap_or(i32::MIN);
     // SAFETY: sockrt_error_name returns a static C string.
@@ -800,7 +784,7 @@ impl<'a> Exec<'a> {
         }
         let c = code as i32;
         let generic = handle_call && matches!(c, E_BAD | E_KIND | E_ARG);
-        if !(generic || documented(call).contains(&c) || known_issue(call, c)) {
+        if !(generic || documented(call).contains(&c)) {
             return Err(format!(
                 "{call} returned {} ({code}), which its documentation does not list: {}",
                 code_name(code),

@@ -96,6 +96,12 @@ const ROLE_BOUND: u8 = 1;
 const ROLE_LISTENING: u8 = 2;
 const ROLE_CONNECTING: u8 = 3;
 const ROLE_CONNECTED: u8 = 4;
+// A stream connect failed: the kernel may still finish or abort it later, so
+// the socket is good for nothing but close.
+const ROLE_CONNECT_FAILED: u8 = 5;
+
+/// How long a wait runs before it arms the close signal (see `wait_unarmed`).
+const UNARMED_WAIT_MS: libc::c_int = 1;
 
 /// A busy-poll budget shrinks to at most 1/2^this after repeated misses.
 const SPIN_MISSES_MAX: u32 = 4;
@@ -408,10 +414,10 @@ impl Socket {
                 Err(_) => {}
             }
         }
-        let role = if result.is_ok() {
-            ROLE_CONNECTED
-        } else {
-            previous
+        let role = match (&result, self.kind) {
+            (Ok(()), _) => ROLE_CONNECTED,
+            (Err(_), Kind::Stream) => ROLE_CONNECT_FAILED,
+            (Err(_), Kind::Datagram) => previous,
         };
         self.role.store(role, Ordering::Release);
         result
@@ -444,6 +450,7 @@ impl Socket {
                     ROLE_LISTENING => "socket is already listening",
                     ROLE_CONNECTING => "socket is connecting",
                     ROLE_CONNECTED => "socket is already connected",
+                    ROLE_CONNECT_FAILED => "its connect failed; close it and make a new socket",
                     _ => "socket is in the wrong state",
                 };
                 return Err(Error::new(ErrorKind::InvalidState, format!("{op}: {why}")));
@@ -665,6 +672,7 @@ impl Socket {
 
     /// Shuts down one or both directions; blocked calls on the socket wake.
     pub fn shutdown(&self, how: ShutdownHow) -> Result<()> {
+        self.require_data_role("shutdown")?;
         let how = match how {
             ShutdownHow::Read => Shutdown::Read,
             ShutdownHow::Write => Shutdown::Write,
@@ -879,6 +887,9 @@ impl Socket {
         deadline: &mut Deadline,
         op: &str,
     ) -> Result<libc::c_short> {
+        if let Some(revents) = self.wait_unarmed(events, deadline, op)? {
+            return Ok(revents);
+        }
         let armed = self.arm(op)?;
         loop {
             let timeout = deadline
@@ -912,6 +923,46 @@ impl Socket {
                 return Ok(fds[0].revents);
             }
         }
+    }
+
+    /// The first slice of a wait, on the socket alone: most waits on a busy
+    /// connection end within it, and then need no wake descriptor (one
+    /// eventfd and one poll entry fewer). A close during the slice is seen
+    /// when it ends, so close still wakes every call within `UNARMED_WAIT_MS`.
+    fn wait_unarmed(
+        &self,
+        events: libc::c_short,
+        deadline: &mut Deadline,
+        op: &str,
+    ) -> Result<Option<libc::c_short>> {
+        if self.close_signal.is_closed() {
+            return Err(closed_error(op));
+        }
+        let timeout = deadline
+            .poll_timeout()
+            .ok_or_else(|| deadline.expired(op))?;
+        let slice = if timeout < 0 {
+            UNARMED_WAIT_MS
+        } else {
+            timeout.min(UNARMED_WAIT_MS)
+        };
+        let mut fd = libc::pollfd {
+            fd: self.fileno(),
+            events,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd.
+        let n = unsafe { libc::poll(&mut fd, 1, slice) };
+        if n < 0 {
+            let err = io::Error::last_os_error();
+            if errno_of(&err) != libc::EINTR {
+                return Err(Error::from_io(op, &err));
+            }
+        }
+        if self.close_signal.is_closed() {
+            return Err(closed_error(op));
+        }
+        Ok((fd.revents != 0).then_some(fd.revents))
     }
 
     /// Permission to block until `close`: `Closed` if the socket is closed

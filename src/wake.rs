@@ -13,7 +13,7 @@
 //! Costs: most sockets never wait, so the notifier is made on first need,
 //! and `close` fires it only if a call is actually waiting.
 
-use crate::sync::Mutex;
+use crate::sync::{AtomicBool, Mutex, Ordering};
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
@@ -44,6 +44,8 @@ struct State<N> {
 /// The closed flag of one socket and its lazily made notifier.
 pub struct CloseSignal<N: Notifier> {
     state: Mutex<State<N>>,
+    // `state.closed`, readable without the lock by calls that have not armed.
+    closed: AtomicBool,
 }
 
 /// A call's permission to block; disarms when dropped.
@@ -73,13 +75,16 @@ impl<N: Notifier> Default for CloseSignal<N> {
                 waiting: 0,
                 notifier: None,
             }),
+            closed: AtomicBool::new(false),
         }
     }
 }
 
 impl<N: Notifier> CloseSignal<N> {
+    /// Whether `close` has run. An unarmed call that checks this before and
+    /// after each bounded wait notices a close within one wait.
     pub fn is_closed(&self) -> bool {
-        self.state.lock().closed
+        self.closed.load(Ordering::Acquire)
     }
 
     /// Prepares a call to block: what to wait on besides the socket, or
@@ -109,6 +114,7 @@ impl<N: Notifier> CloseSignal<N> {
     pub fn close(&self) {
         let mut state = self.state.lock();
         state.closed = true;
+        self.closed.store(true, Ordering::Release);
         if state.waiting > 0 && !state.fired {
             if let Some(notifier) = &state.notifier {
                 notifier.notify();

@@ -392,14 +392,13 @@ fn a_lease_cut_mid_response_is_not_returned_to_idle() {
 
 // ---- core bugs found by the memory checks (reproducers; ignored until fixed) --
 
-/// Found by `make check-memory` (AddressSanitizer's leak checker on
-/// tests/pool.rs): a `Pool` dropped without `close()` while it holds an idle
-/// connection is never freed. The idle socket's membership holds an
+/// Regression, found by `make check-memory` (AddressSanitizer's leak checker
+/// on tests/pool.rs): a `Pool` dropped without `close()` while it held an
+/// idle connection was never freed. The idle socket's membership holds an
 /// `Arc<Pool>` and the pool holds the socket, a reference cycle, so the pool,
 /// its idle sockets and their descriptors leak for the life of the process.
 #[test]
-#[ignore = "core bug reproducer: fails until the pool/membership cycle is broken (e.g. a Weak<Pool> in Membership)"]
-fn core_bug_a_dropped_pool_with_an_idle_connection_is_never_freed() {
+fn a_dropped_pool_with_an_idle_connection_is_freed() {
     use sockrt::pool::{Pool, PoolConfig};
     let server = upstream(Upstream::Echo);
     let pool = Pool::open("127.0.0.1", server.port, PoolConfig::default()).unwrap();

@@ -117,17 +117,17 @@ fn harness_reports_a_handle_leaked_outside_it() {
     run(&program).expect("clean again once the handle is closed");
 }
 
-// ---- core bugs found by fuzzing (reproducers; ignored until fixed) -----------
+// ---- regressions for core bugs found by fuzzing -------------------------------
 
-/// Found by the fuzzer (input: fuzz/findings/connect-after-timed-out-connect).
+/// Regression: the library used to get this wrong. Found by the fuzzer
+/// (input: fuzz/findings/connect-after-timed-out-connect).
 /// A connect that timed out leaves the kernel connecting; the library resets
 /// the socket to "not connected" (recv says SOCKRT_E_NOT_CONNECTED) while the
 /// kernel socket is connected (shutdown succeeds), and a second connect then
 /// fails with EISCONN mapped to SOCKRT_E_IO, which the header does not list
 /// for connect (it promises SOCKRT_E_INVALID_STATE for "already connected").
 #[test]
-#[ignore = "core bug reproducer: fails until src/socket.rs handles a connect that completes after its timeout"]
-fn core_bug_connect_after_a_timed_out_connect_returns_io() {
+fn connect_after_a_timed_out_connect_is_invalid_state() {
     use sockrt::ffi::*;
     let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     let (mut listener, mut s, mut port) = (0, 0, 0u16);
@@ -163,15 +163,15 @@ fn core_bug_connect_after_a_timed_out_connect_returns_io() {
     run(&std::fs::read(input).unwrap()).unwrap();
 }
 
-/// Found by the fuzzer (input: fuzz/findings/accept-after-shutdown-of-listener).
+/// Regression: the library used to get this wrong. Found by the fuzzer
+/// (input: fuzz/findings/accept-after-shutdown-of-listener).
 /// sockrt_shutdown on a listening socket succeeds (the header describes it for
 /// connected sockets only) and silently stops the listener; the next accept
 /// fails with EINVAL as SOCKRT_E_IO, a code the header does not list for
 /// accept. Expected: shutdown refuses a listener (SOCKRT_E_NOT_CONNECTED or
 /// SOCKRT_E_INVALID_STATE), or accept reports SOCKRT_E_INVALID_STATE.
 #[test]
-#[ignore = "core bug reproducer: fails until shutdown or accept handle a shut-down listener"]
-fn core_bug_shutdown_of_a_listener_makes_accept_fail_with_io() {
+fn shutdown_of_a_listener_is_refused_and_accept_keeps_working() {
     use sockrt::ffi::*;
     let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     let mut listener = 0;

@@ -167,7 +167,7 @@ pub extern "C" fn sockrt_pool_acquire(pool: sockrt_handle, conn_out: *mut sockrt
 /// SOCKRT_E_BAD_HANDLE (already released, discarded or closed).
 #[no_mangle]
 pub extern "C" fn sockrt_pool_release(pool: sockrt_handle, conn: sockrt_handle) -> i32 {
-    boundary(|| Pool::of_lease(pool, conn, "pool_release")?.release(conn))
+    boundary(|| Pool::release_lease(pool, conn))
 }
 
 /// Ends a lease and closes the connection, freeing its slot (use it for a
@@ -175,7 +175,7 @@ pub extern "C" fn sockrt_pool_release(pool: sockrt_handle, conn: sockrt_handle) 
 /// sockrt_pool_release.
 #[no_mangle]
 pub extern "C" fn sockrt_pool_discard(pool: sockrt_handle, conn: sockrt_handle) -> i32 {
-    boundary(|| Pool::of_lease(pool, conn, "pool_discard")?.discard(conn))
+    boundary(|| Pool::discard_lease(pool, conn))
 }
 
 /// 1 if this pooled connection served an earlier acquire, 0 if it is new (or

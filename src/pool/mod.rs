@@ -24,7 +24,7 @@ use crate::socket::{SockOption, Socket};
 use once_cell::sync::Lazy;
 use slots::{Ending, Grant, Limits, Pooled, Refusal, Slots};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 /// Pool settings; see `sockrt_pool_config` for the meaning of each field.
@@ -93,9 +93,13 @@ pub(crate) fn fork_generation() -> u64 {
     FORK_GENERATION.load(Ordering::Relaxed)
 }
 
-/// What a pooled connection knows of its pool.
+/// What a pooled connection knows of its pool. The link is weak: idle
+/// connections live in their pool, so a strong one would keep a pool that
+/// was dropped without `close` alive forever, with its descriptors.
 pub struct Membership {
-    pool: Arc<Pool>,
+    pool: Weak<Pool>,
+    /// The pool's handle when the connection was made (0 if unregistered).
+    pool_handle: Handle,
     created: Instant,
     fork_generation: u64,
     reused: AtomicBool,
@@ -110,9 +114,10 @@ impl Membership {
     /// Ends the lease of `socket`, whose handle is already gone, and closes
     /// the connection (`sockrt_close` on a pooled connection).
     pub fn discard(&self, socket: &Arc<Socket>) {
-        self.pool
-            .slots
-            .end_lease(Arc::clone(socket), Ending::Discarded);
+        match self.pool.upgrade() {
+            Some(pool) => pool.slots.end_lease(Arc::clone(socket), Ending::Discarded),
+            None => socket.close(),
+        }
     }
 }
 
@@ -179,17 +184,45 @@ impl Pool {
         Ok(handle)
     }
 
-    /// The pool `pool_handle` names; or, once that pool is closed, the pool
-    /// the lease `conn` still belongs to, so that leases outliving their
-    /// pool's handle can still be released or discarded.
-    pub fn of_lease(pool_handle: Handle, conn: Handle, op: &str) -> Result<Arc<Pool>> {
+    /// `sockrt_pool_release`: ends the lease `conn` of the pool that
+    /// `pool_handle` names, back to idle if healthy. See `end_lease`.
+    pub fn release_lease(pool_handle: Handle, conn: Handle) -> Result<()> {
+        Self::end_lease(pool_handle, conn, "pool_release", |pool| pool.release(conn))
+    }
+
+    /// `sockrt_pool_discard`: ends the lease and closes the connection.
+    pub fn discard_lease(pool_handle: Handle, conn: Handle) -> Result<()> {
+        Self::end_lease(pool_handle, conn, "pool_discard", |pool| pool.discard(conn))
+    }
+
+    /// Ends a lease through its pool's handle. Once the pool is closed that
+    /// handle is gone, but its leases can still be ended through it: the
+    /// connection is then closed.
+    fn end_lease(
+        pool_handle: Handle,
+        conn: Handle,
+        op: &str,
+        live: impl FnOnce(&Arc<Pool>) -> Result<()>,
+    ) -> Result<()> {
         match registry::pool(pool_handle, op) {
-            Err(e) if e.kind() == ErrorKind::BadHandle => registry::socket(conn, op)
-                .ok()
-                .and_then(|s| s.membership.get().map(|m| Arc::clone(&m.pool)))
-                .filter(|p| p.handle.get() == Some(&pool_handle))
-                .ok_or(e),
-            other => other,
+            Ok(pool) => live(&pool),
+            Err(e) if e.kind() == ErrorKind::BadHandle => {
+                let object = registry::remove_if(conn, op, |object| match object {
+                    Object::Socket(s)
+                        if s.membership
+                            .get()
+                            .is_some_and(|m| m.pool_handle == pool_handle) =>
+                    {
+                        Ok(())
+                    }
+                    _ => Err(e.clone()),
+                })?;
+                if let Object::Socket(socket) = object {
+                    member(&socket).discard(&socket);
+                }
+                Ok(())
+            }
+            Err(e) => Err(e),
         }
     }
 
@@ -274,7 +307,8 @@ impl Pool {
         }
         let socket = Arc::new(socket);
         let _ = socket.membership.set(Membership {
-            pool: Arc::clone(self),
+            pool: Arc::downgrade(self),
+            pool_handle: self.handle.get().copied().unwrap_or(0),
             created: Instant::now(),
             fork_generation: fork_generation(),
             reused: AtomicBool::new(false),
@@ -315,7 +349,7 @@ impl Pool {
             Object::Socket(s)
                 if s.membership
                     .get()
-                    .is_some_and(|m| Arc::ptr_eq(&m.pool, self)) =>
+                    .is_some_and(|m| std::ptr::eq(m.pool.as_ptr(), Arc::as_ptr(self))) =>
             {
                 Ok(())
             }
