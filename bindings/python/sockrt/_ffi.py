@@ -100,6 +100,7 @@ _PROTOTYPES: dict[str, tuple[object, list[object]]] = {
     "sockrt_recv": (c_int64, [_H, c_void_p, c_size_t]),
     "sockrt_send_all": (c_int32, [_H, c_void_p, c_size_t]),
     "sockrt_recv_exact": (c_int32, [_H, c_void_p, c_size_t]),
+    "sockrt_exchange": (c_int32, [_H, c_void_p, c_size_t, c_void_p, c_size_t]),
     "sockrt_send_to": (c_int64, [_H, c_void_p, c_size_t, c_char_p, c_uint16]),
     "sockrt_recv_from": (
         c_int64,
@@ -213,6 +214,7 @@ send = lib.sockrt_send
 recv = lib.sockrt_recv
 send_all = lib.sockrt_send_all
 recv_exact = lib.sockrt_recv_exact
+exchange = lib.sockrt_exchange
 send_to = lib.sockrt_send_to
 recv_from = lib.sockrt_recv_from
 shutdown = lib.sockrt_shutdown

@@ -61,6 +61,7 @@ _send = _ffi.send
 _recv = _ffi.recv
 _send_all = _ffi.send_all
 _recv_exact = _ffi.recv_exact
+_exchange = _ffi.exchange
 _send_to = _ffi.send_to
 _recv_from = _ffi.recv_from
 _from_buffer = c_char.from_buffer
@@ -234,6 +235,36 @@ def _writable(buffer: Any, nbytes: int) -> Tuple[int, int]:
             raise TypeError("underlying buffer is not writable")
         return 0, 0
     return addressof(_from_buffer(buffer)), nbytes or size
+
+
+# A bytearray request up to this size is copied to bytes for exchange():
+# the copy costs less than a second c_char.from_buffer.
+_EXCHANGE_COPY_MAX = 4096
+
+
+def _exchange_buffers(h: int, data: Any, into: Any) -> int:
+    """sockrt_exchange for any bytes-like request and writable reply buffer.
+
+    Both buffers are resolved before the call, so a wrong type raises
+    TypeError with nothing sent. The reply buffer stays exported (its
+    ctypes view is held) until the call returns: it cannot be resized or
+    freed by another thread while the library, without the GIL, writes
+    into it."""
+    size = into.nbytes if into.__class__ is memoryview else memoryview(into).nbytes
+    if size:
+        pin: Any = _from_buffer(into)  # TypeError if read-only
+        reply: Optional[int] = addressof(pin)
+    else:
+        if memoryview(into).readonly:
+            raise TypeError("underlying buffer is not writable")
+        reply = None
+    if data.__class__ is bytes:
+        return _exchange(h, data, len(data), reply, size)
+    borrowed = _BorrowedBuffer(data)  # TypeError if not bytes-like
+    try:
+        return _exchange(h, borrowed.view.buf, borrowed.view.len, reply, size)
+    finally:
+        borrowed.release()
 
 
 def _is_v6(host: bytes) -> bool:
@@ -506,6 +537,38 @@ class Socket:
         if rc:
             raise self._error(rc)
         return size
+
+    def exchange(self, data: ReadableBuffer, into: WritableBuffer) -> None:
+        """One request/response round trip in a single library call: sends
+        all of data, then fills all of into (raises sockrt.Eof, an
+        EOFError, if the peer closes first; the contents of into are then
+        unspecified). The timeout bounds the send and the receive each.
+        For fixed-size replies; data and into may be the same buffer."""
+        # The request: bytes go as they are; a small bytearray or memoryview
+        # is copied to bytes, which costs less than a second from_buffer.
+        if data.__class__ is bytes:
+            req: Any = data
+        elif data.__class__ is bytearray and len(data) <= _EXCHANGE_COPY_MAX:
+            req = bytes(data)
+        elif data.__class__ is memoryview and data.nbytes <= _EXCHANGE_COPY_MAX:
+            req = data.tobytes()
+        else:
+            req = None
+        if into.__class__ is bytearray:
+            size = len(into)
+        elif into.__class__ is memoryview:
+            size = into.nbytes
+        else:
+            size = 0
+        if req is not None and size:
+            # `pin` keeps into exported (it cannot be resized or freed)
+            # while the library writes into it without the GIL.
+            pin = _from_buffer(into)  # TypeError if read-only
+            rc = _exchange(self._hc, req, len(req), addressof(pin), size)
+        else:
+            rc = _exchange_buffers(self._h, data, into)
+        if rc:
+            raise self._error(rc)
 
     def sendto(self, data: ReadableBuffer, address: Address) -> int:
         """Sends one datagram to (host, port); returns its length."""
