@@ -255,6 +255,34 @@ JNIEXPORT void JNICALL Java_io_sockrt_SockrtNative_sendAll(JNIEnv *env, jclass c
     sockrt_jni_scratch_done(buf, owned);
 }
 
+/* One bounce buffer holds the request, then the reply after it, so the
+ * library is crossed once; the reply reaches the array only on success. */
+JNIEXPORT void JNICALL Java_io_sockrt_SockrtNative_exchange(JNIEnv *env, jclass cls UNUSED, jlong h,
+                                                            jbyteArray req, jint off, jint len,
+                                                            jbyteArray resp, jint roff, jint rlen)
+{
+    if (!sockrt_jni_check_array(env, req, off, len) || !sockrt_jni_check_array(env, resp, roff, rlen)) {
+        return;
+    }
+    size_t total = (size_t)len + (size_t)rlen; /* both are at most INT32_MAX */
+    int owned;
+    unsigned char *buf = sockrt_jni_scratch(env, total, &owned);
+    if (buf == NULL && total > 0) {
+        return;
+    }
+    unsigned char *reply = buf == NULL ? NULL : buf + len;
+    (*env)->GetByteArrayRegion(env, req, off, len, (jbyte *)buf);
+    if (!(*env)->ExceptionCheck(env)) {
+        int32_t status = sockrt_exchange((sockrt_handle)h, buf, (size_t)len, reply, (size_t)rlen);
+        if (status != SOCKRT_OK) {
+            sockrt_jni_throw_status(env, status);
+        } else if (rlen > 0) {
+            (*env)->SetByteArrayRegion(env, resp, roff, rlen, (const jbyte *)reply);
+        }
+    }
+    sockrt_jni_scratch_done(buf, owned);
+}
+
 JNIEXPORT jint JNICALL Java_io_sockrt_SockrtNative_sendTo(JNIEnv *env, jclass cls UNUSED, jlong h,
                                                           jbyteArray array, jint off, jint len, jstring host,
                                                           jint port)
@@ -375,6 +403,17 @@ JNIEXPORT void JNICALL Java_io_sockrt_SockrtNative_sendAllDirect(JNIEnv *env, jc
     unsigned char *p = sockrt_jni_direct(env, buffer, pos, len);
     if (p != NULL) {
         status_or_throw(env, sockrt_send_all((sockrt_handle)h, p, (size_t)len));
+    }
+}
+
+JNIEXPORT void JNICALL Java_io_sockrt_SockrtNative_exchangeDirect(JNIEnv *env, jclass cls UNUSED, jlong h,
+                                                                  jobject req, jint pos, jint len, jobject resp,
+                                                                  jint rpos, jint rlen)
+{
+    unsigned char *p = sockrt_jni_direct(env, req, pos, len);
+    unsigned char *r = p == NULL ? NULL : sockrt_jni_direct(env, resp, rpos, rlen);
+    if (r != NULL) {
+        status_or_throw(env, sockrt_exchange((sockrt_handle)h, p, (size_t)len, r, (size_t)rlen));
     }
 }
 

@@ -37,6 +37,9 @@ final class SockrtNative {
     static native int send(long h, byte[] b, int off, int len) throws java.io.IOException;
     static native void recvExact(long h, byte[] b, int off, int len) throws java.io.IOException;
     static native void sendAll(long h, byte[] b, int off, int len) throws java.io.IOException;
+    /** sendAll of req[off..off+len) then recvExact into resp[roff..roff+rlen), in one crossing. */
+    static native void exchange(long h, byte[] req, int off, int len, byte[] resp, int roff, int rlen)
+            throws java.io.IOException;
     static native int sendTo(long h, byte[] b, int off, int len, String host, int port)
             throws java.io.IOException;
     /** Returns (port << 32) | length; the sender's host goes to hostOut, NUL-terminated. */
@@ -47,6 +50,8 @@ final class SockrtNative {
     static native int sendDirect(long h, ByteBuffer buf, int pos, int len) throws java.io.IOException;
     static native void recvExactDirect(long h, ByteBuffer buf, int pos, int len) throws java.io.IOException;
     static native void sendAllDirect(long h, ByteBuffer buf, int pos, int len) throws java.io.IOException;
+    static native void exchangeDirect(long h, ByteBuffer req, int pos, int len, ByteBuffer resp, int rpos,
+            int rlen) throws java.io.IOException;
     static native int sendToDirect(long h, ByteBuffer buf, int pos, int len, String host, int port)
             throws java.io.IOException;
     static native long recvFromDirect(long h, ByteBuffer buf, int pos, int len, byte[] hostOut)

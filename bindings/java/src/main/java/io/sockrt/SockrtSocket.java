@@ -283,6 +283,78 @@ public class SockrtSocket extends SockrtResource {
         src.position(pos + len);
     }
 
+    // ---- request and reply in one call ----
+
+    /**
+     * Sends all of {@code req}, then fills all of {@code resp}; see
+     * {@link #exchange(byte[], int, int, byte[], int, int)}.
+     */
+    public void exchange(byte[] req, byte[] resp) throws IOException {
+        exchange(req, 0, Objects.requireNonNull(req, "request").length,
+                resp, 0, Objects.requireNonNull(resp, "response").length);
+    }
+
+    /**
+     * One request/response round trip in a single native call: sends all of
+     * {@code req[off..off+len)}, then reads exactly {@code rlen} bytes into
+     * {@code resp[roff..]}. Costs one crossing into the library instead of
+     * the two of {@link #sendAll} plus {@link #recvExact}; made for
+     * fixed-size replies. The write timeout bounds the send and the read
+     * timeout the receive. Throws {@link java.io.EOFException} if the peer
+     * closes before the reply is complete ({@code resp} is then left as it
+     * was). {@code req} and {@code resp} may be the same array.
+     */
+    public void exchange(byte[] req, int off, int len, byte[] resp, int roff, int rlen) throws IOException {
+        Args.range(req, off, len);
+        Args.range(resp, roff, rlen);
+        try {
+            SockrtNative.exchange(liveHandle(), req, off, len, resp, roff, rlen);
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    /**
+     * Sends all of {@code req}'s remaining bytes, then fills {@code resp}'s
+     * remaining bytes exactly, and advances both positions to their limits
+     * (on success only). Two direct buffers are used in place and two heap
+     * buffers through their arrays, each in one native call; a direct and a
+     * heap buffer together take a {@link #sendAll} then a {@link #recvExact}
+     * (two calls, so the request's position moves once it is sent).
+     * Errors as {@link #exchange(byte[], int, int, byte[], int, int)};
+     * {@code resp} must be writable ({@link ReadOnlyBufferException}).
+     */
+    public void exchange(ByteBuffer req, ByteBuffer resp) throws IOException {
+        Objects.requireNonNull(req, "request");
+        Objects.requireNonNull(resp, "response");
+        if (resp.isReadOnly()) {
+            throw new ReadOnlyBufferException();
+        }
+        int pos = req.position();
+        int len = req.limit() - pos;
+        int rpos = resp.position();
+        int rlen = resp.limit() - rpos;
+        if (req.isDirect() != resp.isDirect()) {
+            sendAll(req);
+            recvExact(resp);
+            return;
+        }
+        try {
+            long h = liveHandle();
+            if (req.isDirect()) {
+                SockrtNative.exchangeDirect(h, req, pos, len, resp, rpos, rlen);
+            } else {
+                byte[] src = req.hasArray() ? req.array() : copyOf(req);
+                int srcOff = req.hasArray() ? req.arrayOffset() + pos : 0;
+                SockrtNative.exchange(h, src, srcOff, len, resp.array(), resp.arrayOffset() + rpos, rlen);
+            }
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+        req.position(pos + len);
+        resp.position(rpos + rlen);
+    }
+
     /** The remaining bytes of a read-only heap buffer, which exposes no array. */
     private static byte[] copyOf(ByteBuffer src) {
         byte[] copy = new byte[src.remaining()];
