@@ -3,8 +3,10 @@
 run either on the standard ``socket`` module or on ``sockrt`` (whose API has
 the same shape), so the only difference is the socket layer.
 
-usage: py_client.py socket|sockrt WORKLOAD [--echo P] [--sink P] [--udp P]
+usage: py_client.py socket|sockrt|sockrt-exchange WORKLOAD [--echo P] [--sink P] [--udp P]
        [--count N] [--warmup N] [--bytes N] [--busy-us N] [--host H]
+"sockrt-exchange" is sockrt with each round trip done by one
+Socket.exchange call instead of sendall + recv_into (rtt64, pooled).
 Prints one JSON line (see bench/bench_common.h).
 """
 
@@ -79,20 +81,31 @@ def run_rtt(o, layer, busy):
     if busy:
         sock.set_busy_poll(o.busy_us or 50)
     buf = bytearray(MSG)
-    view = memoryview(buf)
     now = time.perf_counter_ns
-    sendall = sock.sendall
-    for _ in range(o.warmup):
-        sendall(buf)
-        recv_exact_into(sock, view)
     samples = [0] * o.count
-    cpu0 = cpu_us()
-    for i in range(o.count):
-        t0 = now()
-        sendall(buf)
-        recv_exact_into(sock, view)
-        samples[i] = now() - t0
-    cpu = cpu_us() - cpu0
+    if o.exchange:
+        exchange = sock.exchange
+        for _ in range(o.warmup):
+            exchange(buf, buf)
+        cpu0 = cpu_us()
+        for i in range(o.count):
+            t0 = now()
+            exchange(buf, buf)
+            samples[i] = now() - t0
+        cpu = cpu_us() - cpu0
+    else:
+        view = memoryview(buf)
+        sendall = sock.sendall
+        for _ in range(o.warmup):
+            sendall(buf)
+            recv_exact_into(sock, view)
+        cpu0 = cpu_us()
+        for i in range(o.count):
+            t0 = now()
+            sendall(buf)
+            recv_exact_into(sock, view)
+            samples[i] = now() - t0
+        cpu = cpu_us() - cpu0
     sock.close()
     extra = {"busy_us": o.busy_us or 50} if busy else None
     return latency_line(o, "rtt64-busy" if busy else "rtt64", samples, cpu, extra)
@@ -147,8 +160,11 @@ def run_requests(o, layer, pooled):
         pool = layer.mod.Pool(o.host, o.echo)
         for _ in range(o.count):
             with pool.acquire() as conn:
-                conn.sendall(buf)
-                recv_exact_into(conn, view)
+                if o.exchange:
+                    conn.exchange(buf, buf)
+                else:
+                    conn.sendall(buf)
+                    recv_exact_into(conn, view)
     else:
         for _ in range(o.count):
             with layer.connect(o.host, o.echo) as sock:
@@ -165,13 +181,17 @@ def run_requests(o, layer, pooled):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("impl", choices=["socket", "sockrt"])
+    ap.add_argument("impl", choices=["socket", "sockrt", "sockrt-exchange"])
     ap.add_argument("workload")
     ap.add_argument("--host", default="127.0.0.1")
     for name in ("echo", "sink", "udp", "count", "warmup", "bytes", "busy-us"):
         ap.add_argument("--" + name, type=int, default=0)
     o = ap.parse_args()
     o.client = "py-" + o.impl
+    o.exchange = o.impl == "sockrt-exchange"
+    if o.exchange and o.workload not in ("rtt64", "pooled"):
+        sys.exit("py_client: sockrt-exchange runs rtt64 and pooled only")
+    o.impl = "sockrt" if o.exchange else o.impl
     o.count = o.count or DEFAULTS.get(o.workload, 1)
     o.warmup = o.warmup or 2000
     layer = Layer(o.impl)

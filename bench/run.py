@@ -115,6 +115,8 @@ def compile_java(args, out_dir):
 
 C_WORKLOADS = {"rtt64", "bulk", "connect", "udp64"}
 LIB_WORKLOADS = C_WORKLOADS | {"pooled", "rtt64-busy"}
+# The clients that do each round trip with one sockrt_exchange call.
+EXCHANGE_WORKLOADS = {"rtt64", "pooled"}
 
 
 def make_clients(args, mode):
@@ -125,7 +127,10 @@ def make_clients(args, mode):
                  LIB_WORKLOADS | {"pool_ops-check-1t", "pool_ops-nocheck-1t",
                                   "pool_ops-check-2t", "pool_ops-nocheck-2t", "call"},
                  peer="c-raw")
-    clients = [raw, lib]
+    lib_x = Client("c-sockrt-exchange", "C libsockrt exchange", "C",
+                   [os.path.join(bins, "sockrt_client"), "--exchange"], EXCHANGE_WORKLOADS,
+                   peer="c-raw")
+    clients = [raw, lib, lib_x]
     if mode == "smoke":
         return clients
 
@@ -136,9 +141,13 @@ def make_clients(args, mode):
                      py and py + [py_script, "socket"], C_WORKLOADS)
     py_lib = Client("py-sockrt", "Python sockrt", "Python",
                     py and py + [py_script, "sockrt"], LIB_WORKLOADS, peer="py-socket")
+    py_x = Client("py-sockrt-exchange", "Python sockrt exchange", "Python",
+                  py and py + [py_script, "sockrt-exchange"], EXCHANGE_WORKLOADS,
+                  peer="py-socket")
     if py is None:
-        py_sock.failure = py_lib.failure = "missing: the Python binding (PYTHON_RUN) is not available"
-    clients += [py_sock, py_lib]
+        py_sock.failure = py_lib.failure = py_x.failure = \
+            "missing: the Python binding (PYTHON_RUN) is not available"
+    clients += [py_sock, py_lib, py_x]
 
     java = None
     java_failure = None
@@ -156,9 +165,15 @@ def make_clients(args, mode):
     jdir = Client("java-sockrt-direct", "Java sockrt ByteBuffer", "Java",
                   main and main + ["sockrt-direct"], LIB_WORKLOADS,
                   peer="java-net")
-    for c in (jnet, jarr, jdir):
+    jarr_x = Client("java-sockrt-exchange", "Java sockrt exchange (byte[])", "Java",
+                    main and main + ["sockrt-exchange"], EXCHANGE_WORKLOADS, peer="java-net")
+    jdir_x = Client("java-sockrt-direct-exchange", "Java sockrt exchange (ByteBuffer)", "Java",
+                    main and main + ["sockrt-direct-exchange"], EXCHANGE_WORKLOADS,
+                    peer="java-net")
+    java_clients = [jnet, jarr, jdir, jarr_x, jdir_x]
+    for c in java_clients:
         c.failure = java_failure
-    return clients + [jnet, jarr, jdir]
+    return clients + java_clients
 
 
 def workload_args(workload, counts, ports):

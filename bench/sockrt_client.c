@@ -3,6 +3,9 @@
  * ABI, plus the library's own per-call costs:
  *   rtt64, rtt64-busy (SOCKRT_OPT_BUSY_POLL_US), bulk, connect, pooled,
  *   udp64, pool_ops (acquire+release pair, --threads, --check), call.
+ * `sockrt_client --exchange WORKLOAD ...` does each 64-byte round trip with
+ * one sockrt_exchange call instead of sockrt_send_all + sockrt_recv_exact
+ * (reported as client "c-sockrt-exchange").
  */
 #include <pthread.h>
 
@@ -10,6 +13,7 @@
 #include "bench_common.h"
 
 static const char *CLIENT = "c-sockrt";
+static int use_exchange; /* --exchange: one sockrt_exchange per round trip */
 
 static void check(int64_t rc, const char *what) {
     if (rc < 0) {
@@ -28,6 +32,10 @@ static sockrt_handle tcp_connect(const struct bench_opts *o, int port) {
 }
 
 static void round_trip(sockrt_handle h, char *msg) {
+    if (use_exchange) {
+        check(sockrt_exchange(h, msg, BENCH_MSG, msg, BENCH_MSG), "exchange");
+        return;
+    }
     check(sockrt_send_all(h, msg, BENCH_MSG), "send_all");
     check(sockrt_recv_exact(h, msg, BENCH_MSG), "recv_exact");
 }
@@ -214,6 +222,13 @@ static void run_call(const struct bench_opts *o) {
 
 int main(int argc, char **argv) {
     struct bench_opts o;
+    if (argc > 1 && !strcmp(argv[1], "--exchange")) {
+        use_exchange = 1;
+        CLIENT = "c-sockrt-exchange";
+        argv[1] = argv[0]; /* the rest parses as usual */
+        argv++;
+        argc--;
+    }
     bench_parse(argc, argv, &o);
     if (!strcmp(o.workload, "rtt64")) run_rtt(&o, 0);
     else if (!strcmp(o.workload, "rtt64-busy")) run_rtt(&o, 1);

@@ -18,9 +18,12 @@ import java.util.Locale;
 /**
  * The Java clients: the workloads of the C clients on java.net.Socket
  * ("net"), on io.sockrt with byte[] ("sockrt") and with direct ByteBuffers
- * ("sockrt-direct"). Prints one JSON line (see bench/bench_common.h).
+ * ("sockrt-direct"), and those two with each round trip done by one
+ * exchange call instead of sendAll + recvExact ("sockrt-exchange",
+ * "sockrt-direct-exchange"). Prints one JSON line (see bench/bench_common.h).
  *
- * usage: SockBench net|sockrt|sockrt-direct WORKLOAD [--echo P] [--sink P]
+ * usage: SockBench net|sockrt|sockrt-direct|sockrt-exchange|sockrt-direct-exchange
+ *        WORKLOAD [--echo P] [--sink P]
  *        [--udp P] [--count N] [--warmup N] [--bytes N] [--busy-us N] [--host H]
  */
 public final class SockBench {
@@ -66,6 +69,14 @@ public final class SockBench {
 
     String client() {
         return "java-" + impl;
+    }
+
+    boolean direct() {
+        return impl.startsWith("sockrt-direct");
+    }
+
+    boolean exchange() {
+        return impl.endsWith("-exchange");
     }
 
     String run() throws IOException {
@@ -143,21 +154,30 @@ public final class SockBench {
     static final class SockrtConn implements Conn {
         final SockrtSocket s;
         final boolean direct;
+        final boolean exchange;
         final byte[] msg = new byte[MSG];
         final ByteBuffer dmsg = ByteBuffer.allocateDirect(MSG);
         final byte[] chunk;
         final ByteBuffer dchunk;
 
-        SockrtConn(SockrtSocket s, boolean direct, boolean bulk) throws IOException {
+        SockrtConn(SockrtSocket s, boolean direct, boolean exchange, boolean bulk) throws IOException {
             this.s = s;
             this.direct = direct;
+            this.exchange = exchange;
             s.setTcpNoDelay(true);
             chunk = bulk && !direct ? new byte[CHUNK] : null;
             dchunk = bulk && direct ? ByteBuffer.allocateDirect(CHUNK) : null;
         }
 
         public void roundTrip() throws IOException {
-            if (direct) {
+            if (exchange) {
+                if (direct) {
+                    dmsg.clear();
+                    s.exchange(dmsg, dmsg);
+                } else {
+                    s.exchange(msg, 0, MSG, msg, 0, MSG);
+                }
+            } else if (direct) {
                 dmsg.clear();
                 s.sendAll(dmsg);
                 dmsg.clear();
@@ -191,7 +211,7 @@ public final class SockBench {
         if (impl.equals("net")) {
             return new NetConn(host, port, bulk);
         }
-        return new SockrtConn(new SockrtSocket(host, port), impl.equals("sockrt-direct"), bulk);
+        return new SockrtConn(new SockrtSocket(host, port), direct(), exchange(), bulk);
     }
 
     // ---- workloads ----
@@ -297,11 +317,10 @@ public final class SockBench {
             if (impl.equals("net")) {
                 throw new IllegalArgumentException("pooled needs sockrt");
             }
-            boolean direct = impl.equals("sockrt-direct");
             try (SockrtPool pool = new SockrtPool(host, echo)) {
                 for (long i = 0; i < count; i++) {
                     try (PooledConnection pc = pool.acquire()) {
-                        new SockrtConn(pc, direct, false).roundTrip();
+                        new SockrtConn(pc, direct(), exchange(), false).roundTrip();
                     }
                 }
             }
