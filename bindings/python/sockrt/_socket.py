@@ -237,8 +237,8 @@ def _writable(buffer: Any, nbytes: int) -> Tuple[int, int]:
     return addressof(_from_buffer(buffer)), nbytes or size
 
 
-# A bytearray request up to this size is copied to bytes for exchange():
-# the copy costs less than a second c_char.from_buffer.
+# A bytearray or memoryview request up to this size is copied to bytes by
+# exchange(): the copy costs less than a second c_char.from_buffer.
 _EXCHANGE_COPY_MAX = 4096
 
 
