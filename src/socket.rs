@@ -100,9 +100,6 @@ const ROLE_CONNECTED: u8 = 4;
 // the socket is good for nothing but close.
 const ROLE_CONNECT_FAILED: u8 = 5;
 
-/// How long a wait runs before it arms the close signal (see `wait_unarmed`).
-const UNARMED_WAIT_MS: libc::c_int = 1;
-
 /// A busy-poll budget shrinks to at most 1/2^this after repeated misses.
 const SPIN_MISSES_MAX: u32 = 4;
 
@@ -125,8 +122,6 @@ pub struct Socket {
     // Set when a call failed, EOF was seen or the stream was shut down: the
     // connection is out of step and must not be reused by a pool.
     broken: AtomicBool,
-    // Whether the last receive had to wait (see `retry`).
-    recv_waited: AtomicBool,
     // Consecutive busy-poll spins that caught nothing (see `spin`).
     spin_misses: AtomicU32,
     pub(crate) membership: once_cell::sync::OnceCell<crate::pool::Membership>,
@@ -242,7 +237,6 @@ impl Socket {
             send_all_lock: Mutex::new(()),
             recv_exact_lock: Mutex::new(()),
             broken: AtomicBool::new(false),
-            recv_waited: AtomicBool::new(false),
             spin_misses: AtomicU32::new(0),
             membership: once_cell::sync::OnceCell::new(),
         }
@@ -793,12 +787,12 @@ impl Socket {
     }
 
     /// Tries `attempt` (a non-blocking system call); on EAGAIN waits for
-    /// `events` or the deadline, then tries again.
+    /// `events` or the deadline, then tries again. Receives (and accepts)
+    /// in latency mode (`busy_poll_us`) spin before they block; see `spin`.
     ///
-    /// Receives (and accepts) also adapt to the traffic. In ping-pong the
-    /// reply is usually not there yet when we ask, so once a receive had to
-    /// wait, the next one waits first and skips the failing attempt. In
-    /// latency mode (`busy_poll_us`) they spin before blocking; see `spin`.
+    /// Trying first is right even in ping-pong: on one CPU the peer usually
+    /// runs as soon as our request wakes it, so the reply is often there by
+    /// the time we ask, and then one system call is all it takes.
     fn retry<T>(
         &self,
         events: libc::c_short,
@@ -812,27 +806,16 @@ impl Socket {
         } else {
             0
         };
-        let mut try_first =
-            !receiving || busy_budget > 0 || !self.recv_waited.load(Ordering::Relaxed);
-        let mut waited = false;
         let mut spun = busy_budget == 0;
         loop {
-            if try_first {
-                match attempt() {
-                    Ok(v) => {
-                        if receiving && self.recv_waited.load(Ordering::Relaxed) != waited {
-                            self.recv_waited.store(waited, Ordering::Relaxed);
-                        }
-                        return Ok(v);
-                    }
-                    Err(e) => match errno_of(&e) {
-                        libc::EAGAIN => {}
-                        libc::EINTR => continue,
-                        _ => return Err(Error::from_io(op, &e)),
-                    },
-                }
+            match attempt() {
+                Ok(v) => return Ok(v),
+                Err(e) => match errno_of(&e) {
+                    libc::EAGAIN => {}
+                    libc::EINTR => continue,
+                    _ => return Err(Error::from_io(op, &e)),
+                },
             }
-            try_first = true;
             if !spun {
                 spun = true;
                 if let Some(v) = self.spin(busy_budget, &mut attempt, op)? {
@@ -840,7 +823,6 @@ impl Socket {
                 }
             }
             self.wait(events, deadline, op)?;
-            waited = true;
         }
     }
 
@@ -887,9 +869,6 @@ impl Socket {
         deadline: &mut Deadline,
         op: &str,
     ) -> Result<libc::c_short> {
-        if let Some(revents) = self.wait_unarmed(events, deadline, op)? {
-            return Ok(revents);
-        }
         let armed = self.arm(op)?;
         loop {
             let timeout = deadline
@@ -923,46 +902,6 @@ impl Socket {
                 return Ok(fds[0].revents);
             }
         }
-    }
-
-    /// The first slice of a wait, on the socket alone: most waits on a busy
-    /// connection end within it, and then need no wake descriptor (one
-    /// eventfd and one poll entry fewer). A close during the slice is seen
-    /// when it ends, so close still wakes every call within `UNARMED_WAIT_MS`.
-    fn wait_unarmed(
-        &self,
-        events: libc::c_short,
-        deadline: &mut Deadline,
-        op: &str,
-    ) -> Result<Option<libc::c_short>> {
-        if self.close_signal.is_closed() {
-            return Err(closed_error(op));
-        }
-        let timeout = deadline
-            .poll_timeout()
-            .ok_or_else(|| deadline.expired(op))?;
-        let slice = if timeout < 0 {
-            UNARMED_WAIT_MS
-        } else {
-            timeout.min(UNARMED_WAIT_MS)
-        };
-        let mut fd = libc::pollfd {
-            fd: self.fileno(),
-            events,
-            revents: 0,
-        };
-        // SAFETY: one valid pollfd.
-        let n = unsafe { libc::poll(&mut fd, 1, slice) };
-        if n < 0 {
-            let err = io::Error::last_os_error();
-            if errno_of(&err) != libc::EINTR {
-                return Err(Error::from_io(op, &err));
-            }
-        }
-        if self.close_signal.is_closed() {
-            return Err(closed_error(op));
-        }
-        Ok((fd.revents != 0).then_some(fd.revents))
     }
 
     /// Permission to block until `close`: `Closed` if the socket is closed
