@@ -362,9 +362,10 @@ fn serve_peer_conn(c: &mut PeerConn, revents: libc::c_short, buf: &mut [u8]) -> 
     true
 }
 
-/// Sockets and event descriptors of this process (the only kinds the library
-/// makes), not counting the peers' connections. Other kinds are left out: the
-/// fuzzer itself opens pipes and files (to its symbolizer, its corpus).
+/// Sockets of this process (what the library makes per object), not counting
+/// the peers' connections. Other kinds are left out: the fuzzer itself opens
+/// pipes and files (to its symbolizer, its corpus), and the library keeps one
+/// eventfd per thread that has blocked in it, closed when the thread exits.
 fn own_fds() -> usize {
     let conns = lock(&PEER_CONNS);
     let all = std::fs::read_dir("/proc/self/fd")
@@ -373,7 +374,7 @@ fn own_fds() -> usize {
                 .filter(|e| {
                     let target = std::fs::read_link(e.path()).unwrap_or_default();
                     let t = target.to_string_lossy();
-                    t.starts_with("socket:") || t.starts_with("anon_inode:")
+                    t.starts_with("socket:")
                 })
                 .count()
         })

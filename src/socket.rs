@@ -12,7 +12,7 @@
 use crate::addr;
 use crate::error::{Error, ErrorKind, Result};
 use crate::sync::{AtomicBool, Mutex, MutexGuard, Ordering};
-use crate::wake::{ArmError, Armed, CloseSignal, EventFd};
+use crate::wake::{Armed, CloseSignal, ThreadEventFd};
 use socket2::{Domain, SockAddr, Type};
 use std::io;
 use std::mem::MaybeUninit;
@@ -112,7 +112,7 @@ pub struct Socket {
     family: Family,
     kind: Kind,
     role: AtomicU8,
-    close_signal: CloseSignal<EventFd>,
+    close_signal: CloseSignal<ThreadEventFd>,
     read_timeout_ms: AtomicI64,
     write_timeout_ms: AtomicI64,
     busy_poll_us: AtomicU32,
@@ -906,11 +906,10 @@ impl Socket {
 
     /// Permission to block until `close`: `Closed` if the socket is closed
     /// already.
-    fn arm(&self, op: &str) -> Result<Armed<'_, EventFd>> {
-        self.close_signal.arm().map_err(|e| match e {
-            ArmError::Closed => closed_error(op),
-            ArmError::Notifier(e) => Error::from_io(format!("{op}: eventfd"), &e),
-        })
+    fn arm(&self, op: &str) -> Result<Armed<'_, ThreadEventFd>> {
+        let token =
+            ThreadEventFd::current().map_err(|e| Error::from_io(format!("{op}: eventfd"), &e))?;
+        self.close_signal.arm(token).map_err(|_| closed_error(op))
     }
 }
 
@@ -949,8 +948,7 @@ pub struct PollEntry<'a> {
 /// no limit). Returns how many entries are ready (0 on timeout). Closing a
 /// polled socket from another thread ends the wait with `ready::CLOSED` set.
 pub fn poll(entries: &mut [PollEntry<'_>], timeout_ms: i64) -> Result<usize> {
-    let n = entries.len();
-    let mut fds = Vec::with_capacity(2 * n);
+    let mut fds = Vec::with_capacity(entries.len() + 1);
     let mut closed_already = false;
     for e in entries.iter() {
         let mut events = 0;
@@ -966,17 +964,19 @@ pub fn poll(entries: &mut [PollEntry<'_>], timeout_ms: i64) -> Result<usize> {
             revents: 0,
         });
     }
-    // Armed for the whole wait, so a close from another thread ends it.
-    let armed: Vec<Option<Armed<'_, EventFd>>> =
-        entries.iter().map(|e| e.socket.arm("poll").ok()).collect();
-    for a in &armed {
-        closed_already |= a.is_none();
-        fds.push(libc::pollfd {
-            fd: a.as_ref().map_or(-1, |a| *a.token()),
-            events: libc::POLLIN,
-            revents: 0,
-        });
-    }
+    // Armed for the whole wait, so a close from another thread ends it: the
+    // thread's one notifier is registered with every socket polled.
+    let wake_fd = ThreadEventFd::current().map_err(|e| Error::from_io("poll: eventfd", &e))?;
+    let armed: Vec<Option<Armed<'_, ThreadEventFd>>> = entries
+        .iter()
+        .map(|e| e.socket.close_signal.arm(wake_fd).ok())
+        .collect();
+    closed_already |= armed.iter().any(Option::is_none);
+    fds.push(libc::pollfd {
+        fd: wake_fd,
+        events: libc::POLLIN,
+        revents: 0,
+    });
     let mut deadline = Deadline::new(if closed_already { 0 } else { timeout_ms });
     loop {
         let timeout = deadline.poll_timeout().unwrap_or(0);
@@ -990,9 +990,8 @@ pub fn poll(entries: &mut [PollEntry<'_>], timeout_ms: i64) -> Result<usize> {
             return Err(Error::from_io("poll", &err));
         }
         let mut count = 0;
-        for (i, e) in entries.iter_mut().enumerate() {
-            let (sock_fd, wake) = (fds[i], fds[n + i]);
-            e.ready = readiness(sock_fd.revents, wake.fd < 0 || wake.revents != 0);
+        for (e, fd) in entries.iter_mut().zip(&fds) {
+            e.ready = readiness(fd.revents, e.socket.is_closed());
             count += usize::from(e.ready != 0);
         }
         if count > 0 || timeout == 0 || deadline.poll_timeout().is_none() {

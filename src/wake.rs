@@ -1,54 +1,60 @@
 //! Close-that-wakes: how `close` reaches a call blocked on a socket.
 //!
-//! A call about to block first *arms* the signal: under the lock it checks
-//! that the socket is not closed, makes the notifier (an eventfd) if there is
-//! none yet and counts itself as waiting; then it waits on its socket *and*
-//! the notifier, and disarms when the wait ends. `close` sets the closed flag
-//! and, if anyone is waiting, fires the notifier, also under the lock. So
-//! either the call arms first and the notification reaches it (an eventfd
-//! stays readable once written), or `close` runs first and arming fails with
+//! Each thread that ever blocks in the library has one notifier, an eventfd.
+//! A call about to block *arms* the socket's close signal with its thread's
+//! notifier: under the signal's lock it checks that the socket is not
+//! closed and registers the notifier. It then waits on its socket *and* the
+//! notifier, and unregisters when the wait ends. `close` sets the closed flag
+//! and fires every registered notifier, also under the lock. So either the
+//! call arms first and the notification reaches it (an eventfd stays
+//! readable until read), or `close` runs first and arming fails with
 //! `Closed`. No wake-up can be lost in between; tests/loom.rs checks this
 //! over every interleaving.
 //!
-//! Costs: most sockets never wait, so the notifier is made on first need,
-//! and `close` fires it only if a call is actually waiting.
+//! A notifier fired for a wait is drained when that wait unregisters, so it
+//! is clean for the thread's next wait. Sockets own no descriptor for this:
+//! a connection costs one descriptor, however many times it waits.
 
 use crate::sync::{AtomicBool, Mutex, Ordering};
+use std::cell::OnceCell;
 use std::io;
+use std::marker::PhantomData;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
-/// Something a blocked call can wait on and `close` can fire.
-pub trait Notifier: Sized {
-    /// What the waiting call needs to wait (a descriptor, for poll(2)).
-    type Token: Clone;
-    fn create() -> io::Result<Self>;
-    fn token(&self) -> Self::Token;
-    /// Wakes every waiter, now and in the future.
-    fn notify(&self);
+/// The notifiers waiting threads register and `close` fires.
+pub trait Notifier {
+    /// Names one waiter's notifier.
+    type Token: Clone + PartialEq;
+    /// Wakes the waiter `token` belongs to.
+    fn notify(token: &Self::Token);
+    /// Makes a fired notifier quiet again, once its waiter has woken.
+    fn clear(token: &Self::Token);
 }
 
-/// Why a call may not block.
-#[derive(Debug)]
-pub enum ArmError {
-    Closed,
-    Notifier(io::Error),
+/// Arming failed: the socket is closed.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Closed;
+
+struct Waiter<T> {
+    token: T,
+    notified: bool,
 }
 
-struct State<N> {
+struct State<T> {
     closed: bool,
-    fired: bool,
-    waiting: u32,
-    notifier: Option<N>,
+    waiters: Vec<Waiter<T>>,
 }
 
-/// The closed flag of one socket and its lazily made notifier.
+/// The closed flag of one socket and the notifiers of the calls waiting on it.
 pub struct CloseSignal<N: Notifier> {
-    state: Mutex<State<N>>,
-    // `state.closed`, readable without the lock by calls that have not armed.
+    state: Mutex<State<N::Token>>,
+    // `state.closed`, readable without the lock.
     closed: AtomicBool,
+    notifier: PhantomData<N>,
 }
 
-/// A call's permission to block; disarms when dropped.
+/// A call's registration for the duration of one wait; unregisters (and
+/// drains its notifier if `close` fired it) when dropped.
 pub struct Armed<'a, N: Notifier> {
     signal: &'a CloseSignal<N>,
     token: N::Token,
@@ -62,7 +68,15 @@ impl<N: Notifier> Armed<'_, N> {
 
 impl<N: Notifier> Drop for Armed<'_, N> {
     fn drop(&mut self) {
-        self.signal.state.lock().waiting -= 1;
+        let mut state = self.signal.state.lock();
+        let Some(i) = state.waiters.iter().position(|w| w.token == self.token) else {
+            return;
+        };
+        let waiter = state.waiters.swap_remove(i);
+        drop(state);
+        if waiter.notified {
+            N::clear(&waiter.token);
+        }
     }
 }
 
@@ -71,39 +85,30 @@ impl<N: Notifier> Default for CloseSignal<N> {
         CloseSignal {
             state: Mutex::new(State {
                 closed: false,
-                fired: false,
-                waiting: 0,
-                notifier: None,
+                waiters: Vec::new(),
             }),
             closed: AtomicBool::new(false),
+            notifier: PhantomData,
         }
     }
 }
 
 impl<N: Notifier> CloseSignal<N> {
-    /// Whether `close` has run. An unarmed call that checks this before and
-    /// after each bounded wait notices a close within one wait.
     pub fn is_closed(&self) -> bool {
         self.closed.load(Ordering::Acquire)
     }
 
-    /// Prepares a call to block: what to wait on besides the socket, or
-    /// `Closed` if the socket was closed already.
-    pub fn arm(&self) -> Result<Armed<'_, N>, ArmError> {
+    /// Registers `token` (the calling thread's notifier) for one wait, or
+    /// refuses if the socket is closed already.
+    pub fn arm(&self, token: N::Token) -> Result<Armed<'_, N>, Closed> {
         let mut state = self.state.lock();
         if state.closed {
-            return Err(ArmError::Closed);
+            return Err(Closed);
         }
-        let token = match &state.notifier {
-            Some(notifier) => notifier.token(),
-            None => {
-                let notifier = N::create().map_err(ArmError::Notifier)?;
-                let token = notifier.token();
-                state.notifier = Some(notifier);
-                token
-            }
-        };
-        state.waiting += 1;
+        state.waiters.push(Waiter {
+            token: token.clone(),
+            notified: false,
+        });
         Ok(Armed {
             signal: self,
             token,
@@ -115,40 +120,54 @@ impl<N: Notifier> CloseSignal<N> {
         let mut state = self.state.lock();
         state.closed = true;
         self.closed.store(true, Ordering::Release);
-        if state.waiting > 0 && !state.fired {
-            if let Some(notifier) = &state.notifier {
-                notifier.notify();
-                state.fired = true;
-            }
+        for waiter in state.waiters.iter_mut().filter(|w| !w.notified) {
+            N::notify(&waiter.token);
+            waiter.notified = true;
         }
     }
 }
 
-/// A Linux eventfd: readable for good once written.
-pub struct EventFd(OwnedFd);
+/// The calling thread's eventfd, closed when the thread exits.
+pub struct ThreadEventFd;
 
-impl Notifier for EventFd {
+thread_local! {
+    static THREAD_EVENTFD: OnceCell<OwnedFd> = const { OnceCell::new() };
+}
+
+impl ThreadEventFd {
+    /// This thread's notifier, made on its first wait.
+    pub fn current() -> io::Result<RawFd> {
+        THREAD_EVENTFD.with(|cell| {
+            if let Some(fd) = cell.get() {
+                return Ok(fd.as_raw_fd());
+            }
+            // SAFETY: eventfd creates a new descriptor that we take ownership of.
+            let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
+            if fd < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            // SAFETY: fd is a fresh descriptor owned by nobody else.
+            let owned = unsafe { OwnedFd::from_raw_fd(fd) };
+            Ok(cell.get_or_init(|| owned).as_raw_fd())
+        })
+    }
+}
+
+impl Notifier for ThreadEventFd {
     type Token = RawFd;
 
-    fn create() -> io::Result<Self> {
-        // SAFETY: eventfd creates a new descriptor that we take ownership of.
-        let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: fd is a fresh descriptor owned by nobody else.
-        Ok(EventFd(unsafe { OwnedFd::from_raw_fd(fd) }))
-    }
-
-    /// Valid while the `CloseSignal` lives: its notifier is never replaced.
-    fn token(&self) -> RawFd {
-        self.0.as_raw_fd()
-    }
-
-    fn notify(&self) {
+    /// The waiting thread is inside its wait, so its eventfd is open.
+    fn notify(fd: &RawFd) {
         let one: u64 = 1;
-        // SAFETY: writes 8 bytes to our own eventfd. Fired at most once per
-        // socket, so the counter cannot overflow.
-        unsafe { libc::write(self.0.as_raw_fd(), (&one as *const u64).cast(), 8) };
+        // SAFETY: writes 8 bytes to a live eventfd; the counter cannot
+        // overflow, as it is drained after every wait it fires.
+        unsafe { libc::write(*fd, (&one as *const u64).cast(), 8) };
+    }
+
+    fn clear(fd: &RawFd) {
+        let mut count: u64 = 0;
+        // SAFETY: reads 8 bytes from our own non-blocking eventfd; EAGAIN
+        // (already drained) is fine.
+        unsafe { libc::read(*fd, (&mut count as *mut u64).cast(), 8) };
     }
 }

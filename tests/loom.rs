@@ -9,24 +9,34 @@ use loom::sync::{Arc, Condvar, Mutex};
 use loom::thread;
 use sockrt::handle::HandleTable;
 use sockrt::pool::slots::{Ending, Grant, Limits, Pooled, Refusal, Slots};
-use sockrt::wake::{ArmError, CloseSignal, Notifier};
+use sockrt::wake::{CloseSignal, Closed, Notifier};
 use std::time::Instant;
 
-/// A notifier loom can see: a flag and a condition variable.
+/// A notifier loom can see: a flag and a condition variable, one per
+/// waiting thread (as the library has one eventfd per thread).
 #[derive(Clone)]
 struct ModelNotifier(Arc<(Mutex<bool>, Condvar)>);
 
+impl ModelNotifier {
+    fn new() -> Self {
+        ModelNotifier(Arc::new((Mutex::new(false), Condvar::new())))
+    }
+}
+
+impl PartialEq for ModelNotifier {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
 impl Notifier for ModelNotifier {
     type Token = ModelNotifier;
-    fn create() -> std::io::Result<Self> {
-        Ok(ModelNotifier(Arc::new((Mutex::new(false), Condvar::new()))))
+    fn notify(token: &Self::Token) {
+        *token.0 .0.lock().unwrap() = true;
+        token.0 .1.notify_all();
     }
-    fn token(&self) -> Self::Token {
-        self.clone()
-    }
-    fn notify(&self) {
-        *self.0 .0.lock().unwrap() = true;
-        self.0 .1.notify_all();
+    fn clear(token: &Self::Token) {
+        *token.0 .0.lock().unwrap() = false;
     }
 }
 
@@ -52,18 +62,21 @@ fn model_socket(id: u32, released: &Arc<AtomicUsize>) -> std::sync::Arc<ModelSoc
     })
 }
 
-/// What a blocking call does: arm, then wait until close fires. Returns
-/// whether it had to wait.
-fn block_until_closed(signal: &CloseSignal<ModelNotifier>) -> bool {
-    match signal.arm() {
-        Err(ArmError::Closed) => false,
-        Err(ArmError::Notifier(e)) => panic!("{e}"),
+/// What a blocking call does: arm with its thread's notifier, then wait
+/// until close fires it. Returns whether it had to wait.
+fn block_until_closed(signal: &CloseSignal<ModelNotifier>, mine: &ModelNotifier) -> bool {
+    match signal.arm(mine.clone()) {
+        Err(Closed) => false,
         Ok(armed) => {
             let (flag, fired) = &*armed.token().0;
             let mut set = flag.lock().unwrap();
             while !*set {
                 set = fired.wait(set).unwrap();
             }
+            drop(set);
+            drop(armed);
+            // Drained on the way out: clean for the thread's next wait.
+            assert!(!*mine.0 .0.lock().unwrap());
             true
         }
     }
@@ -84,7 +97,7 @@ fn close_wakes_every_blocked_call_and_frees_the_descriptor_last() {
                     let Some(socket) = table.get(handle) else {
                         return;
                     };
-                    block_until_closed(&socket.signal);
+                    block_until_closed(&socket.signal, &ModelNotifier::new());
                     // Woken by close, it still holds a live descriptor.
                     assert_eq!(released.load(Ordering::SeqCst), 0);
                     assert_eq!(socket.id, 1);

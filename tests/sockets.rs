@@ -381,11 +381,17 @@ fn descriptors_are_close_on_exec_and_released() {
             let flags = unsafe { libc::fcntl(fd, libc::F_GETFD) };
             assert!(flags & libc::FD_CLOEXEC != 0);
         }
-        // Make the wake descriptor exist too.
-        c.set_option(SockOption::ReadTimeoutMs, 0).unwrap();
+        // Block once: waits use this thread's wake eventfd, not the socket's.
+        c.set_option(SockOption::ReadTimeoutMs, 1).unwrap();
         let _ = c.recv(&mut [0u8; 1]);
     }
     assert_eq!(common::open_fds(), before);
+    // One eventfd per thread that blocked (other tests run alongside), never
+    // one per socket: 200 rounds of sockets that each waited.
+    assert!(
+        common::open_eventfds() < 20,
+        "sockets own no wake descriptor"
+    );
 }
 
 #[test]

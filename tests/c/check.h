@@ -168,19 +168,44 @@ static inline void sleep_ms(int ms)
     }
 }
 
-/* Number of open descriptors of this process, from /proc/self/fd. */
-static inline int count_fds(void)
+/* Open descriptors of this process from /proc/self/fd: those that are
+   eventfds when `eventfds` is 1, all others when it is 0. */
+static inline int count_fds_of_kind(int eventfds)
 {
     DIR *d = opendir("/proc/self/fd");
     struct dirent *e;
+    char path[300], target[128];
     int n = 0;
     if (d == NULL)
         return -1;
-    while ((e = readdir(d)) != NULL)
-        if (e->d_name[0] != '.')
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof path, "/proc/self/fd/%s", e->d_name);
+        ssize_t len = readlink(path, target, sizeof target - 1);
+        target[len < 0 ? 0 : len] = '\0';
+        int is_eventfd = strcmp(target, "anon_inode:[eventfd]") == 0;
+        if (is_eventfd == eventfds)
             n++;
+    }
     closedir(d);
-    return n - 1; /* the directory stream's own descriptor */
+    return eventfds ? n : n - 1; /* less the directory stream's own descriptor */
+}
+
+/*
+ * Descriptors other than the library's per-thread wake eventfds (each thread
+ * that has blocked in the library keeps one until it exits): sockets and
+ * anything else a leak would show in.
+ */
+static inline int count_fds(void)
+{
+    return count_fds_of_kind(0);
+}
+
+/* The wake eventfds: at most one per live thread that has blocked. */
+static inline int count_eventfds(void)
+{
+    return count_fds_of_kind(1);
 }
 
 /* A TCP listener on host with a free port; the port goes to *port. */

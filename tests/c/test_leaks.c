@@ -22,6 +22,10 @@ static void expect_no_leak(const char *after)
     CHECK_MSG(fds == fds_at_start, "%d descriptors after %s, %d at start", fds, after,
               fds_at_start);
     CHECK_MSG(handles == 0, "%" PRIu64 " handles open after %s", handles, after);
+    /* Sockets own no wake descriptor: only this thread's own eventfd (made
+       on its first blocking wait) may remain; the helper threads' closed
+       when they exited. */
+    CHECK_MSG(count_eventfds() <= 1, "%d eventfds open after %s", count_eventfds(), after);
 }
 
 static void check_connect_accept_close_cycles(void)

@@ -120,7 +120,24 @@ fn serve(mut stream: TcpStream, behaviour: Behaviour, mut seed: u64, stop: Arc<A
     }
 }
 
-/// Open descriptors of this process.
+/// Open descriptors of this process, other than eventfds (the library keeps
+/// one per thread that has blocked in it, until the thread exits).
 pub fn open_fds() -> usize {
-    std::fs::read_dir("/proc/self/fd").unwrap().count()
+    count_fds(|target| target != "anon_inode:[eventfd]")
+}
+
+/// Open eventfds of this process.
+pub fn open_eventfds() -> usize {
+    count_fds(|target| target == "anon_inode:[eventfd]")
+}
+
+fn count_fds(keep: impl Fn(&str) -> bool) -> usize {
+    std::fs::read_dir("/proc/self/fd")
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            let target = std::fs::read_link(e.path()).unwrap_or_default();
+            keep(&target.to_string_lossy())
+        })
+        .count()
 }
