@@ -26,6 +26,11 @@ bench: bench-c
 		$(if $(filter 1 yes true,$(BENCH_QUICK)),--quick) \
 		--python-run '$(PYTHON_RUN)' --java-run '$(JAVA_RUN)' \
 		--javac '$(or $(JAVAC),javac)' $(BENCH_ARGS)
+	@mkdir -p bench/results
+	cp $(BENCH_OUT)/results.json bench/results/latest.json
+	cp $(BENCH_OUT)/results.md bench/results/latest.md
+	cp $(BENCH_OUT)/results.svg bench/results/latest.svg
+	@echo "results: bench/results/latest.{json,md,svg} (commit them with the README's figures)"
 
 test-bench-smoke: bench-c
 	$(BENCH_PY) bench/run.py --smoke --bin-dir $(BENCH_OUT) --out-dir $(BENCH_OUT)/smoke
