@@ -45,7 +45,7 @@ lib:
 
 $(LIB_SO): lib
 
-test: check-header test-rust test-c test-loom $(TEST_TARGETS)
+test: lint check-header test-rust test-c test-loom $(TEST_TARGETS)
 	@echo "make test: all suites passed"
 
 check-header:

@@ -5,9 +5,11 @@
 //! knows nothing of C; `ffi` is the only place with `extern "C"` items.
 
 pub mod addr;
+mod deadline;
 pub mod error;
 pub mod ffi;
 pub mod handle;
+pub mod poll;
 pub mod pool;
 pub mod registry;
 pub mod socket;

@@ -10,6 +10,7 @@
 //! call still using it.
 
 use crate::addr;
+use crate::deadline::Deadline;
 use crate::error::{Error, ErrorKind, Result};
 use crate::sync::{AtomicBool, Mutex, MutexGuard, Ordering};
 use crate::wake::{Armed, CloseSignal, ThreadEventFd};
@@ -81,16 +82,6 @@ pub enum SockOption {
     BusyPollUs,
 }
 
-/// Readiness bits for [`poll`]; the C ABI uses the same values.
-pub(crate) mod ready {
-    pub(crate) const IN: u32 = 1;
-    pub(crate) const OUT: u32 = 2;
-    pub(crate) const ERR: u32 = 4;
-    pub(crate) const HUP: u32 = 8;
-    /// The handle was closed while the poll waited.
-    pub(crate) const CLOSED: u32 = 16;
-}
-
 const ROLE_FRESH: u8 = 0;
 const ROLE_BOUND: u8 = 1;
 const ROLE_LISTENING: u8 = 2;
@@ -135,55 +126,6 @@ impl std::fmt::Debug for Socket {
             .field("kind", &self.kind)
             .field("role", &self.role.load(Ordering::Relaxed))
             .finish_non_exhaustive()
-    }
-}
-
-/// When a blocking call gives up; computed on first need, since most calls
-/// never wait and the default (wait forever) needs no clock read at all.
-struct Deadline {
-    timeout_ms: i64,
-    at: Option<Instant>,
-}
-
-impl Deadline {
-    fn new(timeout_ms: i64) -> Self {
-        Deadline {
-            timeout_ms,
-            at: None,
-        }
-    }
-
-    fn instant(&mut self) -> Option<Instant> {
-        if self.timeout_ms < 0 {
-            return None;
-        }
-        let ms = self.timeout_ms as u64;
-        Some(
-            *self
-                .at
-                .get_or_insert_with(|| Instant::now() + Duration::from_millis(ms)),
-        )
-    }
-
-    /// The poll(2) timeout to use now, or `None` once the deadline passed.
-    fn poll_timeout(&mut self) -> Option<libc::c_int> {
-        let Some(at) = self.instant() else {
-            return Some(-1);
-        };
-        let left = at.checked_duration_since(Instant::now())?;
-        if left.is_zero() {
-            return None;
-        }
-        // Round up so a wait never ends a hair early and spins.
-        let ms = left.as_micros().div_ceil(1000);
-        Some(ms.min(libc::c_int::MAX as u128) as libc::c_int)
-    }
-
-    fn expired(&self, op: &str) -> Error {
-        Error::new(
-            ErrorKind::Timeout,
-            format!("{op}: timed out after {} ms", self.timeout_ms),
-        )
     }
 }
 
@@ -904,6 +846,15 @@ impl Socket {
         }
     }
 
+    /// Registers `token` (a thread's wake eventfd) with the close signal for
+    /// one wait; `Err` if the socket is closed already.
+    pub(crate) fn arm_with(
+        &self,
+        token: std::os::fd::RawFd,
+    ) -> std::result::Result<Armed<'_, ThreadEventFd>, crate::wake::Closed> {
+        self.close_signal.arm(token)
+    }
+
     /// Permission to block until `close`: `Closed` if the socket is closed
     /// already.
     fn arm(&self, op: &str) -> Result<Armed<'_, ThreadEventFd>> {
@@ -933,87 +884,4 @@ impl std::fmt::Display for OptionOp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{} {:?}", self.0, self.1)
     }
-}
-
-/// One entry of a [`poll`] call.
-pub struct PollEntry<'a> {
-    pub socket: &'a Socket,
-    /// `ready::IN` and/or `ready::OUT`.
-    pub wanted: u32,
-    /// Filled in: what is ready, plus `ERR`, `HUP` or `CLOSED`.
-    pub ready: u32,
-}
-
-/// Waits until one of `entries` is ready, or `timeout_ms` passes (negative:
-/// no limit). Returns how many entries are ready (0 on timeout). Closing a
-/// polled socket from another thread ends the wait with `ready::CLOSED` set.
-pub fn poll(entries: &mut [PollEntry<'_>], timeout_ms: i64) -> Result<usize> {
-    let mut fds = Vec::with_capacity(entries.len() + 1);
-    let mut closed_already = false;
-    for e in entries.iter() {
-        let mut events = 0;
-        if e.wanted & ready::IN != 0 {
-            events |= libc::POLLIN;
-        }
-        if e.wanted & ready::OUT != 0 {
-            events |= libc::POLLOUT;
-        }
-        fds.push(libc::pollfd {
-            fd: e.socket.fileno(),
-            events,
-            revents: 0,
-        });
-    }
-    // Armed for the whole wait, so a close from another thread ends it: the
-    // thread's one notifier is registered with every socket polled.
-    let wake_fd = ThreadEventFd::current().map_err(|e| Error::from_io("poll: eventfd", &e))?;
-    let armed: Vec<Option<Armed<'_, ThreadEventFd>>> = entries
-        .iter()
-        .map(|e| e.socket.close_signal.arm(wake_fd).ok())
-        .collect();
-    closed_already |= armed.iter().any(Option::is_none);
-    fds.push(libc::pollfd {
-        fd: wake_fd,
-        events: libc::POLLIN,
-        revents: 0,
-    });
-    let mut deadline = Deadline::new(if closed_already { 0 } else { timeout_ms });
-    loop {
-        let timeout = deadline.poll_timeout().unwrap_or(0);
-        // SAFETY: fds is a valid array of pollfds of the given length.
-        let rc = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout) };
-        if rc < 0 {
-            let err = io::Error::last_os_error();
-            if errno_of(&err) == libc::EINTR {
-                continue;
-            }
-            return Err(Error::from_io("poll", &err));
-        }
-        let mut count = 0;
-        for (e, fd) in entries.iter_mut().zip(&fds) {
-            e.ready = readiness(fd.revents, e.socket.is_closed());
-            count += usize::from(e.ready != 0);
-        }
-        if count > 0 || timeout == 0 || deadline.poll_timeout().is_none() {
-            return Ok(count);
-        }
-    }
-}
-
-fn readiness(revents: libc::c_short, closed: bool) -> u32 {
-    let mut out = 0;
-    for (bit, flag) in [
-        (libc::POLLIN, ready::IN),
-        (libc::POLLOUT, ready::OUT),
-        (libc::POLLERR, ready::ERR),
-        (libc::POLLHUP, ready::HUP),
-    ] {
-        if revents & bit != 0 {
-            out |= flag;
-        }
-    }
-    if closed {
-        out |= ready::CLOSED;
-    }
-    out
 }

@@ -350,7 +350,7 @@ fn busy_poll_still_receives() {
 
 #[test]
 fn poll_reports_readiness_and_timeout() {
-    use sockrt::socket::{poll, PollEntry};
+    use sockrt::poll::{poll, PollEntry};
     let (l, port) = listener();
     let c = Socket::tcp_connect("127.0.0.1", port, 1000).unwrap();
     let s = l.accept().unwrap();

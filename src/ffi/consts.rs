@@ -99,7 +99,7 @@ pub const SOCKRT_POLL_CLOSED: u32 = 16;
 pub const SOCKRT_ADDR_MAX: usize = 64;
 
 const _: () = {
-    use crate::socket::ready;
+    use crate::poll::ready;
     assert!(SOCKRT_POLL_IN == ready::IN);
     assert!(SOCKRT_POLL_OUT == ready::OUT);
     assert!(SOCKRT_POLL_ERR == ready::ERR);

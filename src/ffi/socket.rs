@@ -9,8 +9,9 @@
 
 use super::*;
 use crate::addr::host_string;
+use crate::poll::{self as rt, PollEntry};
 use crate::registry;
-use crate::socket::{self as rt, Family, Kind, PollEntry, ShutdownHow, SockOption, Socket};
+use crate::socket::{Family, Kind, ShutdownHow, SockOption, Socket};
 use std::ffi::{c_char, c_void};
 use std::net::SocketAddr;
 
