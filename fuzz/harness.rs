@@ -454,7 +454,7 @@ fn documented(call: &str) -> &'static [i32] {
             E_RESOLVE, E_UNREACH, E_IO, E_TIMEOUT, E_CLOSED, E_RESET, E_REFUSED,
         ],
         "recv_from" => &[E_TIMEOUT, E_CLOSED, E_REFUSED],
-        "shutdown" => &[E_NOTCONN],
+        "shutdown" => &[E_NOTCONN, E_STATE],
         "set_option" | "get_option" | "local_addr" | "fileno" | "poll" => &[],
         "peer_addr" => &[E_NOTCONN],
         "close" => &[E_BAD],

@@ -518,7 +518,8 @@ int32_t sockrt_accept(sockrt_handle listener, sockrt_handle *out);
  * Blocks. On a datagram socket, sets the default peer for send/recv.
  * Errors: SOCKRT_E_CONNECTION_REFUSED, SOCKRT_E_TIMEOUT,
  * SOCKRT_E_UNREACHABLE, SOCKRT_E_RESOLVE, SOCKRT_E_CLOSED (closed
- * meanwhile), SOCKRT_E_INVALID_STATE (listening or already connected).
+ * meanwhile), SOCKRT_E_INVALID_STATE (listening, already connected, or an
+ * earlier connect of this socket failed).
  * After a failed connect, close the socket and make a new one.
  */
 int32_t sockrt_connect(sockrt_handle h, const char *host, uint16_t port, int32_t timeout_ms);
@@ -631,6 +632,7 @@ int64_t sockrt_recv_from(sockrt_handle h,
  * peer sees end of stream) or both (SOCKRT_SHUT_BOTH) on a connected
  * socket; calls blocked on it wake up. The handle stays open: close it
  * later. Does not block. Errors: SOCKRT_E_NOT_CONNECTED,
+ * SOCKRT_E_INVALID_STATE (a listener: close it instead),
  * SOCKRT_E_INVALID_ARGUMENT (bad `how`).
  */
 int32_t sockrt_shutdown(sockrt_handle h, int32_t how);

@@ -579,10 +579,15 @@ impl Socket {
         let addr: SockAddr = addr::resolve_one(host, port, self.family)?.into();
         let mut deadline = Deadline::new(self.write_timeout_ms.load(Ordering::Relaxed));
         let op = "send_to";
-        self.retry(libc::POLLOUT, &mut deadline, op, false, || {
+        let sent = self.retry(libc::POLLOUT, &mut deadline, op, false, || {
             self.sock
                 .send_to_with_flags(buf, &addr, libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT)
-        })
+        })?;
+        // The kernel bound an unbound socket to a free port for the send.
+        let _ =
+            self.role
+                .compare_exchange(ROLE_FRESH, ROLE_BOUND, Ordering::AcqRel, Ordering::Acquire);
+        Ok(sent)
     }
 
     /// Receives one datagram (truncated to `buf.len()`) and its sender.

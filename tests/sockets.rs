@@ -404,3 +404,15 @@ fn zero_capacity_stream_recv_returns_at_once() {
     assert!(started.elapsed() < Duration::from_millis(100));
     assert!(!c.is_broken(), "an empty read is not an end of stream");
 }
+
+#[test]
+fn bind_after_an_implicit_bind_is_invalid_state() {
+    // Found by fuzzing: send_to binds an unbound UDP socket to a free port,
+    // so a later bind must be refused as a state error, not fail with EINVAL.
+    let peer = Socket::udp_bind("127.0.0.1", 0).unwrap();
+    let port = peer.local_addr().unwrap().port();
+    let udp = Socket::new(Family::Inet, Kind::Datagram).unwrap();
+    udp.send_to(b"x", "127.0.0.1", port).unwrap();
+    let err = udp.bind("127.0.0.1", 0).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidState, "{err}");
+}

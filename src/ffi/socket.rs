@@ -135,7 +135,8 @@ pub extern "C" fn sockrt_accept(listener: sockrt_handle, out: *mut sockrt_handle
 /// Blocks. On a datagram socket, sets the default peer for send/recv.
 /// Errors: SOCKRT_E_CONNECTION_REFUSED, SOCKRT_E_TIMEOUT,
 /// SOCKRT_E_UNREACHABLE, SOCKRT_E_RESOLVE, SOCKRT_E_CLOSED (closed
-/// meanwhile), SOCKRT_E_INVALID_STATE (listening or already connected).
+/// meanwhile), SOCKRT_E_INVALID_STATE (listening, already connected, or an
+/// earlier connect of this socket failed).
 /// After a failed connect, close the socket and make a new one.
 #[no_mangle]
 pub extern "C" fn sockrt_connect(
@@ -334,6 +335,7 @@ pub extern "C" fn sockrt_recv_from(
 /// peer sees end of stream) or both (SOCKRT_SHUT_BOTH) on a connected
 /// socket; calls blocked on it wake up. The handle stays open: close it
 /// later. Does not block. Errors: SOCKRT_E_NOT_CONNECTED,
+/// SOCKRT_E_INVALID_STATE (a listener: close it instead),
 /// SOCKRT_E_INVALID_ARGUMENT (bad `how`).
 #[no_mangle]
 pub extern "C" fn sockrt_shutdown(h: sockrt_handle, how: i32) -> i32 {
