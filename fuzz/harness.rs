@@ -432,7 +432,7 @@ fn documented(call: &str) -> &'static [i32] {
         // accepts and aborts at once makes the connect itself fail that way
         // (SO_ERROR is ECONNRESET when the handshake's result is read).
         "connect" => &[
-            E_REFUSED, E_RESET, E_TIMEOUT, E_UNREACH, E_RESOLVE, E_CLOSED, E_STATE,
+            E_REFUSED, E_RESET, E_TIMEOUT, E_UNREACH, E_RESOLVE, E_CLOSED, E_STATE, E_NOTAVAIL,
         ],
         "tcp_connect" => &[
             E_ARG, E_REFUSED, E_RESET, E_TIMEOUT, E_UNREACH, E_RESOLVE, E_LIMIT,
@@ -1077,7 +1077,11 @@ impl<'a> Exec<'a> {
         if host_ok {
             self.check_pick("connect", rc.into(), pick, Some(true))?;
         }
-        if rc == SOCKRT_OK && host_ok && port == peers().echo {
+        // Only a stream connected to the echo port is an echo stream: a
+        // datagram socket connected there may still hold earlier datagrams.
+        let mut nodelay = 0i64;
+        let is_stream = sockrt_get_option(h, SOCKRT_OPT_NODELAY, &mut nodelay) == SOCKRT_OK;
+        if rc == SOCKRT_OK && host_ok && is_stream && port == peers().echo {
             if let Some(l) = self.live.iter_mut().find(|l| l.handle == h) {
                 if l.what == What::Socket && l.echo.is_none() {
                     l.echo = Some(Echo {

@@ -415,6 +415,20 @@ impl Socket {
         ))
     }
 
+    /// Any send on an unbound datagram socket makes the kernel bind it to a
+    /// free port, even one that then fails: record that, so a later bind is
+    /// refused as a state error rather than failing with EINVAL.
+    fn note_implicit_bind(&self) {
+        if self.kind == Kind::Datagram {
+            let _ = self.role.compare_exchange(
+                ROLE_FRESH,
+                ROLE_BOUND,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            );
+        }
+    }
+
     /// Stream data calls need a connected socket; a datagram socket may
     /// receive once bound and send once connected (the OS decides).
     fn require_data_role(&self, op: &str) -> Result<()> {
@@ -454,7 +468,7 @@ impl Socket {
     }
 
     fn send_some(&self, buf: &[u8], deadline: &mut Deadline, op: &str) -> Result<usize> {
-        self.retry(libc::POLLOUT, deadline, op, false, || {
+        let sent = self.retry(libc::POLLOUT, deadline, op, false, || {
             // SAFETY: buf is a valid readable slice for its length.
             io_result(unsafe {
                 libc::send(
@@ -464,7 +478,9 @@ impl Socket {
                     libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT,
                 )
             })
-        })
+        });
+        self.note_implicit_bind();
+        sent
     }
 
     /// Receives up to `buf.len()` bytes, waiting up to the read timeout.
@@ -582,12 +598,9 @@ impl Socket {
         let sent = self.retry(libc::POLLOUT, &mut deadline, op, false, || {
             self.sock
                 .send_to_with_flags(buf, &addr, libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT)
-        })?;
-        // The kernel bound an unbound socket to a free port for the send.
-        let _ =
-            self.role
-                .compare_exchange(ROLE_FRESH, ROLE_BOUND, Ordering::AcqRel, Ordering::Acquire);
-        Ok(sent)
+        });
+        self.note_implicit_bind();
+        sent
     }
 
     /// Receives one datagram (truncated to `buf.len()`) and its sender.
