@@ -517,9 +517,10 @@ int32_t sockrt_accept(sockrt_handle listener, sockrt_handle *out);
  * limit; 0: fail at once unless the connection completes immediately).
  * Blocks. On a datagram socket, sets the default peer for send/recv.
  * Errors: SOCKRT_E_CONNECTION_REFUSED, SOCKRT_E_TIMEOUT,
- * SOCKRT_E_UNREACHABLE, SOCKRT_E_RESOLVE, SOCKRT_E_CLOSED (closed
- * meanwhile), SOCKRT_E_INVALID_STATE (listening, already connected, or an
- * earlier connect of this socket failed).
+ * SOCKRT_E_UNREACHABLE, SOCKRT_E_RESOLVE, SOCKRT_E_ADDRESS_NOT_AVAILABLE
+ * (no local address or family support for that peer), SOCKRT_E_CLOSED
+ * (closed meanwhile), SOCKRT_E_INVALID_STATE (listening, already connected,
+ * or an earlier connect of this socket failed).
  * After a failed connect, close the socket and make a new one.
  */
 int32_t sockrt_connect(sockrt_handle h, const char *host, uint16_t port, int32_t timeout_ms);
