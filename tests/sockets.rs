@@ -385,7 +385,10 @@ fn descriptors_are_close_on_exec_and_released() {
         c.set_option(SockOption::ReadTimeoutMs, 1).unwrap();
         let _ = c.recv(&mut [0u8; 1]);
     }
-    assert_eq!(common::open_fds(), before);
+    // Other tests open and close sockets in this process meanwhile, so
+    // compare loosely: a leak here would leave hundreds (3 per round).
+    let after = common::open_fds();
+    assert!(after < before + 50, "{after} descriptors open, {before} before");
     // One eventfd per thread that blocked (other tests run alongside), never
     // one per socket: 200 rounds of sockets that each waited.
     assert!(
