@@ -388,7 +388,10 @@ fn descriptors_are_close_on_exec_and_released() {
     // Other tests open and close sockets in this process meanwhile, so
     // compare loosely: a leak here would leave hundreds (3 per round).
     let after = common::open_fds();
-    assert!(after < before + 50, "{after} descriptors open, {before} before");
+    assert!(
+        after < before + 50,
+        "{after} descriptors open, {before} before"
+    );
     // One eventfd per thread that blocked (other tests run alongside), never
     // one per socket: 200 rounds of sockets that each waited.
     assert!(
