@@ -130,11 +130,6 @@ impl Error {
         }
     }
 
-    /// The last OS error of this thread, for a libc call that just failed.
-    pub fn last_os(op: impl fmt::Display) -> Self {
-        Error::from_io(op, &io::Error::last_os_error())
-    }
-
     pub fn invalid(message: impl Into<String>) -> Self {
         Error::new(ErrorKind::InvalidArgument, message)
     }

@@ -226,10 +226,6 @@ impl Pool {
         }
     }
 
-    pub fn config(&self) -> &PoolConfig {
-        &self.config
-    }
-
     /// Leases a connection as a new socket handle: the newest live idle one,
     /// or a new one if a slot is free; otherwise queues up to the acquire
     /// timeout for one (`PoolExhausted`). `PoolClosed` once the pool closes.
