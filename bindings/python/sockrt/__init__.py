@@ -80,7 +80,9 @@ from ._socket import (
 _OURS = set(globals())
 STANDARD_NAMES = tuple(
     name
-    for name in list(getattr(_std, "__all__", ())) + ["AddressInfo", "MsgFlag"]
+    for name in list(getattr(_std, "__all__", ()))
+    + ["AddressInfo", "MsgFlag"]
+    + [n for n in dir(_std) if n.isupper() and isinstance(getattr(_std, n), int)]
     if hasattr(_std, name)
 )
 for _name in STANDARD_NAMES:

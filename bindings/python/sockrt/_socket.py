@@ -123,6 +123,7 @@ _send_to_flags = _ffi.send_to_flags
 _set_option = _ffi.set_option
 _check_signals = _ffi.check_signals
 _from_buffer = c_char.from_buffer
+_HAS_ADOPT = _ffi.has("sockrt_adopt_fd")
 
 
 # --- signals (PEP 475) -------------------------------------------------------
@@ -432,7 +433,7 @@ class socket:
             kind = SOCK_STREAM if type == -1 else type
             if fam in _FAMILY_TO_C and (_int_arg(kind, "type") & ~_TYPE_FLAGS) in _TYPE_TO_C:
                 return object.__new__(cls)
-        else:
+        elif _HAS_ADOPT:
             fam, kind, _ = _probe(fileno)
             if (family if family != -1 else fam) in _FAMILY_TO_C and kind in _TYPE_TO_C:
                 return object.__new__(cls)
