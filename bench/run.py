@@ -138,9 +138,10 @@ def make_clients(args, mode):
     py = ["env"] + shlex.split(args.python_run) if args.python_run.strip() else None
     py_script = os.path.join(HERE, "py_client.py")
     py_sock = Client("py-socket", "Python socket", "Python",
-                     py and py + [py_script, "socket"], C_WORKLOADS)
+                     py and py + [py_script, "socket"], C_WORKLOADS | {"pool64"})
     py_lib = Client("py-sockrt", "Python sockrt", "Python",
-                    py and py + [py_script, "sockrt"], LIB_WORKLOADS, peer="py-socket")
+                    py and py + [py_script, "sockrt"], LIB_WORKLOADS | {"pool64"},
+                    peer="py-socket")
     py_x = Client("py-sockrt-exchange", "Python sockrt exchange", "Python",
                   py and py + [py_script, "sockrt-exchange"], EXCHANGE_WORKLOADS,
                   peer="py-socket")
@@ -188,6 +189,8 @@ def workload_args(workload, counts, ports):
         a += ["--bytes", str(counts["bulk"])]
     if workload in ("connect", "pooled"):
         a += ["--count", str(counts["req"])]
+    if workload == "pool64":  # 64 threads through 8 connections
+        a += ["--count", str(counts["req"] * 4), "--threads", "64"]
     if workload.startswith("pool_ops-"):
         _, check, threads = workload.split("-")
         a += ["--count", str(counts["pool"]), "--threads", threads.rstrip("t"),
@@ -219,6 +222,9 @@ def make_rows(clients):
                 # pooled against the same language's standard-socket connect
                 std = {"C": "c-raw", "Python": "py-socket", "Java": "java-net"}[c.lang]
                 add(w, c.name, "pooled", base=base, peer=(std, "connect", "raw"))
+    # Contended pool, Python: a sockrt Pool vs a queue.Queue of standard sockets.
+    add("pool64", "py-socket", "pool64")
+    add("pool64", "py-sockrt", "pool64", peer=("py-socket", "pool64", "raw"))
     for w in ("rtt64", "udp64", "bulk", "connect"):
         add("server " + w, "c-raw", w, "raw")
         add("server " + w, "c-raw", w, "sockrt", base=("c-raw", w, "raw"))
@@ -416,7 +422,7 @@ def markdown(entries, meta):
            meta["machine"]["kernel"], meta["mode"], meta["counts"]["reps"]),
         "",
         "Placement `same`: client and server pinned to CPU 0; `split`: server on CPU 0, "
-        "client on CPU 1. µs and ns: lower is better; GB/s: higher is better. "
+        "client on CPU 1. µs and ns: lower is better; GB/s and req/s: higher is better. "
         "`× raw C` and `× peer` divide the figure by raw C's and by the language's "
         "standard socket's (for `pooled`: its standard `connect`) in the same placement.",
         "",

@@ -758,6 +758,13 @@ class socket:
             if n >= 0:
                 return n
             return self._again(n, t0, _WRITE, _send, self._hc, data, len(data))
+        if data.__class__ is bytearray and data:
+            pin = _from_buffer(data)  # held until the call returns
+            size = len(data)
+            n = _send(self._hc, addressof(pin), size)
+            if n >= 0:
+                return n
+            return self._again(n, t0, _WRITE, _send, self._hc, addressof(pin), size)
         return self._call_buffer(t0, _WRITE, _send, data)
 
     def sendall(self, data: ReadableBuffer, flags: int = 0) -> None:
@@ -782,10 +789,18 @@ class socket:
     def _call_buffer(self, t0: float, which: int, func: Any, data: Any, *extra: Any) -> int:
         """func(handle, address, length, *extra) on any bytes-like object,
         without a copy, holding its export across the call."""
-        if data.__class__ is bytes:
+        cls = data.__class__
+        if cls is bytes:
             n = func(self._hc, data, len(data), *extra)
             if n < 0:
                 n = self._again(n, t0, which, func, self._hc, data, len(data), *extra)
+            return n
+        if (cls is bytearray or (cls is memoryview and not data.readonly)) and data:
+            pin = _from_buffer(data)  # held until the call returns
+            args = (self._hc, addressof(pin), data.nbytes if cls is memoryview else len(data))
+            n = func(*args, *extra)
+            if n < 0:
+                n = self._again(n, t0, which, func, *args, *extra)
             return n
         borrowed = _BorrowedBuffer(data)  # TypeError if not bytes-like
         try:
@@ -853,15 +868,22 @@ class socket:
         """Receives up to nbytes (0: the buffer's size) into buffer; returns
         how many arrived. No copy: the library writes into buffer itself."""
         t0 = _monotonic() if self._timeout_ms > 0 else 0.0
-        if not nbytes and not flags and buffer.__class__ is bytearray and buffer:
-            # The common case, kept to one from_buffer and one C call; `pin`
+        if not nbytes and not flags:
+            # The common cases, kept to one from_buffer and one C call; `pin`
             # keeps the buffer exported until the call returns.
-            pin = _from_buffer(buffer)
-            size = len(buffer)
-            n = _recv(self._hc, addressof(pin), size)
-            if n < 0:
-                n = self._again(n, t0, _READ, _recv, self._hc, addressof(pin), size)
-            return n
+            cls = buffer.__class__
+            if cls is bytearray:
+                size = len(buffer)
+            elif cls is memoryview:
+                size = buffer.nbytes
+            else:
+                size = 0
+            if size:
+                pin = _from_buffer(buffer)  # TypeError if read-only
+                n = _recv(self._hc, addressof(pin), size)
+                if n < 0:
+                    n = self._again(n, t0, _READ, _recv, self._hc, addressof(pin), size)
+                return n
         pin, addr, size = _writable(buffer, nbytes)
         if not size:
             return 0 if self._h else self._raise_closed()
