@@ -55,14 +55,12 @@ SOCKRT_OPT_LINGER = 10
 SOCKRT_OPT_REUSEPORT = 11
 SOCKRT_OPT_ERROR = 12
 SOCKRT_OPT_NREAD = 13
+SOCKRT_OPT_BACKLOG = 14
 
 # Flags for the *_flags data calls.
 SOCKRT_MSG_PEEK = 1
 SOCKRT_MSG_DONTWAIT = 2
 SOCKRT_MSG_WAITALL = 4
-
-# sockrt_pool_acquire_ex flags.
-SOCKRT_ACQUIRE_FRESH = 1
 
 # sockrt_poll readiness bits.
 SOCKRT_POLL_IN = 1

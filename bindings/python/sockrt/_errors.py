@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ctypes
 import errno as _errno
+import re
 import socket as _stdsocket
 from typing import Optional
 
@@ -195,6 +196,19 @@ def _last_message(code: int) -> str:
     buf = ctypes.create_string_buffer(size)
     _ffi.last_error_message(buf, size)
     return buf.value.decode("utf-8", "replace")
+
+
+_PROGRESS = re.compile(r"\((\d+) of (\d+) bytes (sent|received)\)")
+
+
+def last_progress(code: int) -> Optional[tuple[int, str]]:
+    """(bytes done, "sent" or "received") of this thread's last failed
+    send_all/recv_exact/exchange, read from its message, or None."""
+    found = _PROGRESS.findall(_last_message(code))
+    if not found:
+        return None
+    done, _total, verb = found[-1]
+    return int(done), verb
 
 
 def error_for(code: int, nonblocking: bool = False) -> Error:

@@ -121,11 +121,6 @@ _PROTOTYPES: dict[str, tuple[object, list[object]]] = {
     "sockrt_pool_was_reused": (c_int32, [_H]),
     "sockrt_pool_get_stats": (c_int32, [_H, POINTER(PoolStats)]),
     "sockrt_pool_close": (c_int32, [_H]),
-}
-
-# Declared when the library has them (older builds lack them; the features
-# that need them then raise a clear error).
-_OPTIONAL: dict[str, tuple[object, list[object]]] = {
     "sockrt_set_interruptible": (c_int32, [c_int32]),
     "sockrt_recv_flags": (c_int64, [_H, c_void_p, c_size_t, c_int32]),
     "sockrt_send_flags": (c_int64, [_H, c_void_p, c_size_t, c_int32]),
@@ -140,6 +135,11 @@ _OPTIONAL: dict[str, tuple[object, list[object]]] = {
     "sockrt_setsockopt": (c_int32, [_H, c_int32, c_int32, c_void_p, c_size_t]),
     "sockrt_getsockopt": (c_int32, [_H, c_int32, c_int32, c_void_p, POINTER(c_size_t)]),
     "sockrt_disconnect": (c_int32, [_H]),
+}
+
+# Declared when the library has them (functions still landing; the features
+# that need them raise a clear error until then).
+_OPTIONAL: dict[str, tuple[object, list[object]]] = {
     "sockrt_pool_acquire_ex": (c_int32, [_H, c_uint32, c_int32, _HP]),
 }
 
@@ -278,17 +278,17 @@ pool_discard = lib.sockrt_pool_discard
 pool_was_reused = lib.sockrt_pool_was_reused
 pool_get_stats = lib.sockrt_pool_get_stats
 pool_close = lib.sockrt_pool_close
-set_interruptible = _optional("sockrt_set_interruptible")
-recv_flags = _optional("sockrt_recv_flags")
-send_flags = _optional("sockrt_send_flags")
-recv_from_flags = _optional("sockrt_recv_from_flags")
-send_to_flags = _optional("sockrt_send_to_flags")
-adopt_fd = _optional("sockrt_adopt_fd")
-detach = _optional("sockrt_detach")
-dup = _optional("sockrt_dup")
-setsockopt = _optional("sockrt_setsockopt")
-getsockopt = _optional("sockrt_getsockopt")
-disconnect = _optional("sockrt_disconnect")
+set_interruptible = lib.sockrt_set_interruptible
+recv_flags = lib.sockrt_recv_flags
+send_flags = lib.sockrt_send_flags
+recv_from_flags = lib.sockrt_recv_from_flags
+send_to_flags = lib.sockrt_send_to_flags
+adopt_fd = lib.sockrt_adopt_fd
+detach = lib.sockrt_detach
+dup = lib.sockrt_dup
+setsockopt = lib.sockrt_setsockopt
+getsockopt = lib.sockrt_getsockopt
+disconnect = lib.sockrt_disconnect
 pool_acquire_ex = _optional("sockrt_pool_acquire_ex")
 
 

@@ -30,6 +30,8 @@ _MAIN_IDENT = threading.main_thread().ident
 
 
 _HAS_EX = _ffi.has("sockrt_pool_acquire_ex")
+# SOCKRT_ACQUIRE_FRESH, landing with sockrt_pool_acquire_ex.
+_ACQUIRE_FRESH = getattr(C, "SOCKRT_ACQUIRE_FRESH", 1)
 
 
 class PoolStats(NamedTuple):
@@ -206,7 +208,7 @@ class Pool:
             raise PoolClosed(C.SOCKRT_E_POOL_CLOSED, "acquire: the pool is closed")
         out = c_uint64()
         if fresh or (_HAS_EX and threading.get_ident() == _MAIN_IDENT):
-            rc = self._acquire_sliced(h, C.SOCKRT_ACQUIRE_FRESH if fresh else 0, out)
+            rc = self._acquire_sliced(h, _ACQUIRE_FRESH if fresh else 0, out)
         else:
             rc = _ffi.pool_acquire(h, byref(out))
         if rc:

@@ -45,7 +45,7 @@ from typing import Any, Dict, Iterable, List, Optional, Tuple, Type, TypeVar, Un
 
 from . import _constants as C
 from . import _ffi
-from ._errors import Timeout, closed_error, error_for
+from ._errors import Timeout, closed_error, error_for, last_progress
 from ._file import makefile as _makefile
 
 # The standard class, as it was when sockrt was imported (before any patch):
@@ -524,6 +524,41 @@ class socket:
             return code
         raise self._error(code)
 
+    def _again_all(
+        self, code: int, t0: float, which: int, func: Any, buf: Any, size: int
+    ) -> None:
+        """_again for sockrt_send_all / sockrt_recv_exact on (buf, size),
+        where buf is an address or bytes: an interrupted call may have
+        moved some bytes already (its message says how many), so the call
+        is made again for the rest only."""
+        while code == _E_INTERRUPTED:
+            progress = last_progress(code)
+            if progress is None:
+                break  # progress unknown: raise rather than repeat bytes
+            done = progress[0]
+            _check_signals()  # raises KeyboardInterrupt & co.
+            if not self._h:
+                raise closed_error()
+            if done >= size:
+                return
+            buf = buf[done:] if isinstance(buf, bytes) else buf + done
+            size -= done
+            ms = self._timeout_ms
+            if ms > 0:
+                left = ms - int((_monotonic() - t0) * 1000)
+                if left <= 0:
+                    raise Timeout(_E_TIMEOUT, "timed out")
+                _set_option(self._h, which, left)
+                try:
+                    code = func(self._hc, buf, size)
+                finally:
+                    if self._h:
+                        _set_option(self._h, which, ms)
+            else:
+                code = func(self._hc, buf, size)
+        if code:
+            raise self._error(code)
+
     # -- lifetime --
 
     def close(self) -> None:
@@ -679,9 +714,20 @@ class socket:
         """Starts listening, or changes the backlog of a listening socket;
         backlog None uses the system default."""
         backlog = 0 if backlog is None else operator.index(backlog)
-        rc = _ffi.listen(self._h, max(0, min(backlog, _INT32_MAX)) or 0)
+        backlog = max(0, min(backlog, _INT32_MAX))
+        rc = _ffi.listen(self._h, backlog)
+        if rc == C.SOCKRT_E_INVALID_STATE and self._is_listening():
+            rc = _ffi.set_option(self._h, C.SOCKRT_OPT_BACKLOG, backlog)
         if rc:
             raise self._error(rc)
+
+    def _is_listening(self) -> bool:
+        raw = c_int(0)
+        size = c_size_t(4)
+        rc = _ffi.getsockopt(
+            self._h, _std.SOL_SOCKET, _std.SO_ACCEPTCONN, byref(raw), byref(size)
+        )
+        return rc == 0 and raw.value != 0
 
     def accept(self) -> Tuple["socket", Address]:
         """Waits (up to the timeout) for a connection: (new socket, peer address).
@@ -776,15 +822,22 @@ class socket:
         if data.__class__ is bytes:
             rc = _send_all(self._hc, data, len(data))
             if rc:
-                self._again(rc, t0, _WRITE, _send_all, self._hc, data, len(data))
+                self._again_all(rc, t0, _WRITE, _send_all, data, len(data))
         elif data.__class__ is bytearray and data:
             pin = _from_buffer(data)  # held until the call returns
             size = len(data)
             rc = _send_all(self._hc, addressof(pin), size)
             if rc:
-                self._again(rc, t0, _WRITE, _send_all, self._hc, addressof(pin), size)
+                self._again_all(rc, t0, _WRITE, _send_all, addressof(pin), size)
         else:
-            self._call_buffer(t0, _WRITE, _send_all, data)
+            borrowed = _BorrowedBuffer(data)  # TypeError if not bytes-like
+            try:
+                addr, size = borrowed.view.buf, borrowed.view.len
+                rc = _send_all(self._hc, addr, size)
+                if rc:
+                    self._again_all(rc, t0, _WRITE, _send_all, addr or 0, size)
+            finally:
+                borrowed.release()
 
     def _call_buffer(self, t0: float, which: int, func: Any, data: Any, *extra: Any) -> int:
         """func(handle, address, length, *extra) on any bytes-like object,
@@ -913,7 +966,7 @@ class socket:
         t0 = _monotonic() if self._timeout_ms > 0 else 0.0
         rc = _recv_exact(self._hc, addr or None, size)
         if rc:
-            self._again(rc, t0, _READ, _recv_exact, self._hc, addr or None, size)
+            self._again_all(rc, t0, _READ, _recv_exact, addr or 0, size)
         del pin
         return size
 
@@ -953,8 +1006,22 @@ class socket:
                 args = (self._hc, req, len(req))
             t0 = _monotonic() if self._timeout_ms > 0 else 0.0
             rc = _exchange(*args, reply, size)
+            if rc == _E_INTERRUPTED:
+                # Go on from where the call was: the rest of the request,
+                # then the reply, or the rest of the reply.
+                progress = last_progress(rc)
+                if progress is not None:
+                    done, verb = progress
+                    if verb == "sent":
+                        self._again_all(rc, t0, _WRITE, _send_all, args[1], args[2])
+                        rc = _recv_exact(self._hc, reply, size)
+                        if rc:
+                            self._again_all(rc, t0, _READ, _recv_exact, reply or 0, size)
+                    else:
+                        self._again_all(rc, t0, _READ, _recv_exact, reply or 0, size)
+                    rc = 0
             if rc:
-                self._again(rc, t0, _READ, _exchange, *args, reply, size)
+                raise self._error(rc)
         finally:
             if borrowed is not None:
                 borrowed.release()

@@ -177,5 +177,11 @@ def test_errors_pickle_round_trip():
 def test_operations_in_the_wrong_state(listener):
     with pytest.raises(sockrt.Error):
         listener.recv(10)  # a listener cannot receive
-    with pytest.raises(sockrt.Error):
-        listener.listen()  # already listening
+    listener.listen(3)  # already listening: a new backlog, as listen(2) does
+    with sockrt.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        with sockrt.create_connection(s.getsockname(), timeout=5) as c, pytest.raises(
+            sockrt.Error
+        ):
+            c.listen()  # a connected socket cannot listen
