@@ -150,3 +150,73 @@ def test_set_interruptible_is_per_thread():
     assert previous["other"] == 0  # a new thread keeps the library's default
     if threading.current_thread() is threading.main_thread() and sockrt._socket._interruptible:
         assert _ffi.set_interruptible(1) == 1  # the main thread asked for it
+
+
+PROGRESS_CHILD = r"""
+import json, signal, sys, threading, time
+if sys.argv[2] == "sockrt":
+    import sockrt as mod
+else:
+    import socket as mod
+OP = sys.argv[1]
+alarmed = threading.Event()
+signal.signal(signal.SIGALRM, lambda *a: alarmed.set())
+listener = mod.create_server(("127.0.0.1", 0))
+a = mod.create_connection(listener.getsockname())
+b, _ = listener.accept()
+payload = bytes(range(256)) * (256 * 1024)  # 64 MiB: more than the socket buffers
+got = {}
+
+def peer():
+    if OP != "sendall":
+        b.sendall(payload[:5])           # part of what the receiver waits for
+        alarmed.wait(10)
+        b.sendall(payload[5:10])
+    else:
+        alarmed.wait(10)                 # the sender is blocked mid-way meanwhile
+        got["alarm_seen"] = alarmed.is_set()
+        view = bytearray(len(payload))
+        n = 0
+        while n < len(payload):
+            n += b.recv_into(memoryview(view)[n:])
+        got["data"] = bytes(view)
+
+t = threading.Thread(target=peer)
+t.start()
+signal.setitimer(signal.ITIMER_REAL, 0.3)
+if OP == "recv_exact":
+    data = a.recv_exact(10)
+    ok = data == payload[:10]
+
+else:
+    a.sendall(payload)
+    t.join(10)
+    # The handler must have run while sendall was blocked, not after it.
+    ok = got.get("data") == payload and got.get("alarm_seen")
+t.join(10)
+print(json.dumps({"ok": bool(ok), "alarmed": alarmed.is_set()}), flush=True)
+"""
+
+
+# A blocking send(2) that a signal interrupts after moving some bytes returns
+# the short count, not EINTR; sockrt_send_all then goes on by itself and the
+# binding never hears of the signal, so the handler runs only when the whole
+# sendall is done (the standard module checks for signals between sends).
+SENDALL_GAP = pytest.mark.xfail(
+    strict=True, reason="the library's send_all does not report a signal after a short send"
+)
+
+
+@pytest.mark.parametrize("op,mod", [
+    ("recv_exact", "sockrt"),
+    ("sendall", "socket"),
+    pytest.param("sendall", "sockrt", marks=SENDALL_GAP),
+])
+def test_an_interrupted_call_goes_on_from_the_bytes_already_moved(op, mod):
+    done = subprocess.run(
+        [sys.executable, "-c", PROGRESS_CHILD, op, mod], capture_output=True, text=True,
+        timeout=60, env=dict(os.environ),
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result == {"ok": True, "alarmed": True}
