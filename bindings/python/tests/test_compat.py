@@ -10,6 +10,7 @@ import io
 import os
 import select
 import socket
+import sys
 import threading
 import time
 import warnings
@@ -124,7 +125,7 @@ def test_create_connection_signature(mod):
     # Nothing listens there now: every address refused.
     with pytest.raises(ConnectionRefusedError):
         mod.create_connection(addr, timeout=WAIT)
-    if hasattr(__builtins__, "ExceptionGroup") or "ExceptionGroup" in dir(__builtins__):
+    if sys.version_info >= (3, 11):
         with pytest.raises(ExceptionGroup) as info:  # noqa: F821
             mod.create_connection(addr, timeout=WAIT, all_errors=True)
         assert all(isinstance(e, ConnectionRefusedError) for e in info.value.exceptions)
