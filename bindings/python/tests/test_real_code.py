@@ -75,18 +75,20 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body[::-1])
 
-    def finish(self) -> None:
-        super().finish()
-        self.server.closed_one.set()  # type: ignore[attr-defined]
-
     def log_message(self, *args: object) -> None:
         pass
+
+
+class Server(http.server.ThreadingHTTPServer):
+    def shutdown_request(self, request) -> None:  # noqa: ANN001
+        super().shutdown_request(request)  # the connection is closed now
+        self.closed_one.set()  # type: ignore[attr-defined]
 
 
 @contextlib.contextmanager
 def http_server(idle_timeout: float | None = None) -> Iterator[http.server.ThreadingHTTPServer]:
     handler = type("TimedHandler", (Handler,), {"timeout": idle_timeout})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = Server(("127.0.0.1", 0), handler)
     server.connections = []  # type: ignore[attr-defined]
     server.release = threading.Event()  # type: ignore[attr-defined]
     server.closed_one = threading.Event()  # type: ignore[attr-defined]
