@@ -1095,6 +1095,48 @@ class socket:
             _give_scratch(scratch)
             del pin
 
+    def sendmsg(
+        self, buffers: Iterable[Any], ancdata: Iterable[Any] = (), flags: int = 0,
+        address: Any = None,
+    ) -> int:
+        """Sends the buffers as one message (or what the socket takes of it
+        at once) and returns the bytes sent. Ancillary data is not supported
+        (OSError EOPNOTSUPP if any is given)."""
+        if list(ancdata):
+            raise OSError(_errno.EOPNOTSUPP, "sockrt: sendmsg without ancillary data only")
+        data = b"".join(memoryview(b).cast("B") if not isinstance(b, bytes) else b
+                        for b in buffers)
+        if address is not None:
+            return self.sendto(data, flags, address)
+        return self.send(data, flags)
+
+    def recvmsg(self, bufsize: int, ancbufsize: int = 0, flags: int = 0) -> Tuple[Any, ...]:
+        """(data, ancdata, msg_flags, address): no ancillary data is ever
+        received (ancdata is []) and msg_flags is 0."""
+        _size(ancbufsize, "ancbufsize")
+        if self._type == SOCK_DGRAM:
+            data, address = self.recvfrom(bufsize, flags)
+        else:
+            data, address = self.recv(bufsize, flags), None
+        return data, [], 0, address
+
+    def recvmsg_into(
+        self, buffers: Iterable[Any], ancbufsize: int = 0, flags: int = 0
+    ) -> Tuple[Any, ...]:
+        """recvmsg into the buffers in turn: (nbytes, ancdata, msg_flags, address)."""
+        _size(ancbufsize, "ancbufsize")
+        views = [memoryview(b).cast("B") for b in buffers]
+        total = sum(len(v) for v in views)
+        data, _, _, address = self.recvmsg(total, 0, flags)
+        pos = 0
+        for v in views:
+            part = data[pos:pos + len(v)]
+            v[: len(part)] = part
+            pos += len(part)
+            if pos >= len(data):
+                break
+        return len(data), [], 0, address
+
     def sendfile(self, file: Any, offset: int = 0, count: Optional[int] = None) -> int:
         """Sends a binary file's contents (from offset, count bytes or to the
         end) with sendall; returns the bytes sent and leaves the file's

@@ -49,6 +49,13 @@ def test_every_public_name_of_the_standard_module_is_there():
     assert missing == []
 
 
+def test_every_public_method_of_the_standard_socket_is_there():
+    public = {n for n in dir(socket.socket) if not n.startswith("_")}
+    # sendmsg_afalg is for AF_ALG sockets, which get the standard class anyway.
+    missing = sorted(n for n in public - {"sendmsg_afalg"} if not hasattr(sockrt.socket, n))
+    assert missing == []
+
+
 def test_every_integer_constant_has_the_standard_value():
     names = [n for n in dir(socket) if n.isupper() and isinstance(getattr(socket, n), int)]
     assert len(names) > 300
@@ -558,3 +565,26 @@ def test_thread_states_are_read_from_proc():
     assert thread_state(thread.native_id) == "S"
     event.set()
     thread.join(WAIT)
+
+
+@MODS
+def test_sendmsg_and_recvmsg_without_ancillary_data(mod):
+    client, served = tcp_pair(mod)
+    with client, served:
+        assert client.sendmsg([b"ab", bytearray(b"cd"), memoryview(b"ef")]) == 6
+        assert served.recv_into(bytearray(6), 6, mod.MSG_WAITALL) == 6
+        client.sendall(b"xyz")
+        data, anc, flags, addr = served.recvmsg(3, 0, mod.MSG_WAITALL)
+        assert (data, anc, flags) == (b"xyz", [], 0)
+        client.sendall(b"12345")
+        a, b = bytearray(2), bytearray(3)
+        assert served.recvmsg_into([a, b], 0, mod.MSG_WAITALL)[0] == 5
+        assert (a, b) == (b"12", b"345")
+    with mod.socket(mod.AF_INET, mod.SOCK_DGRAM) as u, mod.socket(
+        mod.AF_INET, mod.SOCK_DGRAM
+    ) as v:
+        v.bind(("127.0.0.1", 0))
+        v.settimeout(WAIT)
+        assert u.sendmsg([b"da", b"ta"], [], 0, v.getsockname()) == 4
+        data, anc, _, addr = v.recvmsg(10)
+        assert (data, anc, addr[1]) == (b"data", [], u.getsockname()[1])
