@@ -30,6 +30,7 @@ _MAIN_IDENT = threading.main_thread().ident
 
 
 _HAS_EX = _ffi.has("sockrt_pool_acquire_ex")
+_lease_lock = threading.Lock()
 # SOCKRT_ACQUIRE_FRESH, landing with sockrt_pool_acquire_ex.
 _ACQUIRE_FRESH = getattr(C, "SOCKRT_ACQUIRE_FRESH", 1)
 
@@ -82,10 +83,11 @@ class PooledConnection(Socket):
         return rc == 1
 
     def _end_lease(self, func: Any) -> None:
-        h = self._h
-        if not h or self._finalizer.detach() is None:
-            return  # already released, discarded or closed
-        self._forget_handle()
+        with _lease_lock:  # one of concurrent release/discard/close ends it
+            h = self._h
+            if not h:
+                return  # already released, discarded or closed
+            self._forget_handle()
         rc = func(self._pool._h, h)
         if rc:
             # The pool was closed meanwhile: the lease ends by closing.

@@ -416,7 +416,6 @@ class socket:
         "_proto",
         "_timeout",
         "_timeout_ms",
-        "_finalizer",
         "_io_refs",
         "_closed",
         "__weakref__",
@@ -481,7 +480,6 @@ class socket:
         self._timeout_ms = -1
         self._io_refs = 0
         self._closed = False
-        self._finalizer = _finalizer_for(self, handle)
         if not _interruptible:
             _make_main_thread_interruptible()
 
@@ -569,9 +567,10 @@ class socket:
             self._real_close()
 
     def _real_close(self) -> None:
-        if self._h:
+        h = self._h
+        if h:
             self._forget_handle()
-            self._finalizer()
+            _ffi.close(h)
 
     def _decref_socketios(self) -> None:
         if self._io_refs > 0:
@@ -594,7 +593,6 @@ class socket:
         rc = _ffi.detach(h, byref(fd))
         if rc:
             raise self._error(rc)
-        self._finalizer.detach()
         self._forget_handle()
         self._closed = True
         return fd.value
@@ -621,9 +619,14 @@ class socket:
         self.close()
 
     def __del__(self) -> None:
-        if self._h and not sys.is_finalizing():
+        # Collected without close(): warn and close, as the standard module
+        # does. At interpreter exit nothing is closed: the process ends, and
+        # daemon threads may still be inside the library.
+        h = getattr(self, "_h", 0)
+        if h and not sys.is_finalizing():
             warnings.warn(f"unclosed {self!r}", ResourceWarning, source=self, stacklevel=1)
-            # The finaliser closes it next.
+            self._forget_handle()
+            _ffi.close(h)
 
     def __getstate__(self) -> Any:
         raise TypeError(f"cannot pickle {type(self).__name__!r} object")
