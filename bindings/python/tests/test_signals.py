@@ -173,7 +173,7 @@ def peer():
         alarmed.wait(10)
         b.sendall(payload[5:10])
     else:
-        alarmed.wait(10)                 # the sender is blocked mid-way meanwhile
+        alarmed.wait(3)                  # the sender is blocked mid-way meanwhile
         got["alarm_seen"] = alarmed.is_set()
         view = bytearray(len(payload))
         n = 0
