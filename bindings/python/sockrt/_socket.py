@@ -427,6 +427,10 @@ class socket:
     _hc: c_uint64
 
     def __new__(cls, family: int = -1, type: int = -1, proto: int = -1, fileno: Any = None):
+        if cls is not socket:
+            # A subclass's constructor may take other arguments: it is a
+            # sockrt socket, whatever its __init__ makes of them.
+            return object.__new__(cls)
         if fileno is None:
             fam = AF_INET if family == -1 else family
             kind = SOCK_STREAM if type == -1 else type

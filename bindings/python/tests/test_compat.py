@@ -86,6 +86,17 @@ def test_sockets_of_other_families_are_standard_sockets():
 
 
 @MODS
+def test_a_subclass_with_its_own_constructor(mod):
+    class Tagged(mod.socket):
+        def __init__(self, tag: str) -> None:
+            super().__init__(mod.AF_INET, mod.SOCK_DGRAM)
+            self.tag = tag
+
+    with Tagged("t") as s:
+        assert isinstance(s, mod.socket) and s.tag == "t" and s.type == mod.SOCK_DGRAM
+
+
+@MODS
 def test_constructor_defaults_and_type_flags(mod):
     with mod.socket() as s:
         assert (s.family, s.type, s.proto) == (mod.AF_INET, mod.SOCK_STREAM, 0)
