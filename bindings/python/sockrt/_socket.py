@@ -830,9 +830,11 @@ class socket:
             rc = _send_all(self._hc, data, len(data))
             if rc:
                 self._again_all(rc, t0, _WRITE, _send_all, data, len(data))
-        elif data.__class__ is bytearray and data:
+        elif (data.__class__ is bytearray or (
+            data.__class__ is memoryview and not data.readonly
+        )) and data:
             pin = _from_buffer(data)  # held until the call returns
-            size = len(data)
+            size = len(data) if data.__class__ is bytearray else data.nbytes
             rc = _send_all(self._hc, addressof(pin), size)
             if rc:
                 self._again_all(rc, t0, _WRITE, _send_all, addressof(pin), size)
