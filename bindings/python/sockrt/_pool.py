@@ -143,6 +143,7 @@ class Pool:
         "_port",
         "_family",
         "_acquire_ms",
+        "_extra_slices",
         "_finalizer",
         "__weakref__",
     )
@@ -179,6 +180,9 @@ class Pool:
             raise error_for(rc)
         self._h = out.value
         self._acquire_ms = cfg.acquire_timeout_ms
+        # Slices after the first of a sliced wait: the library counts each
+        # as a wait and a timeout; stats() takes them out again.
+        self._extra_slices = 0
         self._host = host
         self._port = port
         # Pooled connections are named by their host; a literal tells the family.
@@ -240,6 +244,8 @@ class Pool:
             _check_signals()  # raises what a handler raised
             if not self._h:
                 return C.SOCKRT_E_POOL_CLOSED
+            if rc == C.SOCKRT_E_POOL_EXHAUSTED:
+                self._extra_slices += 1
 
     def stats(self) -> PoolStats:
         """A snapshot of the pool's counters."""
@@ -249,7 +255,14 @@ class Pool:
             if not self._h:
                 raise PoolClosed(C.SOCKRT_E_POOL_CLOSED, "stats: the pool is closed")
             raise error_for(rc)
-        return PoolStats(*(getattr(raw, name) for name in PoolStats._fields))
+        stats = PoolStats(*(getattr(raw, name) for name in PoolStats._fields))
+        extra = self._extra_slices
+        if extra:
+            # One sliced wait is one wait (and at most one timeout) to the caller.
+            stats = stats._replace(
+                waits=max(0, stats.waits - extra), timeouts=max(0, stats.timeouts - extra)
+            )
+        return stats
 
     def close(self) -> None:
         """Closes idle connections now and wakes queued acquirers (PoolClosed);
