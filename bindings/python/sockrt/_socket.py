@@ -826,15 +826,14 @@ class socket:
             self._sendall_flags(data, _c_flags(flags))
             return
         t0 = _monotonic() if self._timeout_ms > 0 else 0.0
-        if data.__class__ is bytes:
+        cls = data.__class__
+        if cls is bytes:
             rc = _send_all(self._hc, data, len(data))
             if rc:
                 self._again_all(rc, t0, _WRITE, _send_all, data, len(data))
-        elif (data.__class__ is bytearray or (
-            data.__class__ is memoryview and not data.readonly
-        )) and data:
+        elif (cls is bytearray or (cls is memoryview and not data.readonly)) and data:
             pin = _from_buffer(data)  # held until the call returns
-            size = len(data) if data.__class__ is bytearray else data.nbytes
+            size = len(data) if cls is bytearray else data.nbytes
             rc = _send_all(self._hc, addressof(pin), size)
             if rc:
                 self._again_all(rc, t0, _WRITE, _send_all, addressof(pin), size)
