@@ -115,7 +115,6 @@ pub struct Socket {
     broken: AtomicBool,
     // Consecutive busy-poll spins that caught nothing (see `spin`).
     spin_misses: AtomicU32,
-    pub(crate) membership: once_cell::sync::OnceCell<crate::pool::Membership>,
 }
 
 impl std::fmt::Debug for Socket {
@@ -180,7 +179,6 @@ impl Socket {
             recv_exact_lock: Mutex::new(()),
             broken: AtomicBool::new(false),
             spin_misses: AtomicU32::new(0),
-            membership: once_cell::sync::OnceCell::new(),
         }
     }
 
@@ -251,12 +249,6 @@ impl Socket {
         self.read_timeout_ms.store(-1, Ordering::Relaxed);
         self.write_timeout_ms.store(-1, Ordering::Relaxed);
         self.busy_poll_us.store(0, Ordering::Relaxed);
-    }
-
-    /// Whether this pooled connection served an earlier lease (false for a
-    /// connection that is new or not from a pool).
-    pub fn was_reused(&self) -> bool {
-        self.membership.get().is_some_and(|m| m.was_reused())
     }
 
     /// The descriptor, for select/poll by the caller. Non-blocking; borrowed.
@@ -741,9 +733,14 @@ impl Socket {
             events: libc::POLLIN,
             revents: 0,
         };
-        // SAFETY: one valid pollfd, zero timeout.
-        let n = unsafe { libc::poll(&mut fd, 1, 0) };
-        n != 0 // an error (n < 0) also means: do not trust this connection
+        loop {
+            // SAFETY: one valid pollfd, zero timeout.
+            let n = unsafe { libc::poll(&mut fd, 1, 0) };
+            if n < 0 && io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
+                continue; // a signal says nothing about the connection
+            }
+            return n != 0; // another error also means: do not trust it
+        }
     }
 
     /// Tries `attempt` (a non-blocking system call); on EAGAIN waits for

@@ -4,8 +4,7 @@ mod common;
 
 use common::{server, Behaviour};
 use sockrt::error::ErrorKind;
-use sockrt::handle::Handle;
-use sockrt::pool::{Pool, PoolConfig};
+use sockrt::pool::{AcquireOptions, Lease, Pool, PoolConfig};
 use sockrt::registry;
 use sockrt::socket::SockOption;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -21,8 +20,8 @@ fn config() -> PoolConfig {
 }
 
 /// One 8-byte round trip on a leased connection.
-fn round_trip(conn: Handle, tag: u64) -> sockrt::Result<()> {
-    let socket = registry::socket(conn, "test")?;
+fn round_trip(conn: &Lease, tag: u64) -> sockrt::Result<()> {
+    let socket = conn.socket();
     socket.send_all(&tag.to_le_bytes())?;
     let mut back = [0u8; 8];
     socket.recv_exact(&mut back)?;
@@ -40,10 +39,9 @@ fn sequential_requests_reuse_one_connection() {
     let pool = Pool::open("127.0.0.1", srv.port, config()).unwrap();
     for i in 0..1000 {
         let conn = pool.acquire().unwrap();
-        let reused = registry::socket(conn, "t").unwrap().was_reused();
-        assert_eq!(reused, i > 0);
-        round_trip(conn, i).unwrap();
-        pool.release(conn).unwrap();
+        assert_eq!(conn.was_reused(), i > 0);
+        round_trip(&conn, i).unwrap();
+        conn.release();
     }
     let stats = pool.stats();
     assert_eq!(
@@ -59,8 +57,8 @@ fn never_hands_out_a_connection_the_server_closed() {
     let pool = Pool::open("127.0.0.1", srv.port, config()).unwrap();
     for i in 0..20 {
         let conn = pool.acquire().unwrap();
-        round_trip(conn, i).unwrap();
-        pool.release(conn).unwrap();
+        round_trip(&conn, i).unwrap();
+        conn.release();
         // Let the server close the now idle connection.
         std::thread::sleep(Duration::from_millis(40));
     }
@@ -75,12 +73,12 @@ fn unsolicited_bytes_make_a_connection_stale() {
     let srv = server(Behaviour::EchoOnceThenChatter);
     let pool = Pool::open("127.0.0.1", srv.port, config()).unwrap();
     let conn = pool.acquire().unwrap();
-    round_trip(conn, 1).unwrap();
-    pool.release(conn).unwrap();
+    round_trip(&conn, 1).unwrap();
+    conn.release();
     std::thread::sleep(Duration::from_millis(60));
     let conn = pool.acquire().unwrap();
-    round_trip(conn, 2).unwrap();
-    pool.release(conn).unwrap();
+    round_trip(&conn, 2).unwrap();
+    conn.release();
     let stats = pool.stats();
     assert_eq!((stats.created, stats.closed_stale), (2, 1), "{stats:?}");
 }
@@ -108,8 +106,8 @@ fn eight_threads_share_two_slots_fairly() {
                 start.wait();
                 for i in 0..200 {
                     let conn = pool.acquire().unwrap();
-                    round_trip(conn, t * 1000 + i).unwrap();
-                    pool.release(conn).unwrap();
+                    round_trip(&conn, t * 1000 + i).unwrap();
+                    conn.release();
                     served.fetch_add(1, Ordering::Relaxed);
                 }
             })
@@ -145,10 +143,10 @@ fn acquire_times_out_when_every_slot_is_busy() {
     assert!(started.elapsed() >= Duration::from_millis(80));
     assert!(started.elapsed() < Duration::from_secs(2));
     assert_eq!(pool.stats().timeouts, 1);
-    pool.release(held).unwrap();
+    held.release();
     // The freed slot serves the next caller at once.
     let conn = pool.acquire().unwrap();
-    pool.release(conn).unwrap();
+    conn.release();
 }
 
 #[test]
@@ -164,7 +162,7 @@ fn idle_connections_expire_without_acquires() {
     )
     .unwrap();
     let conn = pool.acquire().unwrap();
-    pool.release(conn).unwrap();
+    conn.release();
     assert_eq!(pool.stats().idle, 1);
     std::thread::sleep(Duration::from_millis(120));
     let stats = pool.stats();
@@ -185,9 +183,44 @@ fn max_lifetime_retires_connections_at_release() {
     .unwrap();
     let conn = pool.acquire().unwrap();
     std::thread::sleep(Duration::from_millis(50));
-    pool.release(conn).unwrap();
+    conn.release();
     let stats = pool.stats();
     assert_eq!((stats.idle, stats.closed_expired), (0, 1), "{stats:?}");
+}
+
+/// The kernel's id of the calling thread.
+fn gettid() -> i32 {
+    // SAFETY: gettid has no arguments and cannot fail.
+    unsafe { libc::gettid() }
+}
+
+/// Whether thread `tid` of this process is asleep in the kernel (state S),
+/// from /proc/self/task/<tid>/stat.
+fn thread_sleeping(tid: i32) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")) else {
+        return false;
+    };
+    // The state follows the parenthesised command name.
+    stat.rsplit_once(") ")
+        .and_then(|(_, rest)| rest.chars().next())
+        .is_some_and(|state| state == 'S')
+}
+
+/// Waits (bounded) until `ready` holds, polling every millisecond.
+fn wait_for(what: &str, limit: Duration, mut ready: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !ready() {
+        assert!(started.elapsed() < limit, "gave up waiting: {what}");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// Waits (bounded) until every thread in `tids` has registered and sleeps.
+fn wait_until_blocked(tids: &std::sync::Mutex<Vec<i32>>, n: usize) {
+    wait_for("threads blocked", Duration::from_secs(10), || {
+        let tids = tids.lock().unwrap();
+        tids.len() == n && tids.iter().all(|&t| thread_sleeping(t))
+    });
 }
 
 #[test]
@@ -204,25 +237,114 @@ fn closing_the_pool_wakes_waiters_and_spares_leases() {
     )
     .unwrap();
     let leased = pool.acquire().unwrap();
+    let tids = Arc::new(std::sync::Mutex::new(Vec::new()));
     let waiters: Vec<_> = (0..3)
         .map(|_| {
-            let pool = Arc::clone(&pool);
-            std::thread::spawn(move || pool.acquire())
+            let (pool, tids) = (Arc::clone(&pool), Arc::clone(&tids));
+            std::thread::spawn(move || {
+                tids.lock().unwrap().push(gettid());
+                let result = pool.acquire().map(|_| ());
+                (result, Instant::now())
+            })
         })
         .collect();
-    std::thread::sleep(Duration::from_millis(50));
+    // Really queued: counted as waits, and each thread asleep in the kernel.
+    wait_for("three waits", Duration::from_secs(10), || {
+        pool.stats().waits == 3
+    });
+    wait_until_blocked(&tids, 3);
+    let closed_at = Instant::now();
     pool.close();
     for w in waiters {
-        assert_eq!(w.join().unwrap().unwrap_err().kind(), ErrorKind::PoolClosed);
+        let (result, returned_at) = w.join().unwrap();
+        assert_eq!(result.unwrap_err().kind(), ErrorKind::PoolClosed);
+        eprintln!("woke {:?} after close", returned_at - closed_at);
     }
     // The lease still works after close, and release closes it.
-    round_trip(leased, 7).unwrap();
-    pool.release(leased).unwrap();
-    assert_eq!(
-        registry::socket(leased, "t").unwrap_err().kind(),
-        ErrorKind::BadHandle
-    );
+    round_trip(&leased, 7).unwrap();
+    let socket = Arc::clone(leased.socket());
+    leased.release();
+    assert!(socket.is_closed(), "a lease ended after close is closed");
     assert_eq!(pool.stats().idle, 0);
+}
+
+/// Connections to 127.0.0.1:`port` in TCP state `state` (hex, as
+/// /proc/net/tcp writes it: 02 SYN_SENT, 08 CLOSE_WAIT), from our side.
+fn tcp_states_to(port: u16, state: &str) -> usize {
+    let table = std::fs::read_to_string("/proc/net/tcp").unwrap();
+    let remote = format!("0100007F:{port:04X}");
+    table
+        .lines()
+        .skip(1)
+        .filter(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            fields.len() > 3 && fields[2] == remote && fields[3] == state
+        })
+        .count()
+}
+
+/// A listener whose accept queue is full: connects to it hang in SYN_SENT
+/// (the kernel drops their SYNs). Returns the listener and the connections
+/// that filled the queue.
+fn full_listener() -> (sockrt::Socket, Vec<std::net::TcpStream>, u16) {
+    let listener = sockrt::Socket::tcp_listen("127.0.0.1", 0, 1).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let mut fillers = Vec::new();
+    for _ in 0..16 {
+        match std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(300)) {
+            Ok(s) => fillers.push(s),
+            Err(_) => return (listener, fillers, port),
+        }
+    }
+    panic!("the accept queue of a backlog-1 listener never filled");
+}
+
+#[test]
+fn close_wakes_an_acquire_that_is_connecting_and_closes_its_socket() {
+    let (_listener, _fillers, port) = full_listener();
+    let pool = Pool::open(
+        "127.0.0.1",
+        port,
+        PoolConfig {
+            connect_timeout_ms: -1, // only the close can end this connect
+            acquire_timeout_ms: -1,
+            max_total: 2,
+            ..config()
+        },
+    )
+    .unwrap();
+    let tids = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let acquirers: Vec<_> = (0..2)
+        .map(|_| {
+            let (pool, tids) = (Arc::clone(&pool), Arc::clone(&tids));
+            std::thread::spawn(move || {
+                tids.lock().unwrap().push(gettid());
+                let result = pool.acquire().map(|_| ());
+                (result, Instant::now())
+            })
+        })
+        .collect();
+    // Both connects under way: two SYN_SENT sockets, both threads asleep.
+    wait_for("two connects in SYN_SENT", Duration::from_secs(10), || {
+        tcp_states_to(port, "02") == 2
+    });
+    wait_until_blocked(&tids, 2);
+    let closed_at = Instant::now();
+    pool.close();
+    for a in acquirers {
+        let (result, returned_at) = a.join().unwrap();
+        assert_eq!(result.unwrap_err().kind(), ErrorKind::PoolClosed);
+        let took = returned_at - closed_at;
+        eprintln!("connecting acquire woke {took:?} after close");
+        assert!(took < Duration::from_secs(1), "woke only after {took:?}");
+    }
+    // The half-made connections were closed, not left connecting.
+    wait_for("no SYN_SENT left", Duration::from_secs(5), || {
+        tcp_states_to(port, "02") == 0
+    });
+    let stats = pool.stats();
+    assert_eq!((stats.in_use, stats.created), (0, 0), "{stats:?}");
 }
 
 #[test]
@@ -231,65 +353,124 @@ fn release_rules() {
     let pool = Pool::open("127.0.0.1", srv.port, config()).unwrap();
     let other = Pool::open("127.0.0.1", srv.port, config()).unwrap();
 
-    // Foreign: refused, and the handle stays usable.
     let conn = other.acquire().unwrap();
-    assert_eq!(
-        pool.release(conn).unwrap_err().kind(),
-        ErrorKind::InvalidArgument
-    );
-    round_trip(conn, 1).unwrap();
-    other.release(conn).unwrap();
-    // Twice: the handle is gone.
-    assert_eq!(
-        other.release(conn).unwrap_err().kind(),
-        ErrorKind::BadHandle
-    );
+    assert!(conn.is_from(&other) && !conn.is_from(&pool));
+    conn.release();
 
     // Broken: a call on it failed (timed out), so it is closed, not kept.
     let conn = pool.acquire().unwrap();
-    let socket = registry::socket(conn, "t").unwrap();
-    socket.set_option(SockOption::ReadTimeoutMs, 10).unwrap();
+    conn.socket()
+        .set_option(SockOption::ReadTimeoutMs, 10)
+        .unwrap();
     assert_eq!(
-        socket.recv(&mut [0u8; 1]).unwrap_err().kind(),
+        conn.socket().recv(&mut [0u8; 1]).unwrap_err().kind(),
         ErrorKind::Timeout
     );
-    drop(socket);
-    pool.release(conn).unwrap();
+    conn.release();
     let stats = pool.stats();
     assert_eq!((stats.idle, stats.closed_broken), (0, 1), "{stats:?}");
 
     // Unread bytes waiting: closed at release.
     let conn = pool.acquire().unwrap();
-    registry::socket(conn, "t")
-        .unwrap()
-        .send_all(b"echoed but never read")
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(30));
-    pool.release(conn).unwrap();
+    conn.socket().send_all(b"echoed but never read").unwrap();
+    let fd = libc::pollfd {
+        fd: conn.socket().fileno(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    wait_for("the echo to arrive", Duration::from_secs(5), || {
+        let mut fd = fd;
+        // SAFETY: one valid pollfd, zero timeout.
+        unsafe { libc::poll(&mut fd, 1, 0) == 1 }
+    });
+    conn.release();
     assert_eq!(pool.stats().closed_broken, 2);
 
-    // Closing a lease frees its slot.
+    // A call in flight on it (another reference): closed at release.
     let conn = pool.acquire().unwrap();
-    registry::close(conn).unwrap();
+    let in_flight = Arc::clone(conn.socket());
+    conn.release();
+    assert!(in_flight.is_closed());
+    assert_eq!(pool.stats().closed_broken, 3);
+    drop(in_flight);
+
+    // Dropping a lease discards it and frees its slot.
+    drop(pool.acquire().unwrap());
     let stats = pool.stats();
-    assert_eq!((stats.in_use, stats.closed_broken), (0, 3), "{stats:?}");
+    assert_eq!((stats.in_use, stats.closed_broken), (0, 4), "{stats:?}");
+
+    // sockrt_close on a pooled connection's handle frees its slot.
+    let handle = registry::insert_lease(pool.acquire().unwrap(), 0, "t").unwrap();
+    assert_eq!(pool.stats().in_use, 1);
+    registry::close(handle).unwrap();
+    let stats = pool.stats();
+    assert_eq!((stats.in_use, stats.closed_broken), (0, 5), "{stats:?}");
 
     // A lease's timeouts do not leak into the next lease.
     let conn = pool.acquire().unwrap();
-    registry::socket(conn, "t")
-        .unwrap()
+    conn.socket()
         .set_option(SockOption::ReadTimeoutMs, 5)
         .unwrap();
-    pool.release(conn).unwrap();
+    conn.release();
     let conn = pool.acquire().unwrap();
+    assert!(conn.was_reused());
     assert_eq!(
-        registry::socket(conn, "t")
-            .unwrap()
-            .get_option(SockOption::ReadTimeoutMs)
-            .unwrap(),
+        conn.socket().get_option(SockOption::ReadTimeoutMs).unwrap(),
         -1
     );
-    pool.discard(conn).unwrap();
+    conn.discard();
+}
+
+#[test]
+fn a_fresh_acquire_never_gets_an_idle_connection() {
+    let srv = server(Behaviour::Echo);
+    let pool = Pool::open(
+        "127.0.0.1",
+        srv.port,
+        PoolConfig {
+            max_total: 2,
+            ..config()
+        },
+    )
+    .unwrap();
+    let fresh = AcquireOptions {
+        fresh: true,
+        timeout_ms: Some(0),
+    };
+    let (a, b) = (pool.acquire().unwrap(), pool.acquire().unwrap());
+    // Full: a fresh acquire queues like any other (here: does not wait).
+    assert_eq!(
+        pool.acquire_with(fresh).unwrap_err().kind(),
+        ErrorKind::PoolExhausted
+    );
+    a.release();
+    b.release();
+    assert_eq!(pool.stats().idle, 2);
+    // Two idle, none free: the oldest idle one makes room for a new one.
+    let c = pool.acquire_with(fresh).unwrap();
+    assert!(!c.was_reused());
+    round_trip(&c, 1).unwrap();
+    let stats = pool.stats();
+    assert_eq!(
+        (
+            stats.idle,
+            stats.in_use,
+            stats.created,
+            stats.closed_expired
+        ),
+        (1, 1, 3, 1),
+        "{stats:?}"
+    );
+    // A free slot and an idle one: fresh connects anew, the idle one stays.
+    c.release();
+    let plain = pool.acquire().unwrap();
+    assert!(plain.was_reused());
+    plain.discard();
+    let d = pool.acquire_with(fresh).unwrap();
+    assert!(!d.was_reused());
+    let stats = pool.stats();
+    assert_eq!((stats.idle, stats.created), (1, 4), "{stats:?}");
+    d.release();
 }
 
 #[test]
@@ -316,13 +497,13 @@ fn stress_with_a_server_that_drops_one_percent() {
                     let mut ok = false;
                     for _attempt in 0..2 {
                         let conn = pool.acquire().unwrap();
-                        match round_trip(conn, t << 32 | i) {
+                        match round_trip(&conn, (t << 32) | i) {
                             Ok(()) => {
-                                pool.release(conn).unwrap();
+                                conn.release();
                                 ok = true;
                                 break;
                             }
-                            Err(_) => pool.discard(conn).unwrap(),
+                            Err(_) => conn.discard(),
                         }
                     }
                     if !ok {
