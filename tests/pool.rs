@@ -541,3 +541,270 @@ fn stress_with_a_server_that_drops_one_percent() {
         "{fds} descriptors, {fds_before} before"
     );
 }
+
+// ---- the liveness probe and signals -------------------------------------
+
+thread_local! {
+    /// How many of this thread's next liveness probes fail with EINTR.
+    static EINTR_PROBES: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+static EINTR_INJECTED: AtomicU64 = AtomicU64::new(0);
+
+/// Whether to fail this probe with EINTR, as a signal arriving in it would.
+fn inject_eintr() -> bool {
+    let due = EINTR_PROBES
+        .try_with(|left| {
+            let n = left.get();
+            if n > 0 {
+                left.set(n - 1);
+            }
+            n > 0
+        })
+        .unwrap_or(false);
+    if due {
+        EINTR_INJECTED.fetch_add(1, Ordering::SeqCst);
+        // SAFETY: sets this thread's errno.
+        unsafe { *libc::__errno_location() = libc::EINTR };
+    }
+    due
+}
+
+/// This test program's poll(2): the library (linked in statically) calls
+/// this one. A zero-timeout poll is the liveness probe; when the test asks,
+/// it fails with EINTR. Everything else goes to the kernel unchanged.
+///
+/// # Safety
+/// As poll(2).
+#[no_mangle]
+pub unsafe extern "C" fn poll(fds: *mut libc::pollfd, n: libc::nfds_t, timeout: i32) -> i32 {
+    if timeout == 0 && inject_eintr() {
+        return -1;
+    }
+    let ts = libc::timespec {
+        tv_sec: libc::time_t::from(timeout / 1000),
+        tv_nsec: libc::c_long::from(timeout % 1000) * 1_000_000,
+    };
+    let tsp = if timeout < 0 { std::ptr::null() } else { &ts };
+    libc::ppoll(fds, n, tsp, std::ptr::null())
+}
+
+/// This test program's recv(2), for a probe made as a non-blocking peek.
+///
+/// # Safety
+/// As recv(2).
+#[no_mangle]
+pub unsafe extern "C" fn recv(
+    fd: i32,
+    buf: *mut libc::c_void,
+    len: libc::size_t,
+    flags: i32,
+) -> libc::ssize_t {
+    let probe = libc::MSG_PEEK | libc::MSG_DONTWAIT;
+    if flags & probe == probe && inject_eintr() {
+        return -1;
+    }
+    libc::recvfrom(
+        fd,
+        buf,
+        len,
+        flags,
+        std::ptr::null_mut(),
+        std::ptr::null_mut(),
+    )
+}
+
+#[test]
+fn a_signal_during_the_liveness_probe_keeps_a_healthy_connection() {
+    let srv = server(Behaviour::Echo);
+    let pool = Pool::open("127.0.0.1", srv.port, config()).unwrap();
+    let conn = pool.acquire().unwrap();
+    round_trip(&conn, 1).unwrap();
+    let injected = EINTR_INJECTED.load(Ordering::SeqCst);
+    // The probe at release is interrupted once: the connection stays idle.
+    EINTR_PROBES.with(|n| n.set(1));
+    conn.release();
+    let stats = pool.stats();
+    assert_eq!(
+        (stats.idle, stats.closed_broken),
+        (1, 0),
+        "an interrupted probe discarded a healthy connection: {stats:?}"
+    );
+    // And the probe at acquire: the connection is reused, not closed.
+    EINTR_PROBES.with(|n| n.set(1));
+    let conn = pool.acquire().unwrap();
+    EINTR_PROBES.with(|n| n.set(0));
+    assert_eq!(
+        EINTR_INJECTED.load(Ordering::SeqCst) - injected,
+        2,
+        "the probes no longer reach poll(2) or a peeking recv(2): update this test"
+    );
+    assert!(conn.was_reused());
+    round_trip(&conn, 2).unwrap();
+    conn.release();
+    let stats = pool.stats();
+    assert_eq!(
+        (
+            stats.created,
+            stats.closed_broken,
+            stats.closed_stale,
+            stats.idle
+        ),
+        (1, 0, 0, 1),
+        "{stats:?}"
+    );
+}
+
+// ---- a server that closes idle connections --------------------------------
+
+/// Python's http.server as a keep-alive HTTP/1.1 server that closes a
+/// connection idle for 0.3 s (as nginx's keepalive_timeout does). It prints
+/// its port, and stops when the test closes its stdin (or after 60 s).
+const IDLE_CLOSING_HTTP: &str = r#"
+import http.server, select, socketserver, sys, threading
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    timeout = 0.3
+    def do_GET(self):
+        body = b"hello"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *args):
+        pass
+class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+srv = Server(("127.0.0.1", 0), Handler)
+print(srv.server_address[1], flush=True)
+threading.Thread(target=srv.serve_forever, daemon=True).start()
+select.select([sys.stdin], [], [], 60)
+"#;
+
+struct PythonServer {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl PythonServer {
+    fn start(script: &str) -> PythonServer {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new("python3")
+            .args(["-c", script])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3 runs (the Python suites need it too)");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port = line.trim().parse().expect("the server prints its port");
+        PythonServer { child, port }
+    }
+}
+
+impl Drop for PythonServer {
+    fn drop(&mut self) {
+        drop(self.child.stdin.take()); // EOF: the server exits
+        let _ = self.child.wait();
+    }
+}
+
+const GET: &[u8] = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+
+/// A response without its Date header (which changes every second).
+fn undated(response: Vec<u8>) -> String {
+    String::from_utf8(response)
+        .unwrap()
+        .split("\r\n")
+        .filter(|line| !line.starts_with("Date:"))
+        .collect::<Vec<_>>()
+        .join("\r\n")
+}
+
+/// One GET on a connection; the whole response, undated.
+fn http_get(socket: &sockrt::Socket) -> sockrt::Result<String> {
+    socket.set_option(SockOption::ReadTimeoutMs, 5000)?;
+    socket.send_all(GET)?;
+    let mut response = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !response.ends_with(b"\r\n\r\nhello") {
+        let n = socket.recv(&mut buf)?;
+        if n == 0 {
+            return Err(sockrt::Error::new(ErrorKind::Eof, "GET: peer closed"));
+        }
+        response.extend_from_slice(&buf[..n]);
+    }
+    Ok(undated(response))
+}
+
+#[test]
+fn the_retry_on_a_fresh_connection_succeeds_where_acquiring_again_gets_a_stale_one() {
+    let srv = PythonServer::start(IDLE_CLOSING_HTTP);
+    // The standard library's answer is the reference.
+    let expected = {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", srv.port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        s.write_all(GET).unwrap();
+        let mut response = Vec::new();
+        let mut buf = [0u8; 1024];
+        while !response.ends_with(b"\r\n\r\nhello") {
+            let n = s.read(&mut buf).unwrap();
+            assert!(n > 0, "the server closed before answering");
+            response.extend_from_slice(&buf[..n]);
+        }
+        undated(response)
+    };
+    let pool = Pool::open(
+        "127.0.0.1",
+        srv.port,
+        PoolConfig {
+            max_total: 4,
+            max_idle: 4,
+            check_on_acquire: false, // no probe: stale connections get handed out
+            ..config()
+        },
+    )
+    .unwrap();
+    // Three keep-alive connections, served once each, then idle.
+    let leases: Vec<_> = (0..3).map(|_| pool.acquire().unwrap()).collect();
+    for lease in &leases {
+        assert_eq!(http_get(lease.socket()).unwrap(), expected);
+    }
+    leases.into_iter().for_each(Lease::release);
+    // The server times all three out: each FIN has arrived (CLOSE_WAIT).
+    wait_for(
+        "the server to close the idle connections",
+        Duration::from_secs(10),
+        || tcp_states_to(srv.port, "08") == 3,
+    );
+
+    // The request fails on a reused connection...
+    let first = pool.acquire().unwrap();
+    assert!(first.was_reused());
+    assert!(http_get(first.socket()).is_err());
+    first.discard();
+    // ...and acquiring again, as before, hands out another stale one.
+    let again = pool.acquire().unwrap();
+    assert!(again.was_reused());
+    assert!(
+        http_get(again.socket()).is_err(),
+        "the second idle connection was stale too"
+    );
+    again.discard();
+    // The retry on a fresh connection succeeds.
+    let fresh = pool
+        .acquire_with(AcquireOptions {
+            fresh: true,
+            ..AcquireOptions::default()
+        })
+        .unwrap();
+    assert!(!fresh.was_reused());
+    assert_eq!(http_get(fresh.socket()).unwrap(), expected);
+    fresh.release();
+    let stats = pool.stats();
+    eprintln!("{stats:?}");
+    assert_eq!(stats.created, 4, "{stats:?}");
+    assert_eq!(stats.in_use, 0, "{stats:?}");
+}
