@@ -8,9 +8,8 @@ use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use loom::sync::{Arc, Condvar, Mutex};
 use loom::thread;
 use sockrt::handle::HandleTable;
-use sockrt::pool::slots::{Ending, Grant, Limits, Pooled, Refusal, Slots, Want};
+use sockrt::pool::slots::{Ending, Grant, Limits, Pooled, Refusal, Slots, Stamp, Want};
 use sockrt::wake::{CloseSignal, Closed, Notifier};
-use std::time::Instant;
 
 /// A notifier loom can see: a flag and a condition variable, one per
 /// waiting thread (as the library has one eventfd per thread).
@@ -153,8 +152,8 @@ impl Pooled for ModelConn {
     fn close(&self) {
         self.0.store(true, Ordering::SeqCst);
     }
-    fn created(&self) -> Instant {
-        Instant::now()
+    fn created(&self) -> Stamp {
+        Stamp::now()
     }
 }
 
@@ -168,8 +167,8 @@ fn limits(max_total: u32) -> Limits {
 }
 
 /// A lease as Pool makes one: reuse an idle connection or connect a new one.
-fn lease_with(slots: &Slots<ModelConn>, want: Want) -> Result<ModelConn, Refusal> {
-    match slots.acquire(want)? {
+fn lease_with(slots: &Slots<ModelConn>, mut want: Want) -> Result<ModelConn, Refusal> {
+    match slots.acquire(&mut want)? {
         Grant::Idle(conn) => Ok(conn),
         Grant::Connect => {
             let conn = ModelConn(Arc::new(AtomicBool::new(false)));
@@ -262,7 +261,7 @@ fn stale_and_broken_connections_free_their_slots() {
             })
         };
         // The liveness check rejects an idle connection, then a new one is made.
-        match slots.acquire(Want::default()).unwrap() {
+        match slots.acquire(&mut Want::default()).unwrap() {
             Grant::Idle(conn) => slots.stale(conn),
             Grant::Connect => slots.connect_failed(),
         }

@@ -184,32 +184,37 @@ fn acquire(
     write_out(conn_out, "conn_out", handle)
 }
 
-/// Ends the lease `conn` names through the pool handle `pool`. Once the
-/// pool is closed its handle is gone, but its leases can still be ended
-/// through it: the connection is then closed.
+/// Ends the lease `conn` names through the handle `pool` of the pool it
+/// came from (recorded beside the lease, so no look-up of the pool is
+/// needed). Once the pool is closed its handle is gone, but its leases can
+/// still be ended through it: the connection is then closed.
 fn end_lease(pool: sockrt_handle, conn: sockrt_handle, op: &str, release: bool) -> Result<()> {
-    let refused = |conn: sockrt_handle| {
+    let refused = || {
         Error::invalid(format!(
             "{op}: handle {conn:#x} is not a connection of this pool"
         ))
     };
-    let object = match registry::pool(pool, op) {
-        Ok(live) => registry::remove_if(conn, op, |object| match object {
-            Object::Lease(entry) if entry.lease.is_from(&live) => Ok(()),
-            _ => Err(refused(conn)),
-        })?,
-        Err(e) if e.kind() == ErrorKind::BadHandle => {
-            registry::remove_if(conn, op, |object| match object {
-                Object::Lease(entry) if entry.pool_handle == pool => Ok(()),
-                _ => Err(e.clone()),
-            })?
+    let ended = registry::remove_if(conn, op, |object| match object {
+        Object::Lease(entry) if entry.pool_handle == pool => Ok(()),
+        _ => Err(refused()),
+    });
+    match ended {
+        Ok(Object::Lease(entry)) => {
+            Leased::end(entry, release);
+            Ok(())
         }
-        Err(e) => return Err(e),
-    };
-    if let Object::Lease(entry) = object {
-        Leased::end(entry, release);
+        Ok(_) => Ok(()),
+        // A conn handle that is gone: BAD_HANDLE for it.
+        Err(e) if e.kind() == ErrorKind::BadHandle => Err(e),
+        // Refused: a pool handle that is bad or names no pool says so first.
+        Err(e) => match registry::get(pool, op)? {
+            Object::Pool(_) => Err(e),
+            Object::Socket(_) | Object::Lease(_) => Err(Error::new(
+                ErrorKind::WrongKind,
+                format!("{op}: handle {pool:#x} is a socket, not a pool"),
+            )),
+        },
     }
-    Ok(())
 }
 
 /// Ends a lease: the connection goes back to idle if healthy; if a call on it

@@ -23,7 +23,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::socket::{Family, Kind, SockOption, Socket};
 use crate::sync::Mutex;
 use once_cell::sync::Lazy;
-use slots::{Ending, Grant, Limits, Pooled, Refusal, Slots, Want};
+use slots::{Ending, Grant, Limits, Pooled, Refusal, Slots, Stamp, Want};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
@@ -104,7 +104,7 @@ pub(crate) fn fork_generation() -> u64 {
 /// A connection the pool owns, with what the pool knows of it.
 pub struct Conn {
     socket: Arc<Socket>,
-    created: Instant,
+    created: Stamp,
     fork_generation: u64,
 }
 
@@ -113,7 +113,7 @@ impl Pooled for Conn {
         self.socket.close();
     }
 
-    fn created(&self) -> Instant {
+    fn created(&self) -> Stamp {
         self.created
     }
 }
@@ -181,15 +181,27 @@ impl Lease {
     }
 
     fn end(&mut self, release: bool) {
+        if self.conn.is_none() {
+            return; // ended already
+        }
+        match self.pool.upgrade() {
+            Some(pool) => self.end_in(&pool, release),
+            None => {
+                if let Some(conn) = self.conn.take() {
+                    if conn.fork_generation == fork_generation() {
+                        conn.close();
+                    }
+                }
+            }
+        }
+    }
+
+    fn end_in(&mut self, pool: &Pool, release: bool) {
         let Some(conn) = self.conn.take() else { return };
         if conn.fork_generation != fork_generation() {
             // The parent's connection: drop our descriptor, count nothing.
             return;
         }
-        let Some(pool) = self.pool.upgrade() else {
-            conn.close();
-            return;
-        };
         let ending = if !release {
             Ending::Discarded
         } else if conn.socket.is_broken()
@@ -268,13 +280,14 @@ impl Pool {
     /// [`Pool::acquire`] with per-call options.
     pub fn acquire_with(self: &Arc<Self>, options: AcquireOptions) -> Result<Lease> {
         let timeout_ms = options.timeout_ms.unwrap_or(self.config.acquire_timeout_ms);
-        let want = Want {
-            deadline: millis(timeout_ms).map(|d| Instant::now() + d),
+        let mut want = Want {
+            timeout: millis(timeout_ms),
+            started: None,
             probed: self.config.check_on_acquire,
             fresh: options.fresh,
         };
         loop {
-            match self.slots.acquire(want) {
+            match self.slots.acquire(&mut want) {
                 Ok(Grant::Idle(conn)) => {
                     if self.config.check_on_acquire {
                         if conn.socket.readable_now() {
@@ -353,7 +366,7 @@ impl Pool {
                     }
                     return Ok(Conn {
                         socket,
-                        created: Instant::now(),
+                        created: Stamp::now(),
                         fork_generation: fork_generation(),
                     });
                 }

@@ -20,12 +20,35 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// A coarse monotonic timestamp (CLOCK_MONOTONIC_COARSE: millisecond-ish
+/// resolution for a fraction of the cost of a precise clock read), for idle
+/// timeouts and lifetimes, which are read on every acquire and release.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Stamp(Duration);
+
+impl Stamp {
+    pub fn now() -> Stamp {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: a valid timespec to write; this clock cannot fail on Linux.
+        unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC_COARSE, &mut ts) };
+        Stamp(Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32))
+    }
+
+    /// Time from `earlier` to `self` (zero if `earlier` is later).
+    pub fn since(self, earlier: Stamp) -> Duration {
+        self.0.saturating_sub(earlier.0)
+    }
+}
+
 /// What the accounting needs to know of a pooled connection.
 pub trait Pooled {
     /// Closes the connection; called once the pool lets go of it.
     fn close(&self);
     /// When the connection was made (for the maximum lifetime).
-    fn created(&self) -> Instant;
+    fn created(&self) -> Stamp;
 }
 
 /// The limits a pool enforces.
@@ -41,8 +64,12 @@ pub struct Limits {
 /// What one acquire asks for.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Want {
-    /// Give up queueing at this instant (`None`: wait as long as it takes).
-    pub deadline: Option<Instant>,
+    /// Give up queueing after this long (`None`: wait as long as it takes),
+    /// counted from `started`.
+    pub timeout: Option<Duration>,
+    /// When the acquire began; set on the first wait if `None` (so an
+    /// acquire that never waits never reads the clock).
+    pub started: Option<Instant>,
     /// The caller checks idle connections before use and counts the ones it
     /// keeps with `reused`; otherwise an idle grant counts as a reuse at
     /// once (saving a lock round trip).
@@ -91,7 +118,7 @@ pub enum Ending {
 
 struct Idle<C> {
     conn: C,
-    since: Instant,
+    since: Stamp,
 }
 
 /// A queued acquire: its place in line, what it wants, and the condition
@@ -151,30 +178,33 @@ impl<C: Pooled> Slots<C> {
 
     /// Grants an idle connection or a free slot, queueing first come first
     /// served until one is handed over or `want.deadline` passes.
-    pub fn acquire(&self, want: Want) -> Result<Grant<C>, Refusal> {
+    pub fn acquire(&self, want: &mut Want) -> Result<Grant<C>, Refusal> {
         let mut state = self.state.lock();
-        self.tidy(&mut state, Instant::now());
+        self.tidy(&mut state, Stamp::now());
         if state.closed {
             return Err(Refusal::Closed);
         }
         // Someone queued means nothing is free (every freed slot goes to
         // the front waiter at once): join the back of the line.
         if state.waiters.is_empty() {
-            if let Some(grant) = self.try_grant(&mut state, want) {
+            if let Some(grant) = self.try_grant(&mut state, *want) {
                 return Ok(grant);
             }
         }
+        let deadline = want
+            .timeout
+            .map(|t| *want.started.get_or_insert_with(Instant::now) + t);
         let ticket = state.next_ticket;
         state.next_ticket += 1;
         let wake = Arc::new(Condvar::new());
         state.waiters.push_back(Waiter {
             ticket,
-            want,
+            want: *want,
             wake: Arc::clone(&wake),
         });
         state.stats.waits += 1;
         loop {
-            let timed_out = match want.deadline {
+            let timed_out = match deadline {
                 None => {
                     wake.wait(&mut state);
                     false
@@ -232,7 +262,7 @@ impl<C: Pooled> Slots<C> {
     pub fn stale(&self, conn: C) {
         conn.close();
         let mut state = self.state.lock();
-        if !self.tidy(&mut state, Instant::now()) {
+        if !self.tidy(&mut state, Stamp::now()) {
             state.in_use -= 1;
         }
         state.stats.closed_stale += 1;
@@ -247,7 +277,7 @@ impl<C: Pooled> Slots<C> {
             return;
         }
         let mut state = self.state.lock();
-        let now = Instant::now();
+        let now = Stamp::now();
         if self.tidy(&mut state, now) {
             // Forked since this lease was counted: it is the parent's.
             return;
@@ -279,7 +309,7 @@ impl<C: Pooled> Slots<C> {
     /// Current counts; also closes idle connections that expired.
     pub fn stats(&self) -> PoolStats {
         let mut state = self.state.lock();
-        self.tidy(&mut state, Instant::now());
+        self.tidy(&mut state, Stamp::now());
         PoolStats {
             idle: state.idle.len() as u64,
             in_use: state.in_use,
@@ -365,10 +395,10 @@ impl<C: Pooled> Slots<C> {
         }
     }
 
-    fn outlived(&self, conn: &C, now: Instant) -> bool {
+    fn outlived(&self, conn: &C, now: Stamp) -> bool {
         self.limits
             .max_lifetime
-            .is_some_and(|life| now.saturating_duration_since(conn.created()) >= life)
+            .is_some_and(|life| now.since(conn.created()) >= life)
     }
 
     /// Closes idle connections that expired; after a fork, forgets what was
@@ -377,7 +407,7 @@ impl<C: Pooled> Slots<C> {
     /// returns true. Idle connections are kept oldest first, so the idle
     /// timeout only needs a look at the front; a maximum lifetime needs a
     /// look at all of them.
-    fn tidy(&self, state: &mut State<C>, now: Instant) -> bool {
+    fn tidy(&self, state: &mut State<C>, now: Stamp) -> bool {
         let generation = super::fork_generation();
         let forked = generation != state.fork_generation;
         if forked {
@@ -392,7 +422,7 @@ impl<C: Pooled> Slots<C> {
         let idle_expired = |idle: &Idle<C>| {
             self.limits
                 .idle_timeout
-                .is_some_and(|limit| now.saturating_duration_since(idle.since) >= limit)
+                .is_some_and(|limit| now.since(idle.since) >= limit)
         };
         let before = state.idle.len();
         let stale_front = state
