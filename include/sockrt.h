@@ -504,10 +504,11 @@ int32_t sockrt_pool_was_reused(sockrt_handle conn);
 int32_t sockrt_pool_get_stats(sockrt_handle pool, struct sockrt_pool_stats *out);
 
 /**
- * Closes the pool: idle connections close now; threads queued in acquire
- * return SOCKRT_E_POOL_CLOSED; leased connections stay usable and close when
- * released, discarded or closed. The pool handle is invalid afterwards.
- * Does not block.
+ * Closes the pool: idle connections close now; threads queued in acquire,
+ * and acquires still connecting a new connection, return
+ * SOCKRT_E_POOL_CLOSED at once (a half-made connection is closed); leased
+ * connections stay usable and close when released, discarded or closed.
+ * The pool handle is invalid afterwards. Does not block.
  */
 int32_t sockrt_pool_close(sockrt_handle pool);
 

@@ -58,13 +58,22 @@ fn never_hands_out_a_connection_the_server_closed() {
     for i in 0..20 {
         let conn = pool.acquire().unwrap();
         round_trip(&conn, i).unwrap();
+        let broken_before = pool.stats().closed_broken;
         conn.release();
-        // Let the server close the now idle connection.
-        std::thread::sleep(Duration::from_millis(40));
+        // The server closes the now idle connection: its FIN has arrived
+        // (unless it came so soon that the probe at release saw it).
+        wait_for("the server's FIN", Duration::from_secs(5), || {
+            tcp_states_to(srv.port, "08") == 1 || pool.stats().closed_broken > broken_before
+        });
     }
     let stats = pool.stats();
     assert_eq!(stats.created, 20);
-    assert!(stats.closed_stale >= 19, "{stats:?}");
+    assert!(stats.closed_stale + stats.closed_broken >= 19, "{stats:?}");
+    assert_eq!(
+        stats.closed_stale + stats.closed_broken + stats.idle,
+        20,
+        "{stats:?}"
+    );
     pool.close();
 }
 
@@ -75,7 +84,9 @@ fn unsolicited_bytes_make_a_connection_stale() {
     let conn = pool.acquire().unwrap();
     round_trip(&conn, 1).unwrap();
     conn.release();
-    std::thread::sleep(Duration::from_millis(60));
+    wait_for("the stray bytes", Duration::from_secs(5), || {
+        tcp_bytes_waiting_to(srv.port) == 1
+    });
     let conn = pool.acquire().unwrap();
     round_trip(&conn, 2).unwrap();
     conn.release();
@@ -163,8 +174,16 @@ fn idle_connections_expire_without_acquires() {
     .unwrap();
     let conn = pool.acquire().unwrap();
     conn.release();
+    let released = Instant::now();
     assert_eq!(pool.stats().idle, 1);
-    std::thread::sleep(Duration::from_millis(120));
+    // Expiry needs no acquire: reading the stats sees it.
+    wait_for(
+        "the idle connection to expire",
+        Duration::from_secs(5),
+        || pool.stats().idle == 0,
+    );
+    let took = released.elapsed();
+    assert!(took >= Duration::from_millis(40), "expired after {took:?}");
     let stats = pool.stats();
     assert_eq!((stats.idle, stats.closed_expired), (0, 1), "{stats:?}");
 }
@@ -268,9 +287,10 @@ fn closing_the_pool_wakes_waiters_and_spares_leases() {
     assert_eq!(pool.stats().idle, 0);
 }
 
-/// Connections to 127.0.0.1:`port` in TCP state `state` (hex, as
-/// /proc/net/tcp writes it: 02 SYN_SENT, 08 CLOSE_WAIT), from our side.
-fn tcp_states_to(port: u16, state: &str) -> usize {
+/// Our side of the connections to 127.0.0.1:`port` that `keep` accepts,
+/// given the state (hex, as /proc/net/tcp writes it: 02 SYN_SENT, 08
+/// CLOSE_WAIT) and the bytes waiting to be read.
+fn tcp_to(port: u16, keep: impl Fn(&str, u64) -> bool) -> usize {
     let table = std::fs::read_to_string("/proc/net/tcp").unwrap();
     let remote = format!("0100007F:{port:04X}");
     table
@@ -278,9 +298,22 @@ fn tcp_states_to(port: u16, state: &str) -> usize {
         .skip(1)
         .filter(|line| {
             let fields: Vec<&str> = line.split_whitespace().collect();
-            fields.len() > 3 && fields[2] == remote && fields[3] == state
+            let rx = fields
+                .get(4)
+                .and_then(|q| q.split_once(':'))
+                .and_then(|(_, rx)| u64::from_str_radix(rx, 16).ok())
+                .unwrap_or(0);
+            fields.len() > 4 && fields[2] == remote && keep(fields[3], rx)
         })
         .count()
+}
+
+fn tcp_states_to(port: u16, state: &str) -> usize {
+    tcp_to(port, |s, _| s == state)
+}
+
+fn tcp_bytes_waiting_to(port: u16) -> usize {
+    tcp_to(port, |_, rx| rx > 0)
 }
 
 /// A listener whose accept queue is full: connects to it hang in SYN_SENT
@@ -534,12 +567,10 @@ fn stress_with_a_server_that_drops_one_percent() {
         "{handles} handles, {handles_before} before"
     );
     drop(srv);
-    std::thread::sleep(Duration::from_millis(300));
-    let fds = common::open_fds();
-    assert!(
-        fds < fds_before + 50,
-        "{fds} descriptors, {fds_before} before"
-    );
+    // The server's threads close their ends as they see each EOF.
+    wait_for("descriptors to settle", Duration::from_secs(10), || {
+        common::open_fds() < fds_before + 50
+    });
 }
 
 // ---- the liveness probe and signals -------------------------------------

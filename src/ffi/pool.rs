@@ -269,10 +269,11 @@ pub extern "C" fn sockrt_pool_get_stats(pool: sockrt_handle, out: *mut PoolStats
     })
 }
 
-/// Closes the pool: idle connections close now; threads queued in acquire
-/// return SOCKRT_E_POOL_CLOSED; leased connections stay usable and close when
-/// released, discarded or closed. The pool handle is invalid afterwards.
-/// Does not block.
+/// Closes the pool: idle connections close now; threads queued in acquire,
+/// and acquires still connecting a new connection, return
+/// SOCKRT_E_POOL_CLOSED at once (a half-made connection is closed); leased
+/// connections stay usable and close when released, discarded or closed.
+/// The pool handle is invalid afterwards. Does not block.
 #[no_mangle]
 pub extern "C" fn sockrt_pool_close(pool: sockrt_handle) -> i32 {
     boundary(|| {
