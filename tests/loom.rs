@@ -303,3 +303,33 @@ fn closing_the_pool_wakes_waiters_and_spares_the_lease() {
         assert_eq!(slots.stats().idle, 0);
     });
 }
+
+#[test]
+fn a_release_racing_with_close_keeps_the_counts_exact() {
+    loom::model(|| {
+        let slots = std::sync::Arc::new(Slots::new(limits(1)));
+        let held = lease(&slots).unwrap();
+        let waiter = {
+            let slots = slots.clone();
+            thread::spawn(move || {
+                let got = lease(&slots);
+                if let Ok(conn) = &got {
+                    slots.end_lease(conn.clone(), Ending::Healthy);
+                }
+                got.is_ok()
+            })
+        };
+        let releaser = {
+            let (slots, held) = (slots.clone(), held.clone());
+            thread::spawn(move || slots.end_lease(held, Ending::Healthy))
+        };
+        // Close races with the release (which may grant the slot to the
+        // waiter) and with the waiter taking its grant.
+        slots.close();
+        releaser.join().unwrap();
+        let served = waiter.join().unwrap();
+        let stats = slots.stats();
+        assert_eq!((stats.in_use, stats.idle), (0, 0), "served: {served}");
+        assert!(held.0.load(Ordering::SeqCst), "the released lease closed");
+    });
+}

@@ -135,6 +135,46 @@ fn eight_threads_share_two_slots_fairly() {
 }
 
 #[test]
+fn queued_acquires_are_served_first_come_first_served() {
+    let srv = server(Behaviour::Echo);
+    let pool = Pool::open(
+        "127.0.0.1",
+        srv.port,
+        PoolConfig {
+            max_total: 1,
+            acquire_timeout_ms: 10_000,
+            ..config()
+        },
+    )
+    .unwrap();
+    let held = pool.acquire().unwrap();
+    let order = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let tids = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut waiters = Vec::new();
+    // Queue five threads one at a time, each really waiting before the next.
+    for i in 0..5u64 {
+        let (worker_pool, order, worker_tids) =
+            (Arc::clone(&pool), Arc::clone(&order), Arc::clone(&tids));
+        waiters.push(std::thread::spawn(move || {
+            worker_tids.lock().unwrap().push(gettid());
+            let conn = worker_pool.acquire().unwrap();
+            order.lock().unwrap().push(i);
+            conn.release();
+        }));
+        wait_for("the next wait", Duration::from_secs(10), || {
+            pool.stats().waits == i + 1
+        });
+        wait_until_blocked(&tids, i as usize + 1);
+    }
+    held.release();
+    for w in waiters {
+        w.join().unwrap();
+    }
+    assert_eq!(*order.lock().unwrap(), vec![0, 1, 2, 3, 4]);
+    assert_eq!(pool.stats().created, 1);
+}
+
+#[test]
 fn acquire_times_out_when_every_slot_is_busy() {
     let srv = server(Behaviour::Echo);
     let pool = Pool::open(

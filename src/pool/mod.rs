@@ -231,9 +231,9 @@ pub struct Pool {
     port: u16,
     config: PoolConfig,
     slots: Slots<Conn>,
-    /// The sockets of connects in progress, so that close can cut them
-    /// short; `None` once the pool is closed.
-    connecting: Mutex<Option<Vec<Arc<Socket>>>>,
+    /// The sockets of connects in progress (with the fork generation that
+    /// made them), so that close can cut them short; `None` once closed.
+    connecting: Mutex<Option<Vec<(Arc<Socket>, u64)>>>,
 }
 
 fn millis(ms: i32) -> Option<Duration> {
@@ -389,7 +389,7 @@ impl Pool {
     fn track_connect(&self, socket: &Arc<Socket>) -> Result<()> {
         match self.connecting.lock().as_mut() {
             Some(list) => {
-                list.push(Arc::clone(socket));
+                list.push((Arc::clone(socket), fork_generation()));
                 Ok(())
             }
             None => Err(pool_closed()),
@@ -398,7 +398,7 @@ impl Pool {
 
     fn untrack_connect(&self, socket: &Arc<Socket>) {
         if let Some(list) = self.connecting.lock().as_mut() {
-            list.retain(|s| !Arc::ptr_eq(s, socket));
+            list.retain(|(s, _)| !Arc::ptr_eq(s, socket));
         }
     }
 
@@ -413,8 +413,12 @@ impl Pool {
     pub fn close(&self) {
         self.slots.close();
         let connecting = self.connecting.lock().take();
-        for socket in connecting.into_iter().flatten() {
-            socket.close();
+        let generation = fork_generation();
+        for (socket, made_in) in connecting.into_iter().flatten() {
+            // A connect inherited across fork() is the parent's to end.
+            if made_in == generation {
+                socket.close();
+            }
         }
     }
 }

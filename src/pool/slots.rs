@@ -322,6 +322,8 @@ impl<C: Pooled> Slots<C> {
     /// Leases end normally (and then close).
     pub fn close(&self) {
         let mut state = self.state.lock();
+        // In a fork child, what the parent had is dropped, never closed.
+        self.tidy(&mut state, Stamp::now());
         state.closed = true;
         for idle in state.idle.drain(..) {
             idle.conn.close();
