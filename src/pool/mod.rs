@@ -233,8 +233,11 @@ pub struct Pool {
     slots: Slots<Conn>,
     /// The sockets of connects in progress (with the fork generation that
     /// made them), so that close can cut them short; `None` once closed.
-    connecting: Mutex<Option<Vec<(Arc<Socket>, u64)>>>,
+    connecting: Mutex<Option<Vec<Connecting>>>,
 }
+
+/// A connect in progress: its socket and the fork generation that made it.
+type Connecting = (Arc<Socket>, u64);
 
 fn millis(ms: i32) -> Option<Duration> {
     u64::try_from(ms).ok().map(Duration::from_millis)
