@@ -179,7 +179,7 @@ fn acquire(
     conn_out: *mut sockrt_handle,
 ) -> Result<()> {
     require_out(conn_out, "conn_out")?;
-    let lease = registry::pool(pool, "pool_acquire")?.acquire_with(options)?;
+    let lease = registry::pool(pool, "pool_acquire")?.lease(options)?;
     let handle = registry::insert_lease(lease, pool, "pool_acquire")?;
     write_out(conn_out, "conn_out", handle)
 }

@@ -25,7 +25,7 @@ use crate::sync::Mutex;
 use once_cell::sync::Lazy;
 use slots::{Ending, Grant, Limits, Pooled, Refusal, Slots, Stamp, Want};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Pool settings; see `sockrt_pool_config` for the meaning of each field.
@@ -130,10 +130,11 @@ pub struct AcquireOptions {
 
 /// A leased connection: use [`Lease::socket`], then end the lease with
 /// [`Lease::release`] (healthy) or [`Lease::discard`] (broken). Dropping a
-/// lease discards it.
+/// lease discards it. A lease keeps its pool alive (no cycle: idle
+/// connections, which the pool holds, do not point back to it).
 pub struct Lease {
     conn: Option<Conn>,
-    pool: Weak<Pool>,
+    pool: Arc<Pool>,
     reused: bool,
 }
 
@@ -163,7 +164,7 @@ impl Lease {
 
     /// Whether the lease came from `pool`.
     pub fn is_from(&self, pool: &Pool) -> bool {
-        std::ptr::eq(self.pool.as_ptr(), pool)
+        std::ptr::eq(Arc::as_ptr(&self.pool), pool)
     }
 
     /// Ends the lease: the connection goes back to idle if it is healthy;
@@ -181,23 +182,8 @@ impl Lease {
     }
 
     fn end(&mut self, release: bool) {
-        if self.conn.is_none() {
-            return; // ended already
-        }
-        match self.pool.upgrade() {
-            Some(pool) => self.end_in(&pool, release),
-            None => {
-                if let Some(conn) = self.conn.take() {
-                    if conn.fork_generation == fork_generation() {
-                        conn.close();
-                    }
-                }
-            }
-        }
-    }
-
-    fn end_in(&mut self, pool: &Pool, release: bool) {
         let Some(conn) = self.conn.take() else { return };
+        let pool = &self.pool;
         if conn.fork_generation != fork_generation() {
             // The parent's connection: drop our descriptor, count nothing.
             return;
@@ -282,6 +268,12 @@ impl Pool {
 
     /// [`Pool::acquire`] with per-call options.
     pub fn acquire_with(self: &Arc<Self>, options: AcquireOptions) -> Result<Lease> {
+        Arc::clone(self).lease(options)
+    }
+
+    /// [`Pool::acquire_with`] that hands the caller's reference to the pool
+    /// over to the lease (one reference count less to move).
+    pub fn lease(self: Arc<Self>, options: AcquireOptions) -> Result<Lease> {
         let timeout_ms = options.timeout_ms.unwrap_or(self.config.acquire_timeout_ms);
         let mut want = Want {
             timeout: millis(timeout_ms),
@@ -301,7 +293,7 @@ impl Pool {
                     }
                     return Ok(Lease {
                         conn: Some(conn),
-                        pool: Arc::downgrade(self),
+                        pool: self,
                         reused: true,
                     });
                 }
@@ -321,7 +313,7 @@ impl Pool {
     }
 
     /// Connects a new connection in a slot granted for connecting.
-    fn lease_new(self: &Arc<Self>) -> Result<Lease> {
+    fn lease_new(self: Arc<Self>) -> Result<Lease> {
         let conn = match self.connect() {
             Ok(conn) => conn,
             Err(e) => {
@@ -332,7 +324,7 @@ impl Pool {
         match self.slots.connected(conn) {
             Ok(conn) => Ok(Lease {
                 conn: Some(conn),
-                pool: Arc::downgrade(self),
+                pool: self,
                 reused: false,
             }),
             Err(_closed) => Err(pool_closed()),
