@@ -136,11 +136,27 @@ pub fn remove_if(
 /// closes as `Pool::close` describes.
 pub fn close(handle: Handle) -> Result<()> {
     match remove(handle, "close")? {
-        Object::Socket(socket) => socket.close(),
+        Object::Socket(socket) => socket.close_shared(),
         Object::Lease(entry) => Leased::end(entry, false),
         Object::Pool(pool) => pool.close(),
     }
     Ok(())
+}
+
+/// Ends a socket's handle and hands its descriptor over (`Socket::detach`).
+/// Pools and pooled connections cannot be detached.
+pub fn detach(handle: Handle) -> Result<std::os::fd::RawFd> {
+    let object = remove_if(handle, "detach", |object| match object {
+        Object::Socket(_) => Ok(()),
+        _ => Err(Error::new(
+            ErrorKind::WrongKind,
+            format!("detach: handle {handle:#x} is a pool or a pooled connection"),
+        )),
+    })?;
+    match object {
+        Object::Socket(socket) => socket.detach(),
+        Object::Pool(_) | Object::Lease(_) => unreachable!("refused above"),
+    }
 }
 
 /// Live handles of every kind.

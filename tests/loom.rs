@@ -9,41 +9,29 @@ use loom::sync::{Arc, Condvar, Mutex};
 use loom::thread;
 use sockrt::handle::HandleTable;
 use sockrt::pool::slots::{Ending, Grant, Limits, Pooled, Refusal, Slots, Stamp, Want};
-use sockrt::wake::{CloseSignal, Closed, Notifier};
+use sockrt::socket::gate::{CloseGate, Closed, Wake};
 
-/// A notifier loom can see: a flag and a condition variable, one per
-/// waiting thread (as the library has one eventfd per thread).
-#[derive(Clone)]
-struct ModelNotifier(Arc<(Mutex<bool>, Condvar)>);
+/// The kernel's side of a socket as the close protocol sees it: shutdown(2)
+/// is sticky and wakes every call blocked in (or entering) a system call.
+#[derive(Default)]
+struct ModelKernel {
+    shut_down: Mutex<bool>,
+    woken: Condvar,
+}
 
-impl ModelNotifier {
-    fn new() -> Self {
-        ModelNotifier(Arc::new((Mutex::new(false), Condvar::new())))
+impl Wake for ModelKernel {
+    fn wake_all(&self) {
+        *self.shut_down.lock().unwrap() = true;
+        self.woken.notify_all();
     }
 }
 
-impl PartialEq for ModelNotifier {
-    fn eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.0, &other.0)
-    }
-}
-
-impl Notifier for ModelNotifier {
-    type Token = ModelNotifier;
-    fn notify(token: &Self::Token) {
-        *token.0 .0.lock().unwrap() = true;
-        token.0 .1.notify_all();
-    }
-    fn clear(token: &Self::Token) {
-        *token.0 .0.lock().unwrap() = false;
-    }
-}
-
-/// A stand-in for a socket: its close signal, and a descriptor whose release
-/// (the drop of the last reference) is recorded.
+/// A stand-in for a socket: its gate, its kernel side, and a descriptor
+/// whose release (the drop of the last reference) is recorded.
 struct ModelSocket {
     id: u32,
-    signal: CloseSignal<ModelNotifier>,
+    gate: CloseGate,
+    kernel: ModelKernel,
     released: Arc<AtomicUsize>,
 }
 
@@ -56,29 +44,23 @@ impl Drop for ModelSocket {
 fn model_socket(id: u32, released: &Arc<AtomicUsize>) -> std::sync::Arc<ModelSocket> {
     std::sync::Arc::new(ModelSocket {
         id,
-        signal: CloseSignal::default(),
+        gate: CloseGate::default(),
+        kernel: ModelKernel::default(),
         released: Arc::clone(released),
     })
 }
 
-/// What a blocking call does: arm with its thread's notifier, then wait
-/// until close fires it. Returns whether it had to wait.
-fn block_until_closed(signal: &CloseSignal<ModelNotifier>, mine: &ModelNotifier) -> bool {
-    match signal.arm(mine.clone()) {
-        Err(Closed) => false,
-        Ok(armed) => {
-            let (flag, fired) = &*armed.token().0;
-            let mut set = flag.lock().unwrap();
-            while !*set {
-                set = fired.wait(set).unwrap();
-            }
-            drop(set);
-            drop(armed);
-            // Drained on the way out: clean for the thread's next wait.
-            assert!(!*mine.0 .0.lock().unwrap());
-            true
-        }
+/// What a blocking call does: pass the gate, then block in its system call
+/// until the socket is shut down. Returns whether it got past the gate.
+fn block_until_closed(socket: &ModelSocket) -> bool {
+    if socket.gate.enter() == Err(Closed) {
+        return false;
     }
+    let mut shut = socket.kernel.shut_down.lock().unwrap();
+    while !*shut {
+        shut = socket.kernel.woken.wait(shut).unwrap();
+    }
+    true
 }
 
 #[test]
@@ -96,7 +78,7 @@ fn close_wakes_every_blocked_call_and_frees_the_descriptor_last() {
                     let Some(socket) = table.get(handle) else {
                         return;
                     };
-                    block_until_closed(&socket.signal, &ModelNotifier::new());
+                    block_until_closed(&socket);
                     // Woken by close, it still holds a live descriptor.
                     assert_eq!(released.load(Ordering::SeqCst), 0);
                     assert_eq!(socket.id, 1);
@@ -104,9 +86,10 @@ fn close_wakes_every_blocked_call_and_frees_the_descriptor_last() {
             })
             .collect();
 
-        // close: end the handle, fire the signal, drop the table's reference.
+        // close: end the handle, shut the gate and the socket, drop the
+        // table's reference.
         let socket = table.remove(handle).expect("first close succeeds");
-        socket.signal.close();
+        assert!(socket.gate.close(&socket.kernel, true));
         drop(socket);
         assert!(table.remove(handle).is_none(), "double close is refused");
 

@@ -110,7 +110,8 @@ pub struct Conn {
 
 impl Pooled for Conn {
     fn close(&self) {
-        self.socket.close();
+        // Shut down only if a call is still in flight on it (to wake it).
+        self.socket.close_shared();
     }
 
     fn created(&self) -> Stamp {
