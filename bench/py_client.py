@@ -9,11 +9,12 @@ bulk and connect measure unmodified stdlib-shaped code on sockrt.
 
 usage: py_client.py socket|sockrt|sockrt-exchange WORKLOAD [--echo P] [--sink P] [--udp P]
        [--count N] [--warmup N] [--bytes N] [--busy-us N] [--host H] [--threads N]
+       [--conns N]
 "sockrt-exchange" is sockrt with each round trip done by one
 Socket.exchange call instead of sendall + recv_into (rtt64, pooled).
-"pool64" runs --threads (64) threads through 8 connections: a sockrt Pool
-against a queue.Queue of 8 sockets of the module; it reports requests/s and
-fails if any request failed.
+"pool64x8" runs --threads (64) threads through --conns (8) connections, --count
+requests in all: a sockrt Pool (check_on_acquire off) against a queue.Queue
+of sockets of the module; it reports requests/s and fails if any failed.
 Prints one JSON line (see bench/bench_common.h).
 """
 
@@ -27,8 +28,7 @@ import time
 MSG = 64
 CHUNK = 65536
 DEFAULTS = {"rtt64": 50000, "rtt64-busy": 50000, "udp64": 50000,
-            "connect": 5000, "pooled": 5000, "pool64": 20000}
-POOL_CONNS = 8
+            "connect": 5000, "pooled": 5000, "pool64x8": 64000}
 
 
 def cpu_us():
@@ -189,12 +189,12 @@ def run_requests(o, layer, pooled):
 
 def run_pool64(o, layer):
     """o.threads threads, each doing its share of o.count 64-byte round trips
-    through 8 connections: sockrt's Pool, or a queue.Queue of sockets."""
+    through o.conns connections: sockrt's Pool, or a queue.Queue of sockets."""
     per_thread = max(1, o.count // o.threads)
     total = per_thread * o.threads
     failed = [0]
     if o.impl == "sockrt":
-        pool = layer.mod.Pool(o.host, o.echo, max_idle=POOL_CONNS, max_total=POOL_CONNS,
+        pool = layer.mod.Pool(o.host, o.echo, max_idle=o.conns, max_total=o.conns,
                               acquire_timeout=None, check_on_acquire=False)
 
         def worker():
@@ -210,7 +210,7 @@ def run_pool64(o, layer):
                     failed[0] += 1
     else:
         conns = queue.Queue()
-        for _ in range(POOL_CONNS):
+        for _ in range(o.conns):
             conns.put(layer.connect(o.host, o.echo))
 
         def worker():
@@ -242,10 +242,10 @@ def run_pool64(o, layer):
         while not conns.empty():
             conns.get().close()
     if failed[0]:
-        sys.exit("py_client: pool64: %d of %d requests failed" % (failed[0], total))
-    return {"client": o.client, "workload": "pool64", "unit": "req/s",
+        sys.exit("py_client: pool64x8: %d of %d requests failed" % (failed[0], total))
+    return {"client": o.client, "workload": "pool64x8", "unit": "req/s",
             "value": round(total / (ns / 1e9), 1), "count": total, "threads": o.threads,
-            "connections": POOL_CONNS, "failed": failed[0],
+            "connections": o.conns, "failed": failed[0],
             "cpu_us_per_op": round(cpu / total, 3)}
 
 
@@ -254,7 +254,8 @@ def main():
     ap.add_argument("impl", choices=["socket", "sockrt", "sockrt-exchange"])
     ap.add_argument("workload")
     ap.add_argument("--host", default="127.0.0.1")
-    for name in ("echo", "sink", "udp", "count", "warmup", "bytes", "busy-us", "threads"):
+    for name in ("echo", "sink", "udp", "count", "warmup", "bytes", "busy-us", "threads",
+                 "conns"):
         ap.add_argument("--" + name, type=int, default=0)
     o = ap.parse_args()
     o.client = "py-" + o.impl
@@ -265,6 +266,7 @@ def main():
     o.count = o.count or DEFAULTS.get(o.workload, 1)
     o.warmup = o.warmup or 2000
     o.threads = o.threads or 64
+    o.conns = o.conns or 8
     layer = Layer(o.impl)
     w = o.workload
     if w in ("rtt64", "rtt64-busy"):
@@ -279,7 +281,7 @@ def main():
         if w == "pooled" and o.impl != "sockrt":
             sys.exit("py_client: pooled needs sockrt")
         line = run_requests(o, layer, w == "pooled")
-    elif w == "pool64":
+    elif w == "pool64x8":
         line = run_pool64(o, layer)
     else:
         sys.exit("py_client: unknown workload %s" % w)
