@@ -71,3 +71,6 @@ SOCKRT_POLL_CLOSED = 16
 
 # Bytes that always hold an address string and its NUL.
 SOCKRT_ADDR_MAX = 64
+
+# sockrt_pool_acquire_ex flags.
+SOCKRT_ACQUIRE_FRESH = 1

@@ -135,13 +135,12 @@ _PROTOTYPES: dict[str, tuple[object, list[object]]] = {
     "sockrt_setsockopt": (c_int32, [_H, c_int32, c_int32, c_void_p, c_size_t]),
     "sockrt_getsockopt": (c_int32, [_H, c_int32, c_int32, c_void_p, POINTER(c_size_t)]),
     "sockrt_disconnect": (c_int32, [_H]),
+    "sockrt_pool_acquire_ex": (c_int32, [_H, c_uint32, c_int32, _HP]),
 }
 
 # Declared when the library has them (functions still landing; the features
 # that need them raise a clear error until then).
-_OPTIONAL: dict[str, tuple[object, list[object]]] = {
-    "sockrt_pool_acquire_ex": (c_int32, [_H, c_uint32, c_int32, _HP]),
-}
+_OPTIONAL: dict[str, tuple[object, list[object]]] = {}
 
 
 def _candidates() -> list[tuple[str, str | None]]:
@@ -289,7 +288,7 @@ dup = lib.sockrt_dup
 setsockopt = lib.sockrt_setsockopt
 getsockopt = lib.sockrt_getsockopt
 disconnect = lib.sockrt_disconnect
-pool_acquire_ex = _optional("sockrt_pool_acquire_ex")
+pool_acquire_ex = lib.sockrt_pool_acquire_ex
 
 
 class PyBuffer(Structure):

@@ -31,8 +31,7 @@ _MAIN_IDENT = threading.main_thread().ident
 
 _HAS_EX = _ffi.has("sockrt_pool_acquire_ex")
 _lease_lock = threading.Lock()
-# SOCKRT_ACQUIRE_FRESH, landing with sockrt_pool_acquire_ex.
-_ACQUIRE_FRESH = getattr(C, "SOCKRT_ACQUIRE_FRESH", 1)
+_ACQUIRE_FRESH = C.SOCKRT_ACQUIRE_FRESH
 
 
 class PoolStats(NamedTuple):

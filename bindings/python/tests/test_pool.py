@@ -232,9 +232,6 @@ def test_gc_of_a_leased_connection_frees_its_slot(echo):
             assert echo_once(conn, b"z") == b"z"
 
 
-@pytest.mark.skipif(
-    not sockrt._ffi.has("sockrt_pool_acquire_ex"), reason="library has no sockrt_pool_acquire_ex()"
-)
 def test_fresh_acquire_never_hands_out_a_reused_connection(echo):
     with sockrt.Pool("127.0.0.1", echo.port, max_total=2) as pool:
         with pool.acquire() as conn:
@@ -245,13 +242,3 @@ def test_fresh_acquire_never_hands_out_a_reused_connection(echo):
             assert not conn.was_reused
             assert echo_once(conn, b"two") == b"two"
         assert pool.stats().created == 2
-
-
-@pytest.mark.skipif(
-    sockrt._ffi.has("sockrt_pool_acquire_ex"), reason="the library has sockrt_pool_acquire_ex()"
-)
-def test_fresh_acquire_without_the_library_function_is_a_clear_error(echo):
-    with sockrt.Pool("127.0.0.1", echo.port) as pool, pytest.raises(
-        NotImplementedError, match="sockrt_pool_acquire_ex"
-    ):
-        pool.acquire(fresh=True)

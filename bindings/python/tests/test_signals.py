@@ -108,9 +108,7 @@ def finish(child: subprocess.Popen) -> dict:
 CASES = [("socket", "recv"), ("socket", "recv_into"), ("socket", "accept"),
          ("sockrt", "recv"), ("sockrt", "recv_into"), ("sockrt", "accept"),
          ("sockrt", "recv_exact"),
-         pytest.param("sockrt", "acquire", marks=pytest.mark.skipif(
-             not _ffi.has("sockrt_pool_acquire_ex"),
-             reason="a waiting acquire is sliced with sockrt_pool_acquire_ex (not here yet)"))]
+         ("sockrt", "acquire")]
 
 
 @pytest.mark.parametrize("mod,op", CASES)
