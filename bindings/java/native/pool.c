@@ -41,13 +41,20 @@ JNIEXPORT void JNICALL Java_io_sockrt_SockrtNative_poolConfigDefaults(JNIEnv *en
     (*env)->SetIntArrayRegion(env, out, 0, CFG_FIELDS, v);
 }
 
+struct pool_open {
+    const sockrt_pool_config *cfg;
+    sockrt_handle pool;
+};
+
+static int32_t call_pool_open(const char *host, uint16_t port, void *ctx)
+{
+    struct pool_open *open = ctx;
+    return sockrt_pool_open(host, port, open->cfg, &open->pool);
+}
+
 JNIEXPORT jlong JNICALL Java_io_sockrt_SockrtNative_poolOpen(JNIEnv *env, jclass cls UNUSED, jstring host,
                                                              jint port, jintArray config)
 {
-    if (port < 0 || port > 0xFFFF) {
-        sockrt_jni_throw_iae(env, "port out of range");
-        return 0;
-    }
     if (!check_int_array(env, config, CFG_FIELDS)) {
         return 0;
     }
@@ -71,29 +78,15 @@ JNIEXPORT jlong JNICALL Java_io_sockrt_SockrtNative_poolOpen(JNIEnv *env, jclass
     cfg.check_on_acquire = v[CFG_CHECK] != 0;
     cfg.nodelay = v[CFG_NODELAY] != 0;
 
-    const char *chars = sockrt_jni_host(env, host);
-    if (chars == NULL) {
-        return 0;
-    }
-    sockrt_handle pool = 0;
-    int32_t status = sockrt_pool_open(chars, (uint16_t)port, &cfg, &pool);
-    sockrt_jni_host_done(env, host, chars);
-    if (status != SOCKRT_OK) {
-        sockrt_jni_throw_status(env, status);
-        return 0;
-    }
-    return (jlong)pool;
+    struct pool_open open = {&cfg, 0};
+    return sockrt_jni_with_host(env, host, port, call_pool_open, &open) ? (jlong)open.pool : 0;
 }
 
 JNIEXPORT jlong JNICALL Java_io_sockrt_SockrtNative_poolAcquire(JNIEnv *env, jclass cls UNUSED, jlong pool)
 {
     sockrt_handle conn = 0;
     int32_t status = sockrt_pool_acquire((sockrt_handle)pool, &conn);
-    if (status != SOCKRT_OK) {
-        sockrt_jni_throw_status(env, status);
-        return 0;
-    }
-    return (jlong)conn;
+    return sockrt_jni_handle_or_throw(env, status, conn);
 }
 
 /* Release and discard run from close() and from the cleaner, so they never
@@ -138,9 +131,7 @@ JNIEXPORT void JNICALL Java_io_sockrt_SockrtNative_poolStats(JNIEnv *env, jclass
         return;
     }
     sockrt_pool_stats s;
-    int32_t status = sockrt_pool_get_stats((sockrt_handle)pool, &s);
-    if (status != SOCKRT_OK) {
-        sockrt_jni_throw_status(env, status);
+    if (!sockrt_jni_status_or_throw(env, sockrt_pool_get_stats((sockrt_handle)pool, &s))) {
         return;
     }
     const uint64_t fields[9] = {s.idle, s.in_use, s.created, s.reused, s.closed_stale,

@@ -10,6 +10,7 @@ import java.net.SocketAddress;
 import java.net.SocketException;
 import java.nio.ByteBuffer;
 import java.nio.ReadOnlyBufferException;
+import java.nio.channels.ByteChannel;
 import java.util.Objects;
 
 /**
@@ -27,7 +28,12 @@ import java.util.Objects;
  *
  * <p>Timeouts follow java.net: 0 means wait forever.
  */
-public class SockrtSocket extends SockrtResource {
+public class SockrtSocket extends SockrtResource implements ByteChannel {
+    // sendAll and recvExact of a byte[] cross into the library in chunks (see
+    // the glue), so each direction is serialised here to keep the library's
+    // promise that concurrent sendAll (recvExact) calls never interleave.
+    private final Object writeLock = new Object();
+    private final Object readLock = new Object();
     private volatile boolean inputShut;
     private volatile boolean outputShut;
     private InputStream in;
@@ -158,7 +164,8 @@ public class SockrtSocket extends SockrtResource {
     /**
      * Reads exactly {@code len} bytes into {@code b[off..]}; the read timeout
      * bounds the whole call. Throws {@link java.io.EOFException} if the peer
-     * closes first (the bytes that did arrive are lost; {@code b} is left as it was).
+     * closes first (the bytes that did arrive may be in {@code b}, as with
+     * {@link java.io.DataInputStream#readFully}).
      */
     public void recvExact(byte[] b, int off, int len) throws IOException {
         Args.range(b, off, len);
@@ -166,7 +173,9 @@ public class SockrtSocket extends SockrtResource {
             return;
         }
         try {
-            SockrtNative.recvExact(liveHandle(), b, off, len);
+            synchronized (readLock) {
+                SockrtNative.recvExact(liveHandle(), b, off, len);
+            }
         } finally {
             Reference.reachabilityFence(this);
         }
@@ -185,10 +194,12 @@ public class SockrtSocket extends SockrtResource {
         }
         try {
             long h = liveHandle();
-            if (dst.isDirect()) {
-                SockrtNative.recvExactDirect(h, dst, pos, len);
-            } else {
-                SockrtNative.recvExact(h, dst.array(), dst.arrayOffset() + pos, len);
+            synchronized (readLock) {
+                if (dst.isDirect()) {
+                    SockrtNative.recvExactDirect(h, dst, pos, len);
+                } else {
+                    SockrtNative.recvExact(h, dst.array(), dst.arrayOffset() + pos, len);
+                }
             }
         } finally {
             Reference.reachabilityFence(this);
@@ -254,7 +265,9 @@ public class SockrtSocket extends SockrtResource {
             return;
         }
         try {
-            SockrtNative.sendAll(liveHandle(), b, off, len);
+            synchronized (writeLock) {
+                SockrtNative.sendAll(liveHandle(), b, off, len);
+            }
         } finally {
             Reference.reachabilityFence(this);
         }
@@ -271,11 +284,15 @@ public class SockrtSocket extends SockrtResource {
         try {
             long h = liveHandle();
             if (src.isDirect()) {
-                SockrtNative.sendAllDirect(h, src, pos, len);
-            } else if (src.hasArray()) {
-                SockrtNative.sendAll(h, src.array(), src.arrayOffset() + pos, len);
+                synchronized (writeLock) {
+                    SockrtNative.sendAllDirect(h, src, pos, len);
+                }
             } else {
-                SockrtNative.sendAll(h, copyOf(src), 0, len);
+                byte[] array = src.hasArray() ? src.array() : copyOf(src);
+                int start = src.hasArray() ? src.arrayOffset() + pos : 0;
+                synchronized (writeLock) {
+                    SockrtNative.sendAll(h, array, start, len);
+                }
             }
         } finally {
             Reference.reachabilityFence(this);
@@ -527,6 +544,12 @@ public class SockrtSocket extends SockrtResource {
         SockrtNative.shutdown(liveHandle(), Sockrt.SHUT_WRITE);
         outputShut = true;
         Reference.reachabilityFence(this);
+    }
+
+    /** Whether the socket is still open ({@link java.nio.channels.Channel}'s view of {@link #isClosed()}). */
+    @Override
+    public boolean isOpen() {
+        return !isClosed();
     }
 
     public boolean isInputShutdown() {

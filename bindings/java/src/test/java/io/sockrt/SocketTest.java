@@ -339,10 +339,17 @@ class SocketTest {
 
     @Test
     void otherFailuresCarryTheirCode() throws Exception {
-        // listen on a socket that is connected: the library says invalid state
-        SockrtException e = assertThrows(SockrtException.class, () -> SockrtNative.listen(client.handle, 1));
-        assertEquals(Sockrt.E_INVALID_STATE, e.code());
-        assertEquals("SOCKRT_E_INVALID_STATE", e.name());
+        // a pool handle given to recv: a code of the library's own
+        try (SockrtPool pool = new SockrtPool("127.0.0.1", 9)) {
+            SockrtException e = assertThrows(SockrtException.class,
+                    () -> SockrtNative.recv(pool.handle, new byte[1], 0, 1));
+            assertEquals(Sockrt.E_WRONG_KIND, e.code());
+            assertEquals("SOCKRT_E_WRONG_KIND", e.name());
+            assertInstanceOf(SocketException.class, e); // code written for java.net catches it
+        }
+        // listen on a connected socket: a plain SocketException, as java.net's
+        SocketException e = assertThrows(SocketException.class, () -> SockrtNative.listen(client.handle, 1));
+        assertFalse(e instanceof SockrtException, e.toString());
     }
 
     @Test
