@@ -125,17 +125,50 @@ public class SockrtDatagramSocket extends SockrtResource {
         return datagram;
     }
 
-    /** Receives into a packet's buffer and sets its length, address and port. */
+    /**
+     * Receives into a packet as {@link java.net.DatagramSocket#receive} does:
+     * into {@code data[offset, offset + length)} only, a longer datagram
+     * truncated to it, then sets the packet's length to what was stored and
+     * its address and port to the sender's.
+     *
+     * <p>java.net keeps a packet's buffer length apart from its length, so a
+     * packet reused in a loop keeps receiving up to its original length after
+     * a short datagram. That field is not public; this socket remembers the
+     * buffer length of the last packet it filled (if the same packet comes
+     * back with the same array, offset and received length, the remembered
+     * one is used; a {@code setLength} or {@code setData} in between is
+     * honoured).
+     */
     public void receive(DatagramPacket packet) throws IOException {
         Objects.requireNonNull(packet, "packet");
-        byte[] data = packet.getData();
-        int off = packet.getOffset();
-        // DatagramPacket keeps its buffer's capacity apart from its length.
-        int capacity = data.length - off;
-        Datagram d = receive(data, off, capacity);
-        packet.setData(data, off, d.length());
-        packet.setSocketAddress(d.sender());
+        synchronized (packet) {
+            byte[] data = packet.getData();
+            int off = packet.getOffset();
+            int capacity = packet.getLength();
+            synchronized (this) {
+                if (packet == lastPacket && data == lastData && off == lastOffset && capacity == lastLength) {
+                    capacity = lastCapacity;
+                }
+            }
+            Datagram d = receive(data, off, capacity);
+            packet.setData(data, off, d.length());
+            packet.setSocketAddress(d.sender());
+            synchronized (this) {
+                lastPacket = packet;
+                lastData = data;
+                lastOffset = off;
+                lastLength = d.length();
+                lastCapacity = capacity;
+            }
+        }
     }
+
+    // The buffer length of the last packet receive(DatagramPacket) filled.
+    private DatagramPacket lastPacket;
+    private byte[] lastData;
+    private int lastOffset;
+    private int lastLength;
+    private int lastCapacity;
 
     private static Datagram datagram(long packed, byte[] host) {
         int length = (int) (packed & 0xFFFFFFFFL);
