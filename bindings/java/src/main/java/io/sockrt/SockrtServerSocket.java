@@ -24,14 +24,14 @@ public class SockrtServerSocket extends SockrtResource {
         this("0.0.0.0", port, 0);
     }
 
-    /** Listens on every IPv4 interface at {@code port} with a backlog (<= 0: system default). */
+    /** Listens on every IPv4 interface at {@code port} with a backlog (at most 0: the system default). */
     public SockrtServerSocket(int port, int backlog) throws IOException {
         this("0.0.0.0", port, backlog);
     }
 
     /**
      * Listens on {@code host:port} (port 0: a free port) with a backlog
-     * (<= 0: the system default). SO_REUSEADDR is on.
+     * (at most 0: the system default). SO_REUSEADDR is on.
      */
     public SockrtServerSocket(String host, int port, int backlog) throws IOException {
         super(newListener(host, port, backlog));
@@ -61,7 +61,7 @@ public class SockrtServerSocket extends SockrtResource {
         return SockrtNative.tcpListen(host, port, backlog);
     }
 
-    /** Binds an unbound socket to {@code host:port} and listens (backlog <= 0: system default). */
+    /** Binds an unbound socket to {@code host:port} and listens (backlog at most 0: the system default). */
     public void bind(String host, int port, int backlog) throws IOException {
         Args.host(host);
         Args.port(port);
