@@ -159,9 +159,12 @@ def make_clients(args, mode):
     else:
         java_failure = "missing: the Java binding (JAVA_RUN) is not available"
     main = java and java + ["SockBench"]
-    jnet = Client("java-net", "Java java.net", "Java", main and main + ["net"], C_WORKLOADS)
+    jnet = Client("java-net", "Java java.net", "Java", main and main + ["net"],
+                  C_WORKLOADS | {"pool64"})
+    jfac = Client("java-net-sockrt", "Java java.net.Socket from SockrtSocketFactory", "Java",
+                  main and main + ["net-sockrt"], C_WORKLOADS, peer="java-net")
     jarr = Client("java-sockrt", "Java sockrt byte[]", "Java",
-                  main and main + ["sockrt"], LIB_WORKLOADS, peer="java-net")
+                  main and main + ["sockrt"], LIB_WORKLOADS | {"pool64"}, peer="java-net")
     jdir = Client("java-sockrt-direct", "Java sockrt ByteBuffer", "Java",
                   main and main + ["sockrt-direct"], LIB_WORKLOADS,
                   peer="java-net")
@@ -170,7 +173,7 @@ def make_clients(args, mode):
     jdir_x = Client("java-sockrt-direct-exchange", "Java sockrt exchange (ByteBuffer)", "Java",
                     main and main + ["sockrt-direct-exchange"], EXCHANGE_WORKLOADS,
                     peer="java-net")
-    java_clients = [jnet, jarr, jdir, jarr_x, jdir_x]
+    java_clients = [jnet, jfac, jarr, jdir, jarr_x, jdir_x]
     for c in java_clients:
         c.failure = java_failure
     return clients + java_clients
@@ -188,6 +191,10 @@ def workload_args(workload, counts, ports):
         a += ["--bytes", str(counts["bulk"])]
     if workload in ("connect", "pooled"):
         a += ["--count", str(counts["req"])]
+    if workload == "pool64":
+        # 64 threads through a pool of 8 connections (Java: SockrtPool against
+        # an ArrayBlockingQueue of java.net sockets)
+        a += ["--count", str(counts["req"] * 20), "--threads", "64", "--pool-size", "8"]
     if workload.startswith("pool_ops-"):
         _, check, threads = workload.split("-")
         a += ["--count", str(counts["pool"]), "--threads", threads.rstrip("t"),
@@ -228,6 +235,9 @@ def make_rows(clients):
     for name in ("c-sockrt", "py-sockrt", "java-sockrt", "java-sockrt-direct"):
         add("rtt64-busy", name, "rtt64-busy", "raw", base=busy_base)
     add("rtt64-busy", "c-sockrt", "rtt64-busy", "sockrt-busy", base=busy_base)
+    # contended pool: each language against its own trivial pool, same run
+    add("pool64", "java-net", "pool64")
+    add("pool64", "java-sockrt", "pool64", peer=("java-net", "pool64", "raw"))
     for w in ("call", "pool_ops-nocheck-1t", "pool_ops-check-1t",
               "pool_ops-nocheck-2t", "pool_ops-check-2t"):
         add("library costs", "c-sockrt", w)
@@ -416,7 +426,7 @@ def markdown(entries, meta):
            meta["machine"]["kernel"], meta["mode"], meta["counts"]["reps"]),
         "",
         "Placement `same`: client and server pinned to CPU 0; `split`: server on CPU 0, "
-        "client on CPU 1. µs and ns: lower is better; GB/s: higher is better. "
+        "client on CPU 1. µs and ns: lower is better; GB/s and req/s: higher is better. "
         "`× raw C` and `× peer` divide the figure by raw C's and by the language's "
         "standard socket's (for `pooled`: its standard `connect`) in the same placement.",
         "",
