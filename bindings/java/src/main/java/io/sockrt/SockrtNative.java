@@ -30,6 +30,7 @@ final class SockrtNative {
     static native long accept(long h) throws java.io.IOException;
     static native void connect(long h, String host, int port, int timeoutMs) throws java.io.IOException;
     static native void shutdown(long h, int how) throws java.io.IOException;
+    static native void disconnect(long h) throws java.io.IOException;
     static native int close(long h);
 
     // data on byte[] (copied through a per-thread native buffer)

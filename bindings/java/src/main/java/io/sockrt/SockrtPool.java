@@ -54,13 +54,34 @@ public final class SockrtPool extends SockrtResource {
      * Leases a connection: an idle one that passes the liveness check, or a
      * new one; when {@code maxTotal} are out, waits up to the acquire timeout
      * ({@link SockrtException} with {@link Sockrt#E_POOL_EXHAUSTED}).
+     *
+     * <p>A closed pool, whether it was closed before the call or while the
+     * call waited for a slot, throws the same exception: a
+     * {@link SockrtException} with {@link Sockrt#E_POOL_CLOSED} and the
+     * message "Pool is closed" (a {@link java.net.SocketException}).
      */
     public PooledConnection acquire() throws IOException {
+        if (isClosed()) {
+            throw poolClosed(null);
+        }
         try {
-            return new PooledConnection(SockrtNative.poolAcquire(liveHandle()), this);
+            return new PooledConnection(SockrtNative.poolAcquire(handle), this);
+        } catch (SockrtException e) {
+            throw e.code() == Sockrt.E_POOL_CLOSED ? poolClosed(e) : e;
+        } catch (java.net.SocketException e) {
+            // the handle went stale: closed by another thread during the call
+            throw isClosed() ? poolClosed(e) : e;
         } finally {
             Reference.reachabilityFence(this);
         }
+    }
+
+    private static SockrtException poolClosed(Exception cause) {
+        SockrtException e = new SockrtException("Pool is closed", Sockrt.E_POOL_CLOSED, "SOCKRT_E_POOL_CLOSED", 0);
+        if (cause != null) {
+            e.initCause(cause);
+        }
+        return e;
     }
 
     /** The pool's counters now. */

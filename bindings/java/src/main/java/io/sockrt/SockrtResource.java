@@ -113,26 +113,66 @@ public abstract class SockrtResource implements AutoCloseable {
         return wrapped;
     }
 
-    /** The local or peer address text; null if closed, unbound or not connected (as java.net's getters). */
+    // The addresses last seen, so that getters keep their values after close
+    // (as java.net's do). Index 0: local, 1: peer.
+    private final String[] lastHost = new String[2];
+    private final int[] lastPort = new int[2];
+
+    /**
+     * The local or peer address text; null if unbound or not connected (as
+     * java.net's getters). After close: the last value seen while open.
+     */
     final String addressHost(boolean peer) {
+        int i = peer ? 1 : 0;
+        if (closed) {
+            synchronized (lastHost) {
+                return lastHost[i];
+            }
+        }
         try {
-            return SockrtNative.addressHost(liveHandle(), peer);
+            String host = SockrtNative.addressHost(handle, peer);
+            synchronized (lastHost) {
+                lastHost[i] = host;
+            }
+            return host;
         } catch (IOException e) {
-            return null;
+            synchronized (lastHost) {
+                return closed ? lastHost[i] : null;
+            }
         } finally {
             Reference.reachabilityFence(this);
         }
     }
 
-    /** The local or peer port; {@code otherwise} if closed or not connected. */
+    /** The local or peer port; {@code otherwise} if not known. After close: the last value seen while open. */
     final int addressPort(boolean peer, int otherwise) {
+        int i = peer ? 1 : 0;
+        if (closed) {
+            synchronized (lastHost) {
+                return lastPort[i] > 0 ? lastPort[i] : otherwise;
+            }
+        }
         try {
-            return SockrtNative.addressPort(liveHandle(), peer);
+            int port = SockrtNative.addressPort(handle, peer);
+            synchronized (lastHost) {
+                lastPort[i] = port;
+            }
+            return port;
         } catch (IOException e) {
-            return otherwise;
+            synchronized (lastHost) {
+                return closed && lastPort[i] > 0 ? lastPort[i] : otherwise;
+            }
         } finally {
             Reference.reachabilityFence(this);
         }
+    }
+
+    /** Records the current addresses (after bind, connect or accept), for the getters after close. */
+    final void rememberAddresses() {
+        addressHost(false);
+        addressPort(false, 0);
+        addressHost(true);
+        addressPort(true, 0);
     }
 
     /** The message of the exception thrown for use after close. */

@@ -36,6 +36,9 @@ public class SockrtSocket extends SockrtResource implements ByteChannel {
     private final Object readLock = new Object();
     private volatile boolean inputShut;
     private volatile boolean outputShut;
+    private volatile boolean bound;
+    // Whether close() records the addresses first (SockrtSocketImpl keeps its own).
+    boolean keepAddresses = true;
     private InputStream in;
     private OutputStream out;
 
@@ -57,11 +60,18 @@ public class SockrtSocket extends SockrtResource implements ByteChannel {
     /** Connects to {@code host:port}, trying each address, within {@code timeoutMs} (0: no limit). */
     public SockrtSocket(String host, int port, int timeoutMs) throws IOException {
         super(newConnection(host, port, timeoutMs));
+        bound = true;
+    }
+
+    /** Connects to {@code address:port}, as {@code new java.net.Socket(address, port)}. */
+    public SockrtSocket(InetAddress address, int port) throws IOException {
+        this(Objects.requireNonNull(address, "address").getHostAddress(), port, 0);
     }
 
     /** Takes ownership of an accepted or pooled handle. */
     SockrtSocket(long handle, long poolHandle) {
         super(handle, poolHandle);
+        bound = true;
     }
 
     /** Connects to {@code host:port} within {@code timeoutMs} (0: no limit). */
@@ -95,11 +105,40 @@ public class SockrtSocket extends SockrtResource implements ByteChannel {
         } finally {
             Reference.reachabilityFence(this);
         }
+        bound = true;
     }
 
-    /** Connects to an {@link InetSocketAddress} within {@code timeoutMs} (0: no limit). */
+    /**
+     * Connects to an {@link InetSocketAddress} within {@code timeoutMs} (0: no
+     * limit). A connected socket throws {@link SocketException}.
+     */
     public void connect(SocketAddress endpoint, int timeoutMs) throws IOException {
         connect(Args.hostOf(endpoint), Args.portOf(endpoint), timeoutMs);
+    }
+
+    /** Connects to an {@link InetSocketAddress}, waiting as long as the system does. */
+    public void connect(SocketAddress endpoint) throws IOException {
+        connect(endpoint, 0);
+    }
+
+    /**
+     * Binds the local end before {@link #connect}; {@code null} picks a free
+     * port on every interface. Address in use: {@link java.net.BindException}.
+     */
+    public void bind(SocketAddress local) throws IOException {
+        String host = local == null ? "0.0.0.0" : Args.hostOf(local);
+        int port = local == null ? 0 : Args.portOf(local);
+        try {
+            SockrtNative.bind(liveHandle(), host, port);
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+        bound = true;
+    }
+
+    /** Whether the socket was bound (by bind, connect or accept); stays true after close, as java.net. */
+    public boolean isBound() {
+        return bound;
     }
 
     // ---- reading ----
@@ -419,6 +458,11 @@ public class SockrtSocket extends SockrtResource implements ByteChannel {
         }
 
         @Override
+        public int available() throws IOException {
+            return socket.available();
+        }
+
+        @Override
         public void close() {
             socket.close();
         }
@@ -519,6 +563,48 @@ public class SockrtSocket extends SockrtResource implements ByteChannel {
         return size;
     }
 
+    /**
+     * SO_LINGER: with {@code on}, close waits up to {@code seconds} for unsent
+     * data, and 0 makes close reset the connection (RST); off (the default)
+     * closes in the background.
+     */
+    public void setSoLinger(boolean on, int seconds) throws SocketException {
+        if (on && seconds < 0) {
+            throw new IllegalArgumentException("invalid value for SO_LINGER");
+        }
+        setOptionValue(Sockrt.OPT_LINGER, on ? Math.min(seconds, 65_535) : -1);
+    }
+
+    /** The SO_LINGER time in seconds, -1 if off. */
+    public int getSoLinger() throws SocketException {
+        return (int) optionValue(Sockrt.OPT_LINGER);
+    }
+
+    /** SO_REUSEADDR; set it before {@link #bind}. */
+    public void setReuseAddress(boolean on) throws SocketException {
+        setOptionValue(Sockrt.OPT_REUSEADDR, on ? 1 : 0);
+    }
+
+    public boolean getReuseAddress() throws SocketException {
+        return optionValue(Sockrt.OPT_REUSEADDR) != 0;
+    }
+
+    /** The {@link java.net.StandardSocketOptions} this socket takes. */
+    public java.util.Set<java.net.SocketOption<?>> supportedOptions() {
+        return StandardOptions.STREAM;
+    }
+
+    /** Sets one of {@link #supportedOptions()}, as {@link java.net.Socket#setOption}. */
+    public <T> SockrtSocket setOption(java.net.SocketOption<T> name, T value) throws IOException {
+        StandardOptions.set(this, StandardOptions.STREAM, name, value);
+        return this;
+    }
+
+    /** Reads one of {@link #supportedOptions()}, as {@link java.net.Socket#getOption}. */
+    public <T> T getOption(java.net.SocketOption<T> name) throws IOException {
+        return StandardOptions.get(this, StandardOptions.STREAM, name);
+    }
+
     /** Sets a raw {@code Sockrt.OPT_*} option with the library's semantics. */
     public void setOption(int option, long value) throws SocketException {
         setOptionValue(option, value);
@@ -546,6 +632,18 @@ public class SockrtSocket extends SockrtResource implements ByteChannel {
         Reference.reachabilityFence(this);
     }
 
+    /**
+     * Closes the socket (see {@link SockrtResource#close()}); the address
+     * getters keep their last values afterwards, as java.net's do.
+     */
+    @Override
+    public void close() {
+        if (keepAddresses && bound && !isClosed()) {
+            rememberAddresses();
+        }
+        super.close();
+    }
+
     /** Whether the socket is still open ({@link java.nio.channels.Channel}'s view of {@link #isClosed()}). */
     @Override
     public boolean isOpen() {
@@ -560,44 +658,55 @@ public class SockrtSocket extends SockrtResource implements ByteChannel {
         return outputShut;
     }
 
-    /** Whether the socket is open and has a peer. */
+    /** Whether the socket has (or, after close, had) a peer. */
     public boolean isConnected() {
         return getPort() > 0;
     }
 
-    /** The local address as the library prints it, e.g. "127.0.0.1"; null if closed. */
+    /** The local address as the library prints it, e.g. "127.0.0.1"; after close the last one. */
     public String getLocalHost() {
         return addressHost(false);
     }
 
-    /** The peer's address text; null if closed or not connected. */
+    /** The peer's address text; null if not connected; after close the last one. */
     public String getPeerHost() {
         return addressHost(true);
     }
 
-    /** The local address; null if closed. */
+    /** The local address; null if unbound; after close the last one. */
     public InetAddress getLocalAddress() {
         String host = addressHost(false);
         return host == null ? null : Args.literal(host);
     }
 
-    /** The local port; -1 if closed. */
+    /** The local port; -1 if unbound. After close: the last one. */
     public int getLocalPort() {
-        return addressPort(false, -1);
+        return bound ? addressPort(false, -1) : -1;
     }
 
-    /** The peer's address; null if closed or not connected. */
+    /** Bytes that can be read now without blocking (the socket's FIONREAD count). */
+    public int available() throws IOException {
+        if (inputShut) {
+            return 0;
+        }
+        return (int) Math.min(Integer.MAX_VALUE, optionValue(Sockrt.OPT_NREAD));
+    }
+
+    /** The peer's address; null if not connected; after close the last one. */
     public InetAddress getInetAddress() {
         String host = addressHost(true);
         return host == null ? null : Args.literal(host);
     }
 
-    /** The peer's port; 0 if closed or not connected. */
+    /** The peer's port; 0 if not connected; after close the last one. */
     public int getPort() {
         return addressPort(true, 0);
     }
 
     public InetSocketAddress getLocalSocketAddress() {
+        if (!bound) {
+            return null;
+        }
         InetAddress address = getLocalAddress();
         return address == null ? null : new InetSocketAddress(address, getLocalPort());
     }

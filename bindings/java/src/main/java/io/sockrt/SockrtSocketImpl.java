@@ -87,6 +87,7 @@ public final class SockrtSocketImpl extends SocketImpl {
             if (s == null) {
                 int family = address instanceof Inet6Address ? Sockrt.INET6 : Sockrt.INET;
                 s = new SockrtSocket(family);
+                s.keepAddresses = false;
                 try {
                     if (server && !pending.containsKey(SocketOptions.SO_REUSEADDR)) {
                         s.setOptionValue(Sockrt.OPT_REUSEADDR, 1); // as java.net's listeners
@@ -216,7 +217,9 @@ public final class SockrtSocketImpl extends SocketImpl {
         } finally {
             Reference.reachabilityFence(listener);
         }
-        into.adopt(new SockrtSocket(h, 0));
+        SockrtSocket accepted = new SockrtSocket(h, 0);
+        accepted.keepAddresses = false;
+        into.adopt(accepted);
     }
 
     /** Becomes the implementation of an accepted connection. */

@@ -2,6 +2,7 @@ package io.sockrt;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -170,6 +171,31 @@ class PoolTest {
             assertEquals(1, pool.stats().timeouts());
             roundTrip(held, 5);
         }
+    }
+
+    @Test
+    void poolClosedWhileWaitingThrowsWhatAClosedPoolThrows() throws Exception {
+        SockrtPool pool = SockrtPool.builder().maxTotal(1).acquireTimeoutMs(-1).open("127.0.0.1", echo.port());
+        PooledConnection held = pool.acquire();
+        java.util.concurrent.atomic.AtomicReference<Throwable> waiting = new java.util.concurrent.atomic.AtomicReference<>();
+        Thread waiter = Blocked.start("pool-wait", () -> {
+            try {
+                pool.acquire().close();
+            } catch (Throwable e) {
+                waiting.set(e);
+            }
+        });
+        Blocked.await(waiter); // really waiting for the slot
+        pool.close();
+        waiter.join(5_000);
+        assertFalse(waiter.isAlive(), "pool close did not wake the waiting acquire");
+        SockrtException during = assertInstanceOf(SockrtException.class, waiting.get());
+        SockrtException after = assertThrows(SockrtException.class, pool::acquire);
+        assertEquals(Sockrt.E_POOL_CLOSED, during.code());
+        assertEquals(during.code(), after.code());
+        assertEquals(during.getMessage(), after.getMessage());
+        assertEquals("Pool is closed", after.getMessage());
+        held.close();
     }
 
     @Test
