@@ -4,6 +4,7 @@
  */
 #include "glue.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -150,6 +151,9 @@ void sockrt_jni_throw_status(JNIEnv *env, int64_t status)
         (*env)->ThrowNew(env, socket_class, "Socket closed");
         break;
     case SOCKRT_E_CONNECTION_RESET:
+        /* java.net's texts, which some callers match on. */
+        (*env)->ThrowNew(env, socket_class, sockrt_last_os_error() == EPIPE ? "Broken pipe" : "Connection reset");
+        break;
     case SOCKRT_E_NOT_CONNECTED:
     case SOCKRT_E_INVALID_STATE:
         (*env)->ThrowNew(env, socket_class, message);

@@ -134,6 +134,11 @@ JNIEXPORT void JNICALL Java_io_sockrt_SockrtNative_shutdown(JNIEnv *env, jclass 
     sockrt_jni_status_or_throw(env, sockrt_shutdown((sockrt_handle)h, how));
 }
 
+JNIEXPORT void JNICALL Java_io_sockrt_SockrtNative_disconnect(JNIEnv *env, jclass cls UNUSED, jlong h)
+{
+    sockrt_jni_status_or_throw(env, sockrt_disconnect((sockrt_handle)h));
+}
+
 JNIEXPORT jint JNICALL Java_io_sockrt_SockrtNative_close(JNIEnv *env UNUSED, jclass cls UNUSED, jlong h)
 {
     return sockrt_close((sockrt_handle)h);

@@ -59,6 +59,7 @@ public final class Sockrt {
     public static final int OPT_REUSEPORT = 11;
     public static final int OPT_ERROR = 12;
     public static final int OPT_NREAD = 13;
+    public static final int OPT_BACKLOG = 14;
 
     /** Flags of the *_flags data calls. */
     public static final int MSG_PEEK = 1;

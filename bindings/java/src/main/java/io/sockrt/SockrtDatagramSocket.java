@@ -92,6 +92,9 @@ public class SockrtDatagramSocket extends SockrtResource {
     }
 
     public void connect(SocketAddress address) throws IOException {
+        if (address instanceof InetSocketAddress isa && isa.isUnresolved()) {
+            throw new SocketException("Unresolved address");
+        }
         String host = Args.hostOf(address);
         int port = Args.portOf(address);
         if (port == 0) {
@@ -103,7 +106,7 @@ public class SockrtDatagramSocket extends SockrtResource {
             Reference.reachabilityFence(this);
         }
         bound = true;
-        peer = new InetSocketAddress(Args.literal(host), port);
+        peer = (InetSocketAddress) address; // resolved: the caller's address object, as java.net keeps it
     }
 
     /** Forgets the connected peer; does nothing if not connected. */
@@ -180,13 +183,7 @@ public class SockrtDatagramSocket extends SockrtResource {
         return StandardOptions.get(this, StandardOptions.DATAGRAM, name);
     }
 
-    @Override
-    public void close() {
-        if (bound && !isClosed()) {
-            rememberAddresses();
-        }
-        super.close();
-    }
+
 
     private static long newBound(String host, int port) throws IOException {
         Args.host(host);
@@ -381,19 +378,22 @@ public class SockrtDatagramSocket extends SockrtResource {
 
 
 
-    /** The local address text, e.g. "127.0.0.1"; null if unbound; after close the last one. */
+    /** The local address text, e.g. "127.0.0.1"; null if unbound or closed (as java.net's). */
     public String getLocalHost() {
-        return bound ? addressHost(false) : null;
+        return bound && !isClosed() ? addressHost(false) : null;
     }
 
-    /** The local address; null if unbound; after close the last one. */
+    /** The local address; null if unbound or closed. */
     public InetAddress getLocalAddress() {
         String host = getLocalHost();
         return host == null ? null : Args.literal(host);
     }
 
-    /** The bound port; -1 if unbound; after close the last one. */
+    /** The bound port; 0 if unbound, -1 if closed (as java.net's). */
     public int getLocalPort() {
-        return bound ? addressPort(false, -1) : -1;
+        if (isClosed()) {
+            return -1;
+        }
+        return bound ? addressPort(false, -1) : 0;
     }
 }

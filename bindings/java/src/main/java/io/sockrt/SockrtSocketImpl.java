@@ -32,7 +32,7 @@ import java.util.Set;
  * {@link java.net.BindException}, a call on a closed socket or one that a
  * close interrupted a {@link SocketException} "Socket closed", a read after
  * {@code shutdownInput} returns -1 and a write after {@code shutdownOutput}
- * throws. {@code close()} from any thread wakes calls blocked in read, write,
+ * throws {@link SocketException} "Broken pipe". {@code close()} from any thread wakes calls blocked in read, write,
  * connect and accept. As with java.net, {@link Thread#interrupt()} does not
  * interrupt a blocked read (close the socket instead).
  *
@@ -383,9 +383,7 @@ public final class SockrtSocketImpl extends SocketImpl {
         public void write(byte[] b, int off, int len) throws IOException {
             Args.range(b, off, len);
             SockrtSocket s = live();
-            if (outputShut) {
-                throw new SocketException("Socket output is shutdown");
-            }
+            // After shutdownOutput the kernel refuses the write ("Broken pipe"), as with java.net.
             if (len == 0) {
                 return;
             }

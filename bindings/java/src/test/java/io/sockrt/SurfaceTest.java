@@ -75,8 +75,8 @@ class SurfaceTest {
             net.add("linger " + s.getSoLinger() + " option " + s.getOption(StandardSocketOptions.SO_LINGER));
             server.accept().close();
             s.close();
-            net.add("after close: local " + (s.getLocalPort() == netLocal) + " peer " + s.getPort() + " addr "
-                    + s.getInetAddress() + " bound " + s.isBound() + " connected " + s.isConnected());
+            net.add("after close: local " + (s.getLocalPort() == netLocal) + " peer " + s.getPort()  + " addr "
+                    + s.getInetAddress().getHostAddress() + " bound " + s.isBound() + " connected " + s.isConnected());
 
             // io.sockrt
             SockrtSocket r = new SockrtSocket();
@@ -101,7 +101,7 @@ class SurfaceTest {
             server.accept().close();
             r.close();
             ours.add("after close: local " + (r.getLocalPort() == ourLocal) + " peer " + r.getPort() + " addr "
-                    + r.getInetAddress() + " bound " + r.isBound() + " connected " + r.isConnected());
+                    + r.getInetAddress().getHostAddress() + " bound " + r.isBound() + " connected " + r.isConnected());
         }
         assertEquals(net, ours);
     }
