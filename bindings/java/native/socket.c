@@ -491,6 +491,23 @@ JNIEXPORT jlong JNICALL Java_io_sockrt_SockrtNative_getOption(JNIEnv *env, jclas
     return value;
 }
 
+/* Raw int-valued socket options (IP_TOS and IPV6_TCLASS: java.net's traffic class). */
+JNIEXPORT void JNICALL Java_io_sockrt_SockrtNative_setSockOptInt(JNIEnv *env, jclass cls UNUSED, jlong h,
+                                                                 jint level, jint name, jint value)
+{
+    int v = value;
+    sockrt_jni_status_or_throw(env, sockrt_setsockopt((sockrt_handle)h, level, name, &v, sizeof v));
+}
+
+JNIEXPORT jint JNICALL Java_io_sockrt_SockrtNative_getSockOptInt(JNIEnv *env, jclass cls UNUSED, jlong h,
+                                                                 jint level, jint name)
+{
+    int v = 0;
+    size_t len = sizeof v;
+    sockrt_jni_status_or_throw(env, sockrt_getsockopt((sockrt_handle)h, level, name, &v, &len));
+    return v;
+}
+
 static int32_t address_of(sockrt_handle h, jboolean peer, char *host, size_t cap, uint16_t *port)
 {
     return peer ? sockrt_peer_addr(h, host, cap, port) : sockrt_local_addr(h, host, cap, port);

@@ -152,6 +152,15 @@ public class SockrtDatagramSocket extends SockrtResource {
         return address == null ? null : new InetSocketAddress(address, getLocalPort());
     }
 
+    /** IP_TOS (IPV6_TCLASS on IPv6), 0..255, as {@link java.net.DatagramSocket#setTrafficClass}. */
+    public void setTrafficClass(int tc) throws SocketException {
+        setTrafficClassValue(tc);
+    }
+
+    public int getTrafficClass() throws SocketException {
+        return trafficClassValue();
+    }
+
     /** SO_REUSEADDR; set it before {@link #bind}. */
     public void setReuseAddress(boolean on) throws SocketException {
         setOptionValue(Sockrt.OPT_REUSEADDR, on ? 1 : 0);

@@ -61,6 +61,9 @@ final class SockrtNative {
     // options and addresses
     static native void setOption(long h, int opt, long value) throws java.io.IOException;
     static native long getOption(long h, int opt) throws java.io.IOException;
+    /** Raw setsockopt/getsockopt of an int with the OS's level and name numbers. */
+    static native void setSockOptInt(long h, int level, int name, int value) throws java.io.IOException;
+    static native int getSockOptInt(long h, int level, int name) throws java.io.IOException;
     static native String addressHost(long h, boolean peer) throws java.io.IOException;
     static native int addressPort(long h, boolean peer) throws java.io.IOException;
 

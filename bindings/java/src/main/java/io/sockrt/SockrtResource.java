@@ -107,6 +107,53 @@ public abstract class SockrtResource implements AutoCloseable {
         }
     }
 
+    // Linux's numbers: IPPROTO_IP/IP_TOS and IPPROTO_IPV6/IPV6_TCLASS.
+    private static final int IPPROTO_IP = 0;
+    private static final int IP_TOS = 1;
+    private static final int IPPROTO_IPV6 = 41;
+    private static final int IPV6_TCLASS = 67;
+
+    /**
+     * The traffic class (IP_TOS, or IPV6_TCLASS on an IPv6 socket) as
+     * java.net's setTrafficClass sets it: 0..255, a hint the network may ignore.
+     */
+    final void setTrafficClassValue(int tc) throws SocketException {
+        if (tc < 0 || tc > 255) {
+            throw new IllegalArgumentException("tc is not in range 0 -- 255");
+        }
+        try {
+            if (isIpv6()) {
+                SockrtNative.setSockOptInt(liveHandle(), IPPROTO_IPV6, IPV6_TCLASS, tc);
+            } else {
+                SockrtNative.setSockOptInt(liveHandle(), IPPROTO_IP, IP_TOS, tc);
+            }
+        } catch (SocketException e) {
+            throw e;
+        } catch (IOException e) {
+            throw asSocketException(e);
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    final int trafficClassValue() throws SocketException {
+        try {
+            return isIpv6() ? SockrtNative.getSockOptInt(liveHandle(), IPPROTO_IPV6, IPV6_TCLASS)
+                    : SockrtNative.getSockOptInt(liveHandle(), IPPROTO_IP, IP_TOS);
+        } catch (SocketException e) {
+            throw e;
+        } catch (IOException e) {
+            throw asSocketException(e);
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    private boolean isIpv6() {
+        String local = addressHost(false);
+        return local != null && local.indexOf(':') >= 0;
+    }
+
     private static SocketException asSocketException(IOException e) {
         SocketException wrapped = new SocketException(e.getMessage());
         wrapped.initCause(e);

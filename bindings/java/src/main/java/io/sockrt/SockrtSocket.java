@@ -580,6 +580,15 @@ public class SockrtSocket extends SockrtResource implements ByteChannel {
         return (int) optionValue(Sockrt.OPT_LINGER);
     }
 
+    /** IP_TOS (IPV6_TCLASS on IPv6), 0..255, as {@link java.net.Socket#setTrafficClass}. */
+    public void setTrafficClass(int tc) throws SocketException {
+        setTrafficClassValue(tc);
+    }
+
+    public int getTrafficClass() throws SocketException {
+        return trafficClassValue();
+    }
+
     /** SO_REUSEADDR; set it before {@link #bind}. */
     public void setReuseAddress(boolean on) throws SocketException {
         setOptionValue(Sockrt.OPT_REUSEADDR, on ? 1 : 0);

@@ -36,6 +36,9 @@ import java.util.Set;
  * connect and accept. As with java.net, {@link Thread#interrupt()} does not
  * interrupt a blocked read (close the socket instead).
  *
+ * <p>The traffic class ({@code setTrafficClass}, IP_TOS) is set as IP_TOS on
+ * IPv4 sockets and IPV6_TCLASS on IPv6 ones.
+ *
  * <p>The native socket is made when the address family is known (at bind or
  * connect); options set before then are kept and applied to it. Connect
  * needs a resolved address, as java.net's does (an unresolved one is an
@@ -453,7 +456,7 @@ public final class SockrtSocketImpl extends SocketImpl {
                 }
             }
             case IP_TOS -> {
-                if (!(value instanceof Integer)) {
+                if (!(value instanceof Integer tc) || tc < 0 || tc > 255) {
                     throw new SocketException("Bad value for IP_TOS");
                 }
             }
@@ -478,9 +481,7 @@ public final class SockrtSocketImpl extends SocketImpl {
                     throw new SocketException("SO_OOBINLINE not supported (no urgent data)");
                 }
             }
-            case IP_TOS -> {
-                // Type of service is a hint (java.net ignores it for IPv6 too); not mapped.
-            }
+            case IP_TOS -> s.setTrafficClassValue((Integer) value);
             default -> throw new SocketException("Option " + optID + " not supported");
         }
     }
@@ -512,7 +513,7 @@ public final class SockrtSocketImpl extends SocketImpl {
                 case SO_SNDBUF -> (int) s.optionValue(Sockrt.OPT_SEND_BUFFER);
                 case SO_LINGER -> (int) s.optionValue(Sockrt.OPT_LINGER); // -1: off, as java.net
                 case SO_OOBINLINE -> false;
-                case IP_TOS -> 0;
+                case IP_TOS -> s.trafficClassValue();
                 default -> throw new SocketException("Option " + optID + " not supported");
             };
         }
@@ -542,7 +543,7 @@ public final class SockrtSocketImpl extends SocketImpl {
 
     private static final Set<SocketOption<?>> CLIENT_OPTIONS = Set.of(StandardSocketOptions.SO_KEEPALIVE,
             StandardSocketOptions.SO_SNDBUF, StandardSocketOptions.SO_RCVBUF, StandardSocketOptions.SO_REUSEADDR,
-            StandardSocketOptions.SO_LINGER, StandardSocketOptions.TCP_NODELAY);
+            StandardSocketOptions.SO_LINGER, StandardSocketOptions.TCP_NODELAY, StandardSocketOptions.IP_TOS);
     private static final Set<SocketOption<?>> SERVER_OPTIONS = Set.of(StandardSocketOptions.SO_RCVBUF,
             StandardSocketOptions.SO_REUSEADDR);
 
@@ -564,6 +565,8 @@ public final class SockrtSocketImpl extends SocketImpl {
             return SO_LINGER;
         } else if (name == StandardSocketOptions.TCP_NODELAY) {
             return TCP_NODELAY;
+        } else if (name == StandardSocketOptions.IP_TOS) {
+            return IP_TOS;
         }
         return -1;
     }

@@ -326,6 +326,10 @@ class JavaNetSocketTest {
             assertThrows(IllegalArgumentException.class, () -> s.setSoTimeout(-1));
             assertThrows(UnsupportedOperationException.class,
                     () -> s.setOption(StandardSocketOptions.IP_MULTICAST_LOOP, true));
+            s.setTrafficClass(0x10);
+            assertEquals(0x10, s.getTrafficClass());
+            assertEquals(0x10, s.getOption(StandardSocketOptions.IP_TOS));
+            assertThrows(IllegalArgumentException.class, () -> s.setTrafficClass(256));
             server.setReceiveBufferSize(64 * 1024);
             assertTrue(server.getReceiveBufferSize() >= 64 * 1024);
             assertTrue(server.getReuseAddress()); // java.net's listeners have it on

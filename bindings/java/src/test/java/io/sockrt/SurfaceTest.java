@@ -119,6 +119,12 @@ class SurfaceTest {
             assertTrue(s.getTcpNoDelay());
             assertThrows(UnsupportedOperationException.class,
                     () -> s.setOption(StandardSocketOptions.IP_MULTICAST_TTL, 1));
+            s.setTrafficClass(0x28);
+            assertEquals(0x28, s.getTrafficClass());
+            try (SockrtDatagramSocket d = new SockrtDatagramSocket("127.0.0.1", 0)) {
+                d.setTrafficClass(0x08);
+                assertEquals(0x08, d.getTrafficClass());
+            }
             ByteChannel ch = s;
             assertTrue(ch.isOpen());
             ch.write(ByteBuffer.wrap(new byte[] {1, 2, 3}));
