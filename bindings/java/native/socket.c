@@ -304,11 +304,26 @@ JNIEXPORT void JNICALL Java_io_sockrt_SockrtNative_exchange(JNIEnv *env, jclass 
     sockrt_jni_scratch_done(buf, owned);
 }
 
+/* send_to through sockrt_jni_with_host: the datagram in, the count out. */
+struct send_to_call {
+    sockrt_handle h;
+    const unsigned char *buf;
+    size_t len;
+    int64_t sent;
+};
+
+static int32_t call_send_to(const char *host, uint16_t port, void *ctx)
+{
+    struct send_to_call *c = ctx;
+    c->sent = sockrt_send_to(c->h, c->buf, c->len, host, port);
+    return c->sent < 0 ? (int32_t)(c->sent < INT32_MIN ? SOCKRT_E_IO : c->sent) : SOCKRT_OK;
+}
+
 JNIEXPORT jint JNICALL Java_io_sockrt_SockrtNative_sendTo(JNIEnv *env, jclass cls UNUSED, jlong h,
                                                           jbyteArray array, jint off, jint len, jstring host,
                                                           jint port)
 {
-    if (!sockrt_jni_check_array(env, array, off, len) || !sockrt_jni_check_port(env, port)) {
+    if (!sockrt_jni_check_array(env, array, off, len)) {
         return 0;
     }
     int owned;
@@ -317,17 +332,10 @@ JNIEXPORT jint JNICALL Java_io_sockrt_SockrtNative_sendTo(JNIEnv *env, jclass cl
         return 0;
     }
     (*env)->GetByteArrayRegion(env, array, off, len, (jbyte *)buf);
-    const char *chars = (*env)->ExceptionCheck(env) ? NULL : sockrt_jni_host(env, host);
-    int64_t n = 0;
-    if (chars != NULL) {
-        n = sockrt_send_to((sockrt_handle)h, buf, (size_t)len, chars, (uint16_t)port);
-        sockrt_jni_host_done(env, host, chars);
-        if (n < 0) {
-            sockrt_jni_throw_status(env, n);
-        }
-    }
+    struct send_to_call c = {(sockrt_handle)h, buf, (size_t)len, 0};
+    int ok = !(*env)->ExceptionCheck(env) && sockrt_jni_with_host(env, host, port, call_send_to, &c);
     sockrt_jni_scratch_done(buf, owned);
-    return (jint)(n < 0 ? 0 : n);
+    return ok ? (jint)c.sent : 0;
 }
 
 /* Copies the sender's host (NUL included) to the caller's byte[ADDR_MAX]
@@ -442,21 +450,12 @@ JNIEXPORT jint JNICALL Java_io_sockrt_SockrtNative_sendToDirect(JNIEnv *env, jcl
                                                                 jobject buffer, jint pos, jint len, jstring host,
                                                                 jint port)
 {
-    if (!sockrt_jni_check_port(env, port)) {
-        return 0;
-    }
     unsigned char *p = sockrt_jni_direct(env, buffer, pos, len);
-    const char *chars = p == NULL ? NULL : sockrt_jni_host(env, host);
-    if (chars == NULL) {
+    if (p == NULL) {
         return 0;
     }
-    int64_t n = sockrt_send_to((sockrt_handle)h, p, (size_t)len, chars, (uint16_t)port);
-    sockrt_jni_host_done(env, host, chars);
-    if (n < 0) {
-        sockrt_jni_throw_status(env, n);
-        return 0;
-    }
-    return (jint)n;
+    struct send_to_call c = {(sockrt_handle)h, p, (size_t)len, 0};
+    return sockrt_jni_with_host(env, host, port, call_send_to, &c) ? (jint)c.sent : 0;
 }
 
 JNIEXPORT jlong JNICALL Java_io_sockrt_SockrtNative_recvFromDirect(JNIEnv *env, jclass cls UNUSED, jlong h,
