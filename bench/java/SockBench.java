@@ -29,14 +29,15 @@ import java.util.concurrent.atomic.AtomicLong;
  * io.sockrt.SockrtSocketFactory driven by the same java.net code as "net"
  * ("net-sockrt"). Prints one JSON line (see bench/bench_common.h).
  *
- * The pool64 workload: --threads threads (64) make --count round trips in
- * all through --pool-size (8) connections: "net" leases java.net sockets from
- * an ArrayBlockingQueue, the sockrt clients lease from a SockrtPool.
+ * The pool64x8 workload: --threads threads (64) make --count round trips in
+ * all (64000 if not given) through --conns (8) connections: "net" leases
+ * java.net sockets from an ArrayBlockingQueue, the sockrt clients lease from
+ * a SockrtPool. It prints requests/s and the failed requests.
  *
  * usage: SockBench net|net-sockrt|sockrt|sockrt-direct|sockrt-exchange|sockrt-direct-exchange
  *        WORKLOAD [--echo P] [--sink P]
  *        [--udp P] [--count N] [--warmup N] [--bytes N] [--busy-us N] [--host H]
- *        [--threads N] [--pool-size N]
+ *        [--threads N] [--conns N]
  */
 public final class SockBench {
     static final int MSG = 64;
@@ -72,12 +73,13 @@ public final class SockBench {
                 case "--bytes" -> bytes = v;
                 case "--busy-us" -> busyUs = (int) v;
                 case "--threads" -> threads = (int) v;
-                case "--pool-size" -> poolSize = (int) v;
+                case "--conns", "--pool-size" -> poolSize = (int) v;
                 default -> throw new IllegalArgumentException("unknown option " + a[i]);
             }
         }
         if (count <= 0) {
-            count = workload.equals("connect") || workload.equals("pooled") ? 5000 : 50000;
+            count = workload.equals("connect") || workload.equals("pooled") ? 5000
+                    : workload.equals("pool64x8") ? 64000 : 50000;
         }
     }
 
@@ -101,7 +103,7 @@ public final class SockBench {
             case "bulk" -> bulk();
             case "connect" -> requests(false);
             case "pooled" -> requests(true);
-            case "pool64" -> contendedPool();
+            case "pool64x8" -> contendedPool();
             default -> throw new IllegalArgumentException("unknown workload " + workload);
         };
     }
@@ -423,7 +425,7 @@ public final class SockBench {
         }
         long cpu = cpuNanos() - cpu0;
         return String.format(Locale.ROOT,
-                "{\"client\":\"%s\",\"workload\":\"pool64\",\"unit\":\"req/s\",\"value\":%.1f,"
+                "{\"client\":\"%s\",\"workload\":\"pool64x8\",\"unit\":\"req/s\",\"value\":%.1f,"
                         + "\"count\":%d,\"threads\":%d,\"pool_size\":%d,\"failures\":%d,"
                         + "\"cpu_us_per_op\":%.3f}",
                 client(), count * 1e9 / ns, count, threads, poolSize, failures.get(), cpu / 1e3 / count);
