@@ -423,7 +423,7 @@ def markdown(entries, meta):
            meta["machine"]["kernel"], meta["mode"], meta["counts"]["reps"]),
         "",
         "Placement `same`: client and server pinned to CPU 0; `split`: server on CPU 0, "
-        "client on CPU 1. µs and ns: lower is better; GB/s and req/s: higher is better. "
+        "client on CPU 1. µs and ns: lower is better; GB/s: higher is better. "
         "`× raw C` and `× peer` divide the figure by raw C's and by the language's "
         "standard socket's (for `pooled`: its standard `connect`) in the same placement.",
         "",
