@@ -25,6 +25,7 @@ static jclass npe_class;
 static jclass iae_class;
 static jclass ioobe_class;
 static jclass oom_class;
+static jclass unsupported_class;
 
 /* Frees a thread's bounce buffer when the thread ends. */
 static pthread_key_t bounce_key;
@@ -64,6 +65,7 @@ JNIEXPORT jint JNICALL JNI_OnLoad(JavaVM *vm, void *reserved UNUSED)
         {&iae_class, "java/lang/IllegalArgumentException"},
         {&ioobe_class, "java/lang/IndexOutOfBoundsException"},
         {&oom_class, "java/lang/OutOfMemoryError"},
+        {&unsupported_class, "java/lang/UnsupportedOperationException"},
     };
     for (size_t i = 0; i < sizeof classes / sizeof classes[0]; i++) {
         *classes[i].slot = global_class(env, classes[i].name);
@@ -192,6 +194,11 @@ void sockrt_jni_throw_ioobe(JNIEnv *env, const char *what)
 void sockrt_jni_throw_oom(JNIEnv *env, const char *what)
 {
     throw_plain(env, oom_class, what);
+}
+
+void sockrt_jni_throw_unsupported(JNIEnv *env, const char *what)
+{
+    throw_plain(env, unsupported_class, what);
 }
 
 int sockrt_jni_check_array(JNIEnv *env, jbyteArray array, jint off, jint len)

@@ -24,11 +24,14 @@
  * if an exception is already pending). */
 void sockrt_jni_throw_status(JNIEnv *env, int64_t status);
 
-/* Throws a standard exception by class: "npe", "iae", "ioobe", "oom". */
+/* Throws a standard exception by class: NullPointerException,
+ * IllegalArgumentException, IndexOutOfBoundsException, OutOfMemoryError,
+ * UnsupportedOperationException. */
 void sockrt_jni_throw_npe(JNIEnv *env, const char *what);
 void sockrt_jni_throw_iae(JNIEnv *env, const char *what);
 void sockrt_jni_throw_ioobe(JNIEnv *env, const char *what);
 void sockrt_jni_throw_oom(JNIEnv *env, const char *what);
+void sockrt_jni_throw_unsupported(JNIEnv *env, const char *what);
 
 /* Argument checks: return 1 if fine, else throw and return 0. */
 int sockrt_jni_check_array(JNIEnv *env, jbyteArray array, jint off, jint len);

@@ -82,6 +82,39 @@ JNIEXPORT jlong JNICALL Java_io_sockrt_SockrtNative_poolOpen(JNIEnv *env, jclass
     return sockrt_jni_with_host(env, host, port, call_pool_open, &open) ? (jlong)open.pool : 0;
 }
 
+/* One bounded slice of an acquire (the Java side loops, checking for
+ * Thread.interrupt() between slices): the connection, or 0 with no
+ * exception if no slot came free within timeout_ms. Needs
+ * sockrt_pool_acquire_ex (SOCKRT_ACQUIRE_FRESH marks a header that has it);
+ * without it, UnsupportedOperationException. */
+JNIEXPORT jlong JNICALL Java_io_sockrt_SockrtNative_poolAcquireSlice(JNIEnv *env, jclass cls UNUSED, jlong pool,
+                                                                     jint flags, jint timeout_ms)
+{
+#ifdef SOCKRT_ACQUIRE_FRESH
+    sockrt_handle conn = 0;
+    int32_t status = sockrt_pool_acquire_ex((sockrt_handle)pool, (uint32_t)flags, timeout_ms, &conn);
+    if (status == SOCKRT_E_POOL_EXHAUSTED) {
+        return 0;
+    }
+    return sockrt_jni_handle_or_throw(env, status, conn);
+#else
+    (void)pool;
+    (void)flags;
+    (void)timeout_ms;
+    sockrt_jni_throw_unsupported(env, "this libsockrt has no sockrt_pool_acquire_ex");
+    return 0;
+#endif
+}
+
+JNIEXPORT jboolean JNICALL Java_io_sockrt_SockrtNative_poolHasSlices(JNIEnv *env UNUSED, jclass cls UNUSED)
+{
+#ifdef SOCKRT_ACQUIRE_FRESH
+    return JNI_TRUE;
+#else
+    return JNI_FALSE;
+#endif
+}
+
 JNIEXPORT jlong JNICALL Java_io_sockrt_SockrtNative_poolAcquire(JNIEnv *env, jclass cls UNUSED, jlong pool)
 {
     sockrt_handle conn = 0;

@@ -73,6 +73,10 @@ final class SockrtNative {
     static native void poolConfigDefaults(int[] out);
     static native long poolOpen(String host, int port, int[] config) throws java.io.IOException;
     static native long poolAcquire(long pool) throws java.io.IOException;
+    /** One slice of an acquire: the connection, or 0 if no slot came free within timeoutMs. */
+    static native long poolAcquireSlice(long pool, int flags, int timeoutMs) throws java.io.IOException;
+    /** Whether the library has sockrt_pool_acquire_ex (slices and fresh acquires). */
+    static native boolean poolHasSlices();
     static native void poolRelease(long pool, long conn);
     static native void poolDiscard(long pool, long conn);
     static native boolean poolWasReused(long conn) throws java.io.IOException;
