@@ -404,15 +404,18 @@ public final class SockBench {
                 c.close();
             }
         } else {
+            // As the C row: no liveness probe, which the queue of java.net sockets does not make either.
             try (SockrtPool pool = SockrtPool.builder().maxTotal(poolSize).maxIdle(poolSize)
-                    .acquireTimeoutMs(-1).open(host, echo)) {
+                    .acquireTimeoutMs(-1).checkOnAcquire(false).open(host, echo)) {
                 cpu0 = cpuNanos();
                 t0 = System.nanoTime();
                 for (int t = 0; t < threads; t++) {
                     workers.add(startThread(() -> {
+                        byte[] msg = new byte[MSG]; // per thread, as NetConn's
                         while (next.getAndIncrement() < count) {
                             try (PooledConnection pc = pool.acquire()) {
-                                new SockrtConn(pc, direct(), exchange(), false).roundTrip();
+                                pc.sendAll(msg);
+                                pc.recvExact(msg);
                             } catch (Exception e) {
                                 failures.incrementAndGet();
                             }
