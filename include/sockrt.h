@@ -831,7 +831,10 @@ int32_t sockrt_detach(sockrt_handle h, int32_t *fd_out);
  * Writes to `*out` a new handle on a duplicate of `h`'s descriptor
  * (close-on-exec), in the same state; the caller owns it. Closing either
  * handle leaves the other usable: the connection is shut down only when the
- * last of them closes. Does not block. Errors: SOCKRT_E_INVALID_ARGUMENT
+ * last of them closes. One limit follows: closing one of several dups does
+ * not wake a call blocked on it (that would take shutdown(2), which would
+ * cut the others too); such a call ends when data, an error or a timeout
+ * comes. Does not block. Errors: SOCKRT_E_INVALID_ARGUMENT
  * (`out` NULL), SOCKRT_E_LIMIT (out of descriptors or handles).
  */
 int32_t sockrt_dup(sockrt_handle h, sockrt_handle *out);
