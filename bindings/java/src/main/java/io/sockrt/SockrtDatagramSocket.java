@@ -32,6 +32,11 @@ public class SockrtDatagramSocket extends SockrtResource {
         this("0.0.0.0", port);
     }
 
+    /** Bound to {@code laddr:port} ({@code null}: every IPv4 interface), as {@code new java.net.DatagramSocket(port, laddr)}. */
+    public SockrtDatagramSocket(int port, InetAddress laddr) throws IOException {
+        this(laddr == null ? "0.0.0.0" : laddr.getHostAddress(), port);
+    }
+
     /** Bound to {@code host:port} (port 0: a free port). */
     public SockrtDatagramSocket(String host, int port) throws IOException {
         super(newBound(host, port));

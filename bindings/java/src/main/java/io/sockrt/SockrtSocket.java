@@ -68,6 +68,32 @@ public class SockrtSocket extends SockrtResource implements ByteChannel {
         this(Objects.requireNonNull(address, "address").getHostAddress(), port, 0);
     }
 
+    /**
+     * Binds the local end to {@code localAddr:localPort} ({@code null}: any
+     * address; port 0: a free one), then connects to {@code host:port}, as
+     * {@code new java.net.Socket(host, port, localAddr, localPort)}. On
+     * failure the socket is closed.
+     */
+    public SockrtSocket(String host, int port, InetAddress localAddr, int localPort) throws IOException {
+        this(familyOf(localAddr));
+        try {
+            bind(new InetSocketAddress(localAddr, Args.port(localPort)));
+            connect(host, port, 0);
+        } catch (IOException | RuntimeException e) {
+            close();
+            throw e;
+        }
+    }
+
+    /** As {@link #SockrtSocket(String, int, InetAddress, int)} with the peer's address. */
+    public SockrtSocket(InetAddress address, int port, InetAddress localAddr, int localPort) throws IOException {
+        this(Objects.requireNonNull(address, "address").getHostAddress(), port, localAddr, localPort);
+    }
+
+    private static int familyOf(InetAddress a) {
+        return a instanceof java.net.Inet6Address ? Sockrt.INET6 : Sockrt.INET;
+    }
+
     /** Takes ownership of an accepted or pooled handle. */
     SockrtSocket(long handle, long poolHandle) {
         super(handle, poolHandle);

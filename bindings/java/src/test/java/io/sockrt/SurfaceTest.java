@@ -419,6 +419,32 @@ class SurfaceTest {
     }
 
     @Test
+    void constructorsThatBindTheLocalEnd() throws Exception {
+        try (ServerSocket server = new ServerSocket(0, 50, LO);
+             SockrtSocket s = new SockrtSocket("127.0.0.1", server.getLocalPort(), LO, 0);
+             Socket peer = server.accept();
+             SockrtSocket t = new SockrtSocket(LO, server.getLocalPort(), null, 0);
+             Socket peer2 = server.accept()) {
+            assertEquals(s.getLocalPort(), peer.getPort());
+            assertEquals(LO, s.getLocalAddress());
+            assertEquals(t.getLocalPort(), peer2.getPort());
+            // a refused connect closes the socket it made
+            int refused;
+            try (ServerSocket gone = new ServerSocket(0, 1, LO)) {
+                refused = gone.getLocalPort();
+            }
+            long before = Sockrt.openHandles();
+            assertThrows(java.net.ConnectException.class, () -> new SockrtSocket("127.0.0.1", refused, LO, 0));
+            assertEquals(before, Sockrt.openHandles());
+        }
+        try (SockrtDatagramSocket d = new SockrtDatagramSocket(0, LO);
+             DatagramSocket n = new DatagramSocket(0, LO)) {
+            assertEquals(n.getLocalAddress(), d.getLocalAddress());
+            assertTrue(d.getLocalPort() > 0);
+        }
+    }
+
+    @Test
     void exceptionTypes() throws Exception {
         try (SockrtServerSocket a = new SockrtServerSocket("127.0.0.1", 0, 5)) {
             BindException e = assertThrows(BindException.class,
