@@ -55,7 +55,6 @@ public final class SockrtSocketImpl extends SocketImpl {
     private volatile boolean closed;
     private volatile boolean inputShut;
     private volatile boolean outputShut;
-    private boolean listening;
     private int timeoutMs; // SO_TIMEOUT in java.net's terms (0: none)
     // Options set before the native socket exists, by SocketOptions id.
     private final Map<Integer, Object> pending = new HashMap<>();
@@ -197,9 +196,6 @@ public final class SockrtSocketImpl extends SocketImpl {
             SockrtNative.listen(s.liveHandle(), backlog);
         } finally {
             Reference.reachabilityFence(s);
-        }
-        synchronized (stateLock) {
-            listening = true;
         }
     }
 
@@ -603,17 +599,5 @@ public final class SockrtSocketImpl extends SocketImpl {
     public String toString() {
         return "SockrtSocketImpl[" + (server ? "server, " : "") + (closed ? "closed" : sock == null ? "unbound"
                 : String.valueOf(sock)) + "]";
-    }
-
-    /** Whether this is a listener's implementation (package use: tests). */
-    boolean isServer() {
-        return server;
-    }
-
-    /** Whether listen() succeeded (package use: tests). */
-    boolean isListening() {
-        synchronized (stateLock) {
-            return listening;
-        }
     }
 }
