@@ -29,11 +29,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 # Iteration counts per mode; "full" is what the benchmark issue specifies.
 MODES = {
     "full": dict(rtt=50000, rtt_warmup=2000, bulk=1 << 30, req=5000,
-                 pool=1000000, call=5000000, reps=3, lifetime=1500),
+                 pool=1000000, call=5000000, reps=3, lifetime=1500, pool64=320000),
     "quick": dict(rtt=5000, rtt_warmup=500, bulk=128 << 20, req=500,
-                  pool=100000, call=500000, reps=2, lifetime=600),
+                  pool=100000, call=500000, reps=2, lifetime=600, pool64=64000),
     "smoke": dict(rtt=200, rtt_warmup=20, bulk=4 << 20, req=50,
-                  pool=2000, call=10000, reps=1, lifetime=120),
+                  pool=2000, call=10000, reps=1, lifetime=120, pool64=1280),
 }
 
 # (server CPU, client CPU)
@@ -135,7 +135,13 @@ def make_clients(args, mode):
     lib_t = Client("c-sockrt-timeout", "C libsockrt, read timeout set", "C",
                    [os.path.join(bins, "sockrt_client")], {"rtt64"}, peer="c-raw",
                    suffix=["--timeout-ms", "5000"])
-    clients = [raw, lib, lib_x, lib_t]
+    # The contended pool: 64 threads through 8 connections (bench/pool_contended.c).
+    trivial_pool = Client("c-trivial-pool", "C trivial pool (mutex+condvar, raw fds)", "C",
+                          [os.path.join(bins, "pool_contended"), "trivial"], {"pool64x8"})
+    lib_pool = Client("c-sockrt-pool", "C libsockrt pool", "C",
+                      [os.path.join(bins, "pool_contended"), "sockrt"], {"pool64x8"},
+                      peer="c-trivial-pool")
+    clients = [raw, lib, lib_x, lib_t, trivial_pool, lib_pool]
     if mode == "smoke":
         return clients
 
@@ -203,6 +209,8 @@ def workload_args(workload, counts, ports):
         return ["pool_ops"] + a
     if workload == "call":
         a += ["--count", str(counts["call"])]
+    if workload == "pool64x8":
+        a += ["--count", str(counts["pool64"]), "--threads", "64", "--conns", "8"]
     return [workload] + a
 
 
@@ -236,6 +244,9 @@ def make_rows(clients):
     for name in ("c-sockrt", "py-sockrt", "java-sockrt", "java-sockrt-direct"):
         add("rtt64-busy", name, "rtt64-busy", "raw", base=busy_base)
     add("rtt64-busy", "c-sockrt", "rtt64-busy", "sockrt-busy", base=busy_base)
+    # req/s: higher is better; the ratio is to the trivial C pool of the same run.
+    add("pool64x8", "c-trivial-pool", "pool64x8")
+    add("pool64x8", "c-sockrt-pool", "pool64x8", base=("c-trivial-pool", "pool64x8", "raw"))
     for w in ("call", "pool_ops-nocheck-1t", "pool_ops-check-1t",
               "pool_ops-nocheck-2t", "pool_ops-check-2t"):
         add("library costs", "c-sockrt", w)
@@ -472,7 +483,9 @@ def markdown(entries, meta):
            meta["machine"]["kernel"], meta["mode"], meta["counts"]["reps"]),
         "",
         "Placement `same`: client and server pinned to CPU 0; `split`: server on CPU 0, "
-        "client on CPU 1. µs and ns: lower is better; GB/s: higher is better. "
+        "client on CPU 1. µs and ns: lower is better; GB/s and req/s: higher is better "
+        "(`pool64x8`: 64 threads through a pool of 8 connections; its `× raw C` is the "
+        "trivial C pool's figure). "
         "`× raw C` and `× peer` divide the figure by raw C's and by the language's "
         "standard socket's (for `pooled`: its standard `connect`) in the same placement.",
         "",
