@@ -73,6 +73,9 @@ public final class Sockrt {
     public static final int POLL_HUP = 8;
     public static final int POLL_CLOSED = 16;
 
+    /** sockrt_pool_acquire_ex's flag for a connection that never served a lease ({@link SockrtPool#acquireFresh()}). */
+    public static final int ACQUIRE_FRESH = 1;
+
     /** Bytes that always hold an address string and its NUL. */
     public static final int ADDR_MAX = 64;
 

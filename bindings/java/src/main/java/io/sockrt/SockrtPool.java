@@ -24,8 +24,6 @@ import java.lang.ref.Reference;
 public final class SockrtPool extends SockrtResource {
     /** An acquire waits in slices this long, checking for Thread.interrupt() between them. */
     static final int SLICE_MS = 50;
-    /** {@link #acquireFresh()}'s flag (SOCKRT_ACQUIRE_FRESH). */
-    static final int ACQUIRE_FRESH = 1;
 
     private final String host;
     private final int port;
@@ -93,7 +91,7 @@ public final class SockrtPool extends SockrtResource {
      * reacts to interrupts as {@link #acquire()}.
      */
     public PooledConnection acquireFresh() throws IOException {
-        return acquire(ACQUIRE_FRESH);
+        return acquire(Sockrt.ACQUIRE_FRESH);
     }
 
     private PooledConnection acquire(int flags) throws IOException {
