@@ -2,6 +2,7 @@
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::handle::{Handle, HandleTable};
+use crate::poller::Poller;
 use crate::pool::Pool;
 use crate::socket::Socket;
 use once_cell::sync::Lazy;
@@ -12,6 +13,18 @@ use std::sync::Arc;
 pub enum Object {
     Socket(Arc<Socket>),
     Pool(Arc<Pool>),
+    Poller(Arc<Poller>),
+}
+
+impl Object {
+    /// "socket", "pool" or "poller", for error messages.
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            Object::Socket(_) => "socket",
+            Object::Pool(_) => "pool",
+            Object::Poller(_) => "poller",
+        }
+    }
 }
 
 static OBJECTS: Lazy<HandleTable<Object>> = Lazy::new(HandleTable::default);
@@ -51,9 +64,12 @@ pub fn get(handle: Handle, op: &str) -> Result<Object> {
 pub fn socket(handle: Handle, op: &str) -> Result<Arc<Socket>> {
     match get(handle, op)? {
         Object::Socket(s) => Ok(s),
-        Object::Pool(_) => Err(Error::new(
+        other => Err(Error::new(
             ErrorKind::WrongKind,
-            format!("{op}: handle {handle:#x} is a pool, not a socket"),
+            format!(
+                "{op}: handle {handle:#x} is a {}, not a socket",
+                other.kind_name()
+            ),
         )),
     }
 }
@@ -62,16 +78,50 @@ pub fn socket(handle: Handle, op: &str) -> Result<Arc<Socket>> {
 pub fn pool(handle: Handle, op: &str) -> Result<Arc<Pool>> {
     match get(handle, op)? {
         Object::Pool(p) => Ok(p),
-        Object::Socket(_) => Err(Error::new(
+        other => Err(Error::new(
             ErrorKind::WrongKind,
-            format!("{op}: handle {handle:#x} is a socket, not a pool"),
+            format!(
+                "{op}: handle {handle:#x} is a {}, not a pool",
+                other.kind_name()
+            ),
         )),
     }
 }
 
+/// The poller `handle` names; `WrongKind` for any other object.
+pub fn poller(handle: Handle, op: &str) -> Result<Arc<Poller>> {
+    match get(handle, op)? {
+        Object::Poller(p) => Ok(p),
+        other => Err(Error::new(
+            ErrorKind::WrongKind,
+            format!(
+                "{op}: handle {handle:#x} is a {}, not a poller",
+                other.kind_name()
+            ),
+        )),
+    }
+}
+
+/// Whether `handle` still names an object.
+pub fn is_live(handle: Handle) -> bool {
+    OBJECTS.get(handle).is_some()
+}
+
+/// Every end of a handle passes here: pollers holding a socket handle that
+/// ended drop it and report it closed (see `poller::handle_ended`).
+fn ended(handle: Handle, object: Object) -> Object {
+    if let Object::Socket(_) = object {
+        crate::poller::handle_ended(handle);
+    }
+    object
+}
+
 /// Ends `handle` and returns what it named.
 pub fn remove(handle: Handle, op: &str) -> Result<Object> {
-    OBJECTS.remove(handle).ok_or_else(|| bad_handle(op, handle))
+    OBJECTS
+        .remove(handle)
+        .map(|object| ended(handle, object))
+        .ok_or_else(|| bad_handle(op, handle))
 }
 
 /// Ends `handle` only if `approve` accepts its object. On refusal the handle
@@ -90,6 +140,7 @@ pub fn remove_if(
                 false
             }
         })
+        .map(|object| ended(handle, object))
         .map_err(|_| refusal.unwrap_or_else(|| bad_handle(op, handle)))
 }
 
@@ -103,6 +154,7 @@ pub fn close(handle: Handle) -> Result<()> {
             None => socket.close(),
         },
         Object::Pool(pool) => pool.close(),
+        Object::Poller(poller) => poller.close(),
     }
     Ok(())
 }

@@ -13,11 +13,13 @@
 
 mod consts;
 mod library;
+mod poller;
 mod pool;
 mod socket;
 
 pub use consts::*;
 pub use library::*;
+pub use poller::*;
 pub use pool::*;
 pub use socket::*;
 
