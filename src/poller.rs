@@ -431,6 +431,9 @@ impl Poller {
             let mut n = 0;
             let mut woken = false;
             self.take_ended(out, &mut n, &mut woken)?;
+            if n == out.len() {
+                return Ok(n);
+            }
             let timeout = if n > 0 || woken {
                 0
             } else {
@@ -643,4 +646,29 @@ pub fn try_send(socket: &Socket, buf: &[u8]) -> Result<Sent> {
             _ => return Err(Error::from_io(OP, &err)),
         }
     }
+}
+
+/// The fan-out: sends `data` to each handle once with [`try_send`] and
+/// writes each handle's outcome: the byte count, `would_block`, or
+/// `code(kind)` of its error. Returns how many took all of `data`.
+pub fn send_many(
+    handles: &[Handle],
+    data: &[u8],
+    results: &mut [i64],
+    lookup: impl Fn(Handle) -> Result<Arc<Socket>>,
+    code: impl Fn(ErrorKind) -> i64,
+    would_block: i64,
+) -> usize {
+    let mut whole = 0;
+    for (&h, r) in handles.iter().zip(results.iter_mut()) {
+        *r = match lookup(h).and_then(|s| try_send(&s, data)) {
+            Ok(Sent::Bytes(sent)) => {
+                whole += usize::from(sent == data.len());
+                sent as i64
+            }
+            Ok(Sent::WouldBlock) => would_block,
+            Err(e) => code(e.kind()),
+        };
+    }
+    whole
 }

@@ -444,3 +444,31 @@ fn send_many_delivers_to_every_reader_and_never_stalls_on_a_full_one() {
         sockrt_close(h);
     }
 }
+
+#[test]
+fn closed_reports_fill_a_small_wait_and_the_rest_come_next() {
+    let p = poller();
+    let mut conns = Vec::new();
+    for i in 0..5u64 {
+        let (h, peer) = pair();
+        assert_eq!(sockrt_poller_add(p, h, IN, i), SOCKRT_OK);
+        conns.push((h, peer));
+    }
+    for (h, _) in &conns {
+        sockrt_close(*h);
+    }
+    let mut evs = [sockrt_poll_event::default(); 2];
+    let mut got = Vec::new();
+    for _ in 0..3 {
+        let n = sockrt_poller_wait(p, evs.as_mut_ptr(), 2, 1000);
+        assert!(n > 0, "wait failed or timed out: {n}");
+        got.extend(evs[..n as usize].iter().map(|e| (e.token, e.events)));
+    }
+    got.sort();
+    assert_eq!(
+        got,
+        (0..5).map(|i| (i, SOCKRT_POLL_CLOSED)).collect::<Vec<_>>()
+    );
+    assert_eq!(sockrt_poller_wait(p, evs.as_mut_ptr(), 2, 0), 0);
+    sockrt_close(p);
+}

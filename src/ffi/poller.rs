@@ -13,7 +13,7 @@
 //! next wait reports its token once with SOCKRT_POLL_CLOSED alone.
 
 use super::*;
-use crate::poller::{self as rt, Poller, PollerEvent, Sent, Target};
+use crate::poller::{self as rt, Poller, PollerEvent, Target};
 use crate::registry;
 
 /// sockrt_poller_add / _modify (interest only): edge-triggered, report a
@@ -232,18 +232,13 @@ pub extern "C" fn sockrt_send_many(
         let handles = unsafe { std::slice::from_raw_parts(handles, n) };
         // SAFETY: as above; results may not alias handles (header contract).
         let results = unsafe { std::slice::from_raw_parts_mut(results, n) };
-        let mut whole = 0;
-        for (&h, result) in handles.iter().zip(results.iter_mut()) {
-            let outcome = registry::socket(h, "send_many").and_then(|s| rt::try_send(&s, data));
-            *result = match outcome {
-                Ok(Sent::Bytes(sent)) => {
-                    whole += usize::from(sent == len);
-                    sent as i64
-                }
-                Ok(Sent::WouldBlock) => i64::from(SOCKRT_E_WOULD_BLOCK),
-                Err(e) => i64::from(code_of(e.kind())),
-            };
-        }
-        Ok(whole)
+        Ok(rt::send_many(
+            handles,
+            data,
+            results,
+            |h| registry::socket(h, "send_many"),
+            |kind| i64::from(code_of(kind)),
+            i64::from(SOCKRT_E_WOULD_BLOCK),
+        ))
     })
 }
