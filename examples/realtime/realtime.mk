@@ -39,3 +39,21 @@ realtime-serve: lib python-env
 	cd $(REALTIME_DIR) && $(PYTHON_RUN) server.py
 
 TEST_TARGETS += test-realtime
+
+# make realtime-bench: N = 1,000, 5,000, 10,000 SSE and WebSocket subscribers
+# on the sockrt server and on its asyncio peer (bench/asyncio_server.py), 20
+# events at 10/s, driven by bench/loadclient.c (one epoll loop in C), plus
+# the faults at scale (1,000 slow-loris connections; 5,000 connects past the
+# cap). Writes $(REALTIME_OUT)/bench/{bench.md,bench.json,bench.svg}.
+REALTIME_LOADCLIENT := $(REALTIME_OUT)/loadclient
+REALTIME_BENCH_ARGS ?=
+
+.PHONY: realtime-bench
+
+$(REALTIME_LOADCLIENT): $(REALTIME_DIR)/bench/loadclient.c
+	@mkdir -p $(dir $@)
+	$(CC) $(STRICT_CFLAGS) -o $@ $<
+
+realtime-bench: lib python-env $(REALTIME_LOADCLIENT)
+	cd $(REALTIME_DIR) && timeout 900 env $(PYTHON_RUN) bench/realtime_bench.py \
+		--loadclient $(REALTIME_LOADCLIENT) --out $(REALTIME_OUT)/bench $(REALTIME_BENCH_ARGS)
