@@ -130,12 +130,6 @@
 #define SOCKRT_E_IO -19
 
 /**
- * A call that must not block would have blocked (a full send buffer in
- * sockrt_send_many).
- */
-#define SOCKRT_E_WOULD_BLOCK -21
-
-/**
  * Address family: IPv4.
  */
 #define SOCKRT_INET 4
@@ -249,20 +243,17 @@
  */
 #define SOCKRT_ADDR_MAX 64
 
-
-
-
+/**
+ * sockrt_poller_add / _modify (interest only): edge-triggered, report a
+ * readiness change once until the caller has consumed it (read or written
+ * until SOCKRT_E_WOULD_BLOCK). Without it, readiness is level-triggered.
+ */
+#define SOCKRT_POLL_EDGE 32
 
 /**
- * Interest flag: edge-triggered (report a readiness change once, until the
- * caller has consumed it); the default is level-triggered.
+ * The most events one sockrt_poller_wait reports (its `max` limit).
  */
-#define EDGE 32
-
-/**
- * The most events one wait reports.
- */
-#define MAX_EVENTS (1 << 16)
+#define SOCKRT_POLLER_MAX_EVENTS 65536
 
 /**
  * An opaque 64-bit name for a socket, listener, datagram socket or pool.
@@ -531,7 +522,7 @@ int32_t sockrt_poller_wake(sockrt_handle poller);
  * MSG_DONTWAIT | MSG_NOSIGNAL), and writes each handle's result to
  * `results[i]`: the bytes it took (fewer than `len` when its send buffer
  * filled: the caller sends the rest later), or a negative code for that
- * handle alone: SOCKRT_E_WOULD_BLOCK (send buffer full, nothing sent),
+ * handle alone: SOCKRT_E_WOULD_BLOCK (-21: send buffer full, nothing sent),
  * SOCKRT_E_BAD_HANDLE, SOCKRT_E_WRONG_KIND (not a stream), SOCKRT_E_CLOSED,
  * SOCKRT_E_CONNECTION_RESET (the peer is gone), SOCKRT_E_NOT_CONNECTED, ...
  * A full or failed subscriber never delays the others. Per-handle failures

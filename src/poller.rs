@@ -45,7 +45,7 @@ use std::sync::{Arc, Weak};
 
 /// Interest flag: edge-triggered (report a readiness change once, until the
 /// caller has consumed it); the default is level-triggered.
-pub const EDGE: u32 = 32;
+pub(crate) const EDGE: u32 = 32;
 
 /// Events a caller may ask for.
 const INTEREST_BITS: u32 = ready::IN | ready::OUT | EDGE;
@@ -54,7 +54,7 @@ const INTEREST_BITS: u32 = ready::IN | ready::OUT | EDGE;
 const WAKE_KEY: u64 = 0;
 
 /// The most events one wait reports.
-pub const MAX_EVENTS: usize = 1 << 16;
+pub(crate) const MAX_EVENTS: usize = 1 << 16;
 
 /// One ready registration, as a wait reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

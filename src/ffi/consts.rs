@@ -43,9 +43,6 @@ pub const SOCKRT_E_LIMIT: i32 = -17;
 pub const SOCKRT_E_PANIC: i32 = -18;
 /// Any other OS error; sockrt_last_os_error() gives the errno.
 pub const SOCKRT_E_IO: i32 = -19;
-/// A call that must not block would have blocked (a full send buffer in
-/// sockrt_send_many).
-pub const SOCKRT_E_WOULD_BLOCK: i32 = -21;
 
 /// Address family: IPv4.
 pub const SOCKRT_INET: i32 = 4;

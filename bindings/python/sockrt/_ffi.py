@@ -290,10 +290,8 @@ _POLLER_PROTOTYPES: dict[str, tuple[object, list[object]]] = {
     "sockrt_poller_wake": (c_int32, [_H]),
     "sockrt_send_many": (c_int64, [c_void_p, c_size_t, c_void_p, c_size_t, c_void_p]),
 }
-for _name, (_restype, _argtypes) in _POLLER_PROTOTYPES.items():
-    _func = getattr(lib, _name)
-    _func.restype = _restype
-    _func.argtypes = _argtypes
+_PROTOTYPES.update(_POLLER_PROTOTYPES)
+_declare(lib)
 
 poller_open = lib.sockrt_poller_open
 poller_add = lib.sockrt_poller_add

@@ -38,6 +38,7 @@ from collections.abc import Mapping
 from selectors import EVENT_READ, EVENT_WRITE, SelectorKey
 from typing import Any, Iterator, Optional, Sequence
 
+from . import _constants as _C
 from . import _ffi
 from ._errors import error_for
 from ._socket import Socket as _SockrtSocket
@@ -56,14 +57,14 @@ __all__ = [
 ]
 
 # The C ABI's values (SOCKRT_POLL_*, SOCKRT_E_WOULD_BLOCK).
-POLL_IN = 1
-POLL_OUT = 2
-POLL_ERR = 4
-POLL_HUP = 8
-POLL_CLOSED = 16
-POLL_EDGE = 32
-E_WOULD_BLOCK = -21
-MAX_EVENTS = 1 << 16
+POLL_IN = _C.SOCKRT_POLL_IN
+POLL_OUT = _C.SOCKRT_POLL_OUT
+POLL_ERR = _C.SOCKRT_POLL_ERR
+POLL_HUP = _C.SOCKRT_POLL_HUP
+POLL_CLOSED = _C.SOCKRT_POLL_CLOSED
+POLL_EDGE = _C.SOCKRT_POLL_EDGE
+E_WOULD_BLOCK = getattr(_C, "SOCKRT_E_WOULD_BLOCK", -21)
+MAX_EVENTS = _C.SOCKRT_POLLER_MAX_EVENTS
 
 _SLICE_MS = 250
 _EVENT = struct.Struct("=QII")

@@ -59,6 +59,8 @@ public final class Sockrt {
     public static final int POLL_ERR = 4;
     public static final int POLL_HUP = 8;
     public static final int POLL_CLOSED = 16;
+    public static final int POLL_EDGE = 32;
+    public static final int POLLER_MAX_EVENTS = 65536;
 
     /** Bytes that always hold an address string and its NUL. */
     public static final int ADDR_MAX = 64;
