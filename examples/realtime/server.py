@@ -29,12 +29,14 @@ that a connection gets 503 at once (or, in a flood, is closed).
 """
 
 import argparse
+import concurrent.futures
 import contextlib
 import ctypes
 import json
 import os
 import resource
 import signal
+import socket
 import sys
 import threading
 import time
@@ -60,6 +62,7 @@ RECV_CHUNK = 65536
 SWEEP_INTERVAL = 0.05     # seconds between deadline checks
 ACCEPT_BATCH = 128        # accepts per loop turn, so delivery interleaves with a flood
 EMFILE_PAUSE = 0.1        # seconds the listener rests after running out of descriptors
+FAN_OUT_SPLIT = 2048      # audiences at least this large are split across fan-out threads
 
 # Connection states.
 HEAD, LONG_POLL, SSE, WS, DRAIN, WS_CLOSING, REJECT = range(7)
@@ -79,7 +82,8 @@ class ServerConfig:
                  limits=None, long_poll_default=25.0, long_poll_max=60.0,
                  heartbeat=15.0, io_timeout=30.0, ws_max_message=65536,
                  history=1000, backlog=128, max_rejecting=16, quiet=False,
-                 reserve=16, queue_limit=256 * 1024):
+                 reserve=16, queue_limit=256 * 1024, fan_out_threads=1,
+                 subscriber_send_buffer=64 * 1024):
         self.host = host
         self.port = port
         self.tick = tick                      # seconds between ticker events; 0 = no ticker
@@ -96,6 +100,10 @@ class ServerConfig:
         self.quiet = quiet
         self.reserve = reserve                # extra connections for /publish and /stats
         self.queue_limit = queue_limit        # bytes queued for one subscriber before it is dropped
+        self.fan_out_threads = fan_out_threads  # threads sending one event to a large audience
+        # SO_SNDBUF of a subscriber: bounds what the kernel holds for a slow
+        # one (autotuning would let it grow to megabytes) before queue_limit.
+        self.subscriber_send_buffer = subscriber_send_buffer
 
 
 class Conn:
@@ -150,6 +158,8 @@ class RealtimeServer:
         self._listener_paused_until = 0.0
         self._fd_warned = 0.0
         self._fd_limit = None
+        self._fan_helpers = [concurrent.futures.ThreadPoolExecutor(1, "fan-out")
+                             for _ in range(max(0, self.config.fan_out_threads - 1))]
         with open(os.path.join(HERE, "page.html"), "rb") as f:
             self._page = f.read()
         self._routes = {
@@ -296,6 +306,8 @@ class RealtimeServer:
         for conn in list(self._conns.values()):
             self._drop(conn)
         self._poller.close()
+        for helper in self._fan_helpers:
+            helper.shutdown(wait=True)
 
     # --- accepting ---------------------------------------------------------
 
@@ -305,6 +317,11 @@ class RealtimeServer:
             return
         cfg = self.config
         for _ in range(ACCEPT_BATCH):
+            if (self._served >= cfg.max_connections + cfg.reserve
+                    and self._rejecting >= cfg.max_rejecting):
+                if not self._refuse_one():
+                    return
+                continue
             try:
                 sock, _ = self._listener.accept()
             except BlockingIOError:
@@ -330,6 +347,20 @@ class RealtimeServer:
             else:
                 self.counters["rejected"] += 1
                 sock.close()            # a flood: not even a 503 for these
+
+    def _refuse_one(self):
+        """A flood past every limit: accept and close at once, in two library
+        calls (no socket object, no 503). Returns False when none is waiting."""
+        out = ctypes.c_uint64()
+        rc = _ffi.accept(self._listener.handle, ctypes.byref(out))
+        if rc < 0:
+            if rc == sockrt.E_LIMIT:
+                self._out_of_descriptors(time.monotonic())
+            return False
+        _ffi.close(out.value)
+        self.counters["connections"] += 1
+        self.counters["rejected"] += 1
+        return True
 
     def _out_of_descriptors(self, now):
         """accept failed for lack of descriptors: say so (once a second), and
@@ -631,6 +662,7 @@ class RealtimeServer:
         # `retry` makes a browser reconnect after 1 s if the stream breaks.
         chunk = head + b"retry: 1000\n\n" + self._sse_chunk(events)
         self._timed.pop(conn.id, None)
+        self._bound_send_buffer(conn)
         conn.state = SSE
         self._sse[conn.id] = conn
         self._fan.pop("sse", None)
@@ -650,11 +682,18 @@ class RealtimeServer:
         conn.inbuf = bytearray()
         conn.last_in = time.monotonic()
         self._timed.pop(conn.id, None)
+        self._bound_send_buffer(conn)
         conn.state = WS
         self._ws[conn.id] = conn
         self._fan.pop("ws", None)
         if self._write(conn, head + self._ws_chunk(self._replay(since))):
             self._on_ws_bytes(conn)
+
+    def _bound_send_buffer(self, conn):
+        size = self.config.subscriber_send_buffer
+        if size > 0:
+            with contextlib.suppress(OSError):
+                conn.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, size)
 
     # --- WebSocket ---------------------------------------------------------------
 
@@ -759,7 +798,7 @@ class RealtimeServer:
         ready, handles, results = cached
         backlogged = [c for c in members.values() if c.out] if len(ready) != len(members) else ()
         size = len(chunk)
-        whole = _ffi.send_many(handles, len(ready), chunk, size, results) if ready else 0
+        whole = self._send_many(handles, results, len(ready), chunk) if ready else 0
         if whole != len(ready):
             changed = False
             values = memoryview(results).cast("B").cast("q")
@@ -777,6 +816,26 @@ class RealtimeServer:
         for conn in backlogged:
             if conn.id in self._conns:
                 self._write_queued(conn, chunk)
+
+    def _send_many(self, handles, results, n, chunk):
+        """sockrt_send_many over `n` handles; with --fan-out-threads > 1 and a
+        large audience, helper threads take equal slices at the same time (the
+        library releases the GIL), so the sends use every CPU."""
+        helpers = self._fan_helpers
+        if not helpers or n < FAN_OUT_SPLIT:
+            return _ffi.send_many(handles, n, chunk, len(chunk), results)
+        parts = len(helpers) + 1
+        per = -(-n // parts)
+        base_h, base_r = ctypes.addressof(handles), ctypes.addressof(results)
+        jobs = []
+        for k, helper in enumerate(helpers, start=1):
+            start = k * per
+            count = min(per, n - start)
+            if count > 0:
+                jobs.append(helper.submit(_ffi.send_many, base_h + 8 * start, count, chunk,
+                                          len(chunk), base_r + 8 * start))
+        whole = _ffi.send_many(handles, min(per, n), chunk, len(chunk), results)
+        return whole + sum(job.result() for job in jobs)
 
     def _write_queued(self, conn, data):
         conn.out += data
@@ -829,6 +888,8 @@ def parse_args(argv):
     p.add_argument("--queue-limit", type=int, default=256 * 1024,
                    help="bytes queued for a slow subscriber before it is dropped")
     p.add_argument("--backlog", type=int, default=128, help="listen backlog")
+    p.add_argument("--fan-out-threads", type=int, default=1,
+                   help="threads that send one event to a large audience together")
     p.add_argument("--request-timeout", type=float, default=10.0,
                    help="seconds a client has to send a whole request head")
     p.add_argument("--heartbeat", type=float, default=15.0,
@@ -844,7 +905,7 @@ def main(argv=None):
     config = ServerConfig(host=args.host, port=args.port, tick=args.tick,
                           max_connections=args.max_connections, reserve=args.reserve,
                           queue_limit=args.queue_limit, backlog=args.backlog,
-                          heartbeat=args.heartbeat,
+                          heartbeat=args.heartbeat, fan_out_threads=args.fan_out_threads,
                           limits=Limits(request_timeout=args.request_timeout), quiet=args.quiet)
     server = RealtimeServer(config).start()
     soft, hard = server._fd_limit

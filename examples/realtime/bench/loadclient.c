@@ -64,7 +64,7 @@ static double *lat;
 static size_t nlat, lat_cap;
 
 static int subs_ok, subs_refused, subs_pending, loris_closed, burst_503, burst_refused,
-    burst_other, burst_pending, subs_lost;
+    burst_other, burst_pending, subs_lost, subs_done;
 
 static double now_real(void)
 {
@@ -118,8 +118,13 @@ static void finish(struct conn *c)
     c->state = DONE;
 }
 
-static void record(double ms)
+#define MAX_EVENT_IDS 4096
+static double event_max[MAX_EVENT_IDS];
+
+static void record(double ms, long id)
 {
+    if (id > 0 && id < MAX_EVENT_IDS && ms > event_max[id])
+        event_max[id] = ms;
     if (nlat == lat_cap) {
         lat_cap = lat_cap ? lat_cap * 2 : 1 << 16;
         lat = realloc(lat, lat_cap * sizeof *lat);
@@ -129,7 +134,7 @@ static void record(double ms)
     lat[nlat++] = ms;
 }
 
-/* Finds each "t":<seconds> in the stream (carrying partial tails). */
+/* Finds each {"id":N,"t":<seconds> in the stream (carrying partial tails). */
 static void scan(struct conn *c, const char *data, size_t len, double arrival)
 {
     char buf[65536 + 128];
@@ -140,18 +145,23 @@ static void scan(struct conn *c, const char *data, size_t len, double arrival)
     buf[n] = '\0';
     size_t pos = 0, keep_from;
     for (;;) {
-        char *p = memmem(buf + pos, n - pos, "\"t\":", 4);
+        char *p = memmem(buf + pos, n - pos, "{\"id\":", 6);
         if (!p) {
-            keep_from = n > pos + 3 ? n - 3 : pos;
+            keep_from = n > pos + 5 ? n - 5 : pos;
             break;
         }
         char *end;
-        double t = strtod(p + 4, &end);
-        if (end >= buf + n) { /* the number may go on in the next read */
+        long id = strtol(p + 6, &end, 10);
+        double t = 0;
+        if (end + 5 < buf + n && !memcmp(end, ",\"t\":", 5))
+            t = strtod(end + 5, &end);
+        else
+            end = buf + n;
+        if (end >= buf + n) { /* the event may go on in the next read */
             keep_from = (size_t)(p - buf);
             break;
         }
-        record((arrival - t) * 1e3);
+        record((arrival - t) * 1e3, id);
         c->events++;
         pos = (size_t)(end - buf);
     }
@@ -257,14 +267,10 @@ int main(int argc, char **argv)
             fprintf(stderr, "loadclient: subscribers not connected after 120 s\n");
             break;
         }
-        if (ready) {
-            int complete = 1;
-            for (int i = 0; i < nconns && complete; i++)
-                if (conns[i].kind == SUB && conns[i].state == LIVE && conns[i].events < events)
-                    complete = 0;
-            if (complete && (burst == 0 || (burst_opened == burst && burst_pending == 0)))
-                break;
-        }
+        /* Every accepted subscriber has its events, or is gone. */
+        if (ready && subs_done + subs_lost >= subs_ok &&
+            (burst == 0 || (burst_opened == burst && burst_pending == 0)))
+            break;
         if (loris && t >= next_loris) {
             next_loris = t + 0.5;
             for (int i = 0; i < nconns; i++)
@@ -342,10 +348,14 @@ int main(int argc, char **argv)
                 c->state = LIVE;
                 size_t head = (size_t)(end + 4 - rbuf);
                 scan(c, rbuf + head, (size_t)got - head, arrival);
+                if (c->events >= events)
+                    subs_done++;
                 continue;
             }
             int before = c->events;
             scan(c, rbuf, (size_t)got, arrival);
+            if (before < events && c->events >= events)
+                subs_done++;
             if (!burst_started && burst && c->events > before)
                 burst_started = 1;
         }
@@ -371,10 +381,17 @@ int main(int argc, char **argv)
            "\"complete\": %ld, \"extra\": %ld, \"p50_ms\": %.2f, \"p90_ms\": %.2f, \"p99_ms\": %.2f, "
            "\"max_ms\": %.2f, \"client_cpu_s\": %.3f, \"loris\": %d, \"loris_open_at_end\": %d, "
            "\"burst\": %d, \"burst_503\": %d, \"burst_refused\": %d, \"burst_other\": %d, "
-           "\"burst_unanswered\": %d}\n",
+           "\"burst_unanswered\": %d, \"event_max_ms\": [",
            subs_ok, subs_refused, subs_lost, delivered, (long)subs_ok * events, complete, extra,
            pct(0.5), pct(0.9), pct(0.99), nlat ? lat[nlat - 1] : -1.0, cpu, loris, loris_open,
            burst, burst_503, burst_refused, burst_other, burst_pending);
+    int first = 1;
+    for (int i = 1; i < MAX_EVENT_IDS; i++)
+        if (event_max[i] > 0) {
+            printf("%s%.1f", first ? "" : ", ", event_max[i]);
+            first = 0;
+        }
+    printf("]}\n");
     fflush(stdout);
     for (int i = 0; i < nconns; i++)
         if (conns[i].state != DONE)

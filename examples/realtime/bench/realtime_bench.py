@@ -49,6 +49,8 @@ def start_server(kind, cap, request_timeout):
     cmd = [sys.executable, *SERVERS[kind], "--port", "0", "--tick", "0", "--quiet",
            "--max-connections", str(cap), "--backlog", "4096", "--heartbeat", "60",
            "--request-timeout", str(request_timeout)]
+    if kind == "sockrt" and os.environ.get("RT_FAN_THREADS"):
+        cmd += ["--fan-out-threads", os.environ["RT_FAN_THREADS"]]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     line = proc.stdout.readline()
     if not line.startswith("listening on "):
