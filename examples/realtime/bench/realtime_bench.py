@@ -88,7 +88,7 @@ def run_case(loadclient, kind, mode, n, events, rate, loris=0, burst=0):
         client = subprocess.Popen(
             [loadclient, "--port", str(port), "--mode", mode, "--subscribers", str(n),
              "--events", str(events), "--loris", str(loris), "--burst", str(burst),
-             "--timeout-s", str(events / rate + 15), "--spin", os.environ.get("RT_SPIN", "0")],
+             "--timeout-s", str(events / rate + 15), "--nap-us", os.environ.get("RT_NAP_US", "1000")],
             stdout=subprocess.PIPE, text=True)
         ready = client.stdout.readline().split()
         if not ready or ready[0] != "ready":
