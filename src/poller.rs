@@ -613,7 +613,7 @@ pub fn try_send(socket: &Socket, buf: &[u8]) -> Result<Sent> {
             format!("{OP}: the handle was closed by another call"),
         ));
     }
-    if socket.kind() != crate::socket::Kind::Stream {
+    if socket.kind() != crate::addr::Kind::Stream {
         return Err(Error::new(
             ErrorKind::WrongKind,
             format!("{OP}: a datagram socket; send_many serves streams"),

@@ -9,8 +9,7 @@ use std::time::{Duration, Instant};
 
 const IN: u32 = SOCKRT_POLL_IN;
 const OUT: u32 = SOCKRT_POLL_OUT;
-/// SOCKRT_E_WOULD_BLOCK.
-const WOULD_BLOCK: i32 = -21;
+const WOULD_BLOCK: i32 = SOCKRT_E_WOULD_BLOCK;
 
 fn poller() -> sockrt_handle {
     let mut p = 0;

@@ -43,11 +43,6 @@ pub struct sockrt_poll_event {
     pub reserved: u32,
 }
 
-/// SOCKRT_E_WOULD_BLOCK (-21): the status the C ABI reserves for "a call
-/// that must not block would have blocked"; its public constant arrives
-/// with the engine's non-blocking calls.
-const WOULD_BLOCK: i32 = -21;
-
 fn socket_target(h: sockrt_handle, op: &str) -> Result<Target> {
     Ok(Target::Socket(h, registry::socket(h, op)?))
 }
@@ -208,7 +203,7 @@ pub extern "C" fn sockrt_poller_wake(poller: sockrt_handle) -> i32 {
 /// MSG_DONTWAIT | MSG_NOSIGNAL), and writes each handle's result to
 /// `results[i]`: the bytes it took (fewer than `len` when its send buffer
 /// filled: the caller sends the rest later), or a negative code for that
-/// handle alone: SOCKRT_E_WOULD_BLOCK (-21: send buffer full, nothing sent),
+/// handle alone: SOCKRT_E_WOULD_BLOCK (send buffer full, nothing sent),
 /// SOCKRT_E_BAD_HANDLE, SOCKRT_E_WRONG_KIND (not a stream), SOCKRT_E_CLOSED,
 /// SOCKRT_E_CONNECTION_RESET (the peer is gone), SOCKRT_E_NOT_CONNECTED, ...
 /// A full or failed subscriber never delays the others. Per-handle failures
@@ -248,7 +243,7 @@ pub extern "C" fn sockrt_send_many(
             results,
             |h| registry::socket(h, "send_many"),
             |kind| i64::from(code_of(kind)),
-            i64::from(WOULD_BLOCK),
+            i64::from(SOCKRT_E_WOULD_BLOCK),
         ))
     })
 }

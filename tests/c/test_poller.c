@@ -13,10 +13,6 @@
 
 #define IO_TIMEOUT_MS 10000
 
-/* SOCKRT_E_WOULD_BLOCK, the per-handle "send buffer full" of send_many. */
-#ifndef SOCKRT_E_WOULD_BLOCK
-#define SOCKRT_E_WOULD_BLOCK (-21)
-#endif
 
 /* A raw C client connected to a sockrt listener; *server gets the accepted handle. */
 static int raw_pair(sockrt_handle *server)
