@@ -134,11 +134,13 @@ def row(r):
     ok = "all" if r["delivered"] == r["expected"] and r["lost"] == 0 else f"{r['delivered']:,}"
     return (f"| {r['server']} | {r['mode'].upper()} | {r['n']:,} | {r['accepted']:,} | "
             f"{ok} of {r['expected']:,} | {r['p50_ms']:.1f} / {r['p99_ms']:.1f} | "
-            f"{r['rss_per_conn_kib']:.1f} | {r['server_cpu_s']:.2f} | {r['client_cpu_s']:.2f} |")
+            f"{r['rss_per_conn_kib']:.1f} | {r['server_cpu_s']:.2f} | "
+            f"{r['server_cpu_delivery_s'] / max(r['delivered'], 1) * 1e6:.1f} | {r['client_cpu_s']:.2f} |")
 
 
 HEADER = ("| server | technique | subscribers | accepted | delivered | p50 / p99 ms | "
-          "RSS KiB/conn | server CPU s | client CPU s |\n|---|---|---|---|---|---|---|---|---|")
+          "RSS KiB/conn | server CPU s | server CPU µs/delivery | client CPU s |\n"
+          "|---|---|---|---|---|---|---|---|---|---|")
 
 
 def fault_row(r, what):
