@@ -7,7 +7,7 @@
  * so it measures the sockrt server and its asyncio peer alike.
  *
  *   loadclient --port P --mode sse|ws --subscribers N --events E
- *              [--loris L] [--burst B] [--inflight K] [--timeout-s S]
+ *              [--loris L] [--burst B] [--inflight K] [--timeout-s S] [--nap-us U]
  *
  * 1. Opens L slow-loris connections (a request head that never ends: one
  *    more header byte every 500 ms), then N subscribers, at most K
@@ -18,6 +18,8 @@
  *    seconds); latency = arrival (CLOCK_REALTIME) - t, per subscriber.
  *    With B > 0, the first event received starts a burst of B connections
  *    past the server's cap; each must be answered (503) or refused.
+ *    With U > 0, while measuring it polls the epoll set every U µs instead
+ *    of blocking in epoll_wait (see the loop).
  * 4. Ends when every subscriber has E events, or S seconds after "ready",
  *    and prints one JSON line of results, including its own CPU time.
  */
