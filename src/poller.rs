@@ -457,6 +457,9 @@ impl Poller {
                     if n > 0 {
                         return Ok(n);
                     }
+                    if crate::sys::interruptible() {
+                        return Err(Error::from_errno(OP, libc::EINTR));
+                    }
                     continue;
                 }
                 return Err(Error::from_io(OP, &err));

@@ -473,3 +473,45 @@ fn closed_reports_fill_a_small_wait_and_the_rest_come_next() {
     assert_eq!(sockrt_poller_wait(p, evs.as_mut_ptr(), 2, 0), 0);
     sockrt_close(p);
 }
+
+extern "C" fn ignore_signal(_: libc::c_int) {}
+
+/// A thread blocked in poller_wait, signalled once it is waiting.
+fn wait_signalled(interruptible: bool) -> (i32, Duration) {
+    // SAFETY: installs a no-op handler for SIGUSR2 without SA_RESTART, so a
+    // blocked epoll_wait sees EINTR.
+    unsafe {
+        let mut sa: libc::sigaction = std::mem::zeroed();
+        sa.sa_sigaction = ignore_signal as usize;
+        libc::sigemptyset(&mut sa.sa_mask);
+        libc::sigaction(libc::SIGUSR2, &sa, std::ptr::null_mut());
+    }
+    let p = poller();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let waiter = std::thread::spawn(move || {
+        sockrt_set_interruptible(i32::from(interruptible));
+        // SAFETY: pthread_self has no preconditions.
+        tx.send(unsafe { libc::pthread_self() }).unwrap();
+        let mut evs = [sockrt_poll_event::default(); 2];
+        let start = Instant::now();
+        let rc = sockrt_poller_wait(p, evs.as_mut_ptr(), 2, 600);
+        (rc, start.elapsed())
+    });
+    let thread = rx.recv().unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    // SAFETY: the thread is alive (it waits up to 600 ms).
+    unsafe { libc::pthread_kill(thread, libc::SIGUSR2) };
+    let out = waiter.join().unwrap();
+    sockrt_close(p);
+    out
+}
+
+#[test]
+fn a_signal_ends_the_wait_only_for_a_thread_that_asked() {
+    let (rc, took) = wait_signalled(true);
+    assert_eq!(rc, SOCKRT_E_INTERRUPTED);
+    assert!(took < Duration::from_millis(500), "{took:?}");
+    let (rc, took) = wait_signalled(false);
+    assert_eq!(rc, 0, "retried until the timeout");
+    assert!(took >= Duration::from_millis(550), "{took:?}");
+}

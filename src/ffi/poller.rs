@@ -151,10 +151,13 @@ pub extern "C" fn sockrt_poller_remove_fd(poller: sockrt_handle, fd: i32) -> i32
 /// Waits up to `timeout_ms` (negative: no limit; 0: do not wait) until a
 /// registration is ready, then fills `events[0..max]` and returns how many it
 /// filled (0 on timeout, or after sockrt_poller_wake). One epoll_wait,
-/// however many registrations. A signal does not end the wait early.
+/// however many registrations. A signal ends the wait with
+/// SOCKRT_E_INTERRUPTED only if this thread asked for that
+/// (sockrt_set_interruptible); otherwise the wait goes on.
 /// Errors: SOCKRT_E_INVALID_ARGUMENT (`events` NULL, `max` 0 or above
 /// SOCKRT_POLLER_MAX_EVENTS), SOCKRT_E_BAD_HANDLE, SOCKRT_E_WRONG_KIND,
-/// SOCKRT_E_CLOSED (the poller was closed during the wait).
+/// SOCKRT_E_CLOSED (the poller was closed during the wait),
+/// SOCKRT_E_INTERRUPTED (see above).
 #[no_mangle]
 pub extern "C" fn sockrt_poller_wait(
     poller: sockrt_handle,

@@ -34,6 +34,7 @@ import math
 import selectors as _selectors
 import struct
 import threading
+import time
 from collections.abc import Mapping
 from selectors import EVENT_READ, EVENT_WRITE, SelectorKey
 from typing import Any, Iterator, Optional, Sequence
@@ -65,6 +66,7 @@ POLL_CLOSED = _C.SOCKRT_POLL_CLOSED
 POLL_EDGE = _C.SOCKRT_POLL_EDGE
 E_WOULD_BLOCK = getattr(_C, "SOCKRT_E_WOULD_BLOCK", -21)
 MAX_EVENTS = _C.SOCKRT_POLLER_MAX_EVENTS
+_E_INTERRUPTED = getattr(_C, "SOCKRT_E_INTERRUPTED", -20)
 
 _SLICE_MS = 250
 _EVENT = struct.Struct("=QII")
@@ -132,8 +134,13 @@ class Poller:
         `timeout_ms` (negative: no limit). [] on timeout or after wake()."""
         h = self._handle()
         self._grow(max(1, min(max_events, MAX_EVENTS)))
-        n = _check(_ffi.poller_wait(h, self._buf, min(max_events, self._cap), timeout_ms))
-        if n == 0:
+        n = _ffi.poller_wait(h, self._buf, min(max_events, self._cap), timeout_ms)
+        if n <= 0:
+            if n == _E_INTERRUPTED:
+                # A signal, on a thread that asked to hear of them: the
+                # interpreter runs its handlers when this returns (PEP 475).
+                return []
+            _check(n)
             return []
         raw = memoryview(self._buf).cast("B")[: n * _EVENT.size]
         return [(token, events) for token, events, _ in _EVENT.iter_unpack(raw)]
@@ -283,21 +290,24 @@ class SockrtSelector(_selectors.BaseSelector):
     def select(self, timeout: Optional[float] = None) -> list[tuple[SelectorKey, int]]:
         poller = self._live_poller()
         if timeout is None:
-            remaining_ms = -1
+            deadline = None
         elif timeout <= 0:
-            remaining_ms = 0
+            deadline = 0.0
         else:
-            remaining_ms = math.ceil(timeout * 1e3)
+            deadline = time.monotonic() + math.ceil(timeout * 1e3) / 1e3
         max_events = max(1, min(len(self._fd_to_key), MAX_EVENTS))
         while True:
-            slice_ms = _SLICE_MS if remaining_ms < 0 else min(remaining_ms, _SLICE_MS)
+            if deadline is None:
+                slice_ms = _SLICE_MS
+            elif deadline == 0.0:
+                slice_ms = 0
+            else:
+                slice_ms = min(_SLICE_MS, max(0, math.ceil((deadline - time.monotonic()) * 1e3)))
             events = poller.wait(slice_ms, max_events)
-            if events or remaining_ms == 0:
+            if events or slice_ms == 0:
                 break
-            if remaining_ms > 0:
-                remaining_ms = max(0, remaining_ms - slice_ms)
-                if remaining_ms == 0:
-                    break
+            if deadline is not None and time.monotonic() >= deadline:
+                break
         ready = []
         fd_to_key = self._fd_to_key
         for token, bits in events:

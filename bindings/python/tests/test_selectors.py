@@ -5,6 +5,7 @@ sockets, so a difference in behaviour shows as a failure."""
 from __future__ import annotations
 
 import asyncio
+import os
 import selectors
 import socket as stdsocket
 import threading
@@ -251,3 +252,23 @@ def test_poller_wake_ends_a_wait_in_another_thread():
         p.wake()
         t.join(WAIT)
         assert got == [[]]
+
+
+def test_a_signal_runs_its_handler_and_the_select_goes_on():
+    import signal
+
+    fired = []
+    previous = signal.signal(signal.SIGUSR1, lambda *_: fired.append(1))
+    try:
+        with SockrtSelector() as sel:
+            a, b = stdsocket.socketpair()
+            with a, b:
+                sel.register(a, R)
+                threading.Timer(0.1, os.kill, (os.getpid(), signal.SIGUSR1)).start()
+                start = time.monotonic()
+                assert sel.select(0.6) == []
+                took = time.monotonic() - start
+        assert fired == [1]
+        assert 0.55 <= took < 3.0, took
+    finally:
+        signal.signal(signal.SIGUSR1, previous)
