@@ -482,7 +482,7 @@ fn wait_signalled(interruptible: bool) -> (i32, Duration) {
     // blocked epoll_wait sees EINTR.
     unsafe {
         let mut sa: libc::sigaction = std::mem::zeroed();
-        sa.sa_sigaction = ignore_signal as usize;
+        sa.sa_sigaction = ignore_signal as extern "C" fn(libc::c_int) as usize;
         libc::sigemptyset(&mut sa.sa_mask);
         libc::sigaction(libc::SIGUSR2, &sa, std::ptr::null_mut());
     }
