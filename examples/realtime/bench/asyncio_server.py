@@ -124,7 +124,12 @@ class Conn(asyncio.Protocol):
                                                       "application/json", keep_alive=keep))
         if not keep:
             self.transport.close()
-        elif self.buffer:
+            return
+        # A kept-alive connection gets a new deadline for its next request.
+        self.timer.cancel()
+        self.timer = asyncio.get_running_loop().call_later(self.state.limits.request_timeout,
+                                                           self.timeout)
+        if self.buffer:
             self.data_received(b"")
 
     def dispatch(self, request):

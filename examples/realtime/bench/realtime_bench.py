@@ -74,8 +74,17 @@ def publish_series(port, events, rate):
         delay = start + i * period - time.monotonic()
         if delay > 0:
             time.sleep(delay)
-        conn.request("POST", "/publish", body=f"bench {i + 1}".encode())
-        response = conn.getresponse()
+        body = f"bench {i + 1}".encode()
+        try:
+            conn.request("POST", "/publish", body=body)
+            response = conn.getresponse()
+        except (ConnectionError, http.client.HTTPException) as exc:
+            # As a publisher would: reconnect once and say so.
+            print(f"publish {i + 1}: {exc!r}; reconnecting", file=sys.stderr)
+            conn.close()
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            conn.request("POST", "/publish", body=body)
+            response = conn.getresponse()
         response.read()
         if response.status != 200:
             raise RuntimeError(f"publish answered {response.status}")
