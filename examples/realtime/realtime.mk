@@ -4,6 +4,7 @@
 #   make realtime-demo    measure the four techniques for a few seconds and print the table
 #                         (also writes $(BUILD_DIR)/realtime/results.md and chart.svg)
 #   make realtime-serve   run the demo server on 127.0.0.1:8080 (open http://127.0.0.1:8080/)
+#   make realtime-bench   thousands of subscribers on the sockrt server and its asyncio peer
 #
 # Needs python-env from bindings/python/python.mk. The browser test needs
 # Debian's chromium package: realtime-chromium installs it when missing and
