@@ -72,6 +72,8 @@ public final class Sockrt {
     public static final int POLL_ERR = 4;
     public static final int POLL_HUP = 8;
     public static final int POLL_CLOSED = 16;
+    public static final int POLL_EDGE = 32;
+    public static final int POLLER_MAX_EVENTS = 65536;
 
     /** sockrt_pool_acquire_ex's flag for a connection that never served a lease ({@link SockrtPool#acquireFresh()}). */
     public static final int ACQUIRE_FRESH = 1;
