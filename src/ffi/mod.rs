@@ -14,11 +14,13 @@
 mod consts;
 mod last_error;
 mod library;
+mod poller;
 mod pool;
 mod socket;
 
 pub use consts::*;
 pub use library::*;
+pub use poller::*;
 pub use pool::*;
 pub use socket::*;
 
