@@ -497,6 +497,15 @@ int32_t sockrt_last_os_error(void);
 size_t sockrt_last_error_message(char *buf, size_t cap);
 
 /**
+ * How many bytes this thread's last failed whole-buffer call moved before
+ * it failed: sockrt_send_all (bytes sent), sockrt_recv_exact (bytes
+ * received, now in the buffer's first bytes), sockrt_exchange (those of
+ * the phase that failed); 0 after any other failure. Lets a caller that was
+ * interrupted (SOCKRT_E_INTERRUPTED) go on from where the call stopped.
+ */
+uint64_t sockrt_last_error_transferred(void);
+
+/**
  * How many handles of every kind (sockets, listeners, datagram sockets,
  * pooled connections, pools) are open now. Useful to find leaks: it returns
  * to its starting value once everything opened is closed.

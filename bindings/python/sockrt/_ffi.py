@@ -86,6 +86,7 @@ _PROTOTYPES: dict[str, tuple[object, list[object]]] = {
     "sockrt_last_error": (c_int32, []),
     "sockrt_last_os_error": (c_int32, []),
     "sockrt_last_error_message": (c_size_t, [c_void_p, c_size_t]),
+    "sockrt_last_error_transferred": (c_uint64, []),
     "sockrt_open_handles": (c_uint64, []),
     "sockrt_close": (c_int32, [_H]),
     "sockrt_socket": (c_int32, [c_int32, c_int32, _HP]),
@@ -245,6 +246,7 @@ error_name = lib.sockrt_error_name
 last_error = lib.sockrt_last_error
 last_os_error = lib.sockrt_last_os_error
 last_error_message = lib.sockrt_last_error_message
+last_error_transferred = lib.sockrt_last_error_transferred
 open_handles = lib.sockrt_open_handles
 close = lib.sockrt_close
 socket = lib.sockrt_socket
