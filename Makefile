@@ -32,7 +32,7 @@ TEST_TARGETS :=
 # Fragments: bindings/python/python.mk, bindings/java/java.mk, examples/*.mk, ...
 -include $(sort $(wildcard bindings/*/*.mk examples/*.mk examples/*/*.mk bench/*.mk fuzz/*.mk tests/*.mk tests/*/*.mk))
 
-.PHONY: all build lib test test-rust test-c test-loom check-header lint install uninstall clean
+.PHONY: all build lib test test-rust test-c test-loom check-header header lint rust-tools install uninstall clean
 all: build
 
 build: lib
@@ -48,8 +48,13 @@ $(LIB_SO): lib
 test: lint check-header test-rust test-c test-loom $(TEST_TARGETS)
 	@echo "make test: all suites passed"
 
-check-header:
-	SOCKRT_HEADER_CHECK=1 $(CARGO) build --release
+# The committed header against what cbindgen generates from src/ffi (build.rs
+# writes it to OUT_DIR only); `make header` updates the committed copy.
+check-header: lib
+	sh tests/header/check.sh
+
+header:
+	sh tests/header/check.sh --update
 
 test-rust: lib
 	$(CARGO) test --release
@@ -68,9 +73,30 @@ $(BUILD_DIR)/tests/c/%: tests/c/%.c tests/c/check.h include/sockrt.h | lib
 test-c: lib $(C_TESTS)
 	@set -e; for t in $(C_TESTS); do echo "== $$t"; timeout 120 $$t; done
 
-lint:
+lint: rust-tools
 	$(CARGO) fmt --check
 	$(CARGO) clippy --release --all-targets -- -D warnings
+
+# rustfmt and clippy: added with rustup when it is there, else named.
+rust-tools:
+	@missing=""; \
+	$(CARGO) fmt --version >/dev/null 2>&1 || missing="$$missing rustfmt"; \
+	$(CARGO) clippy --version >/dev/null 2>&1 || missing="$$missing clippy"; \
+	if [ -n "$$missing" ]; then \
+		if command -v rustup >/dev/null 2>&1; then \
+			echo "rustup component add$$missing"; rustup component add $$missing; \
+		else \
+			echo "make: the Rust toolchain lacks$$missing (make lint needs rustfmt and clippy): install them with your toolchain"; exit 1; \
+		fi; \
+	fi
+
+# /usr and /usr/local are on the loader's path once ldconfig has run, and
+# `make install` runs it there (DESTDIR empty, as root). Any other prefix is
+# not: its sockrt.pc puts an rpath in Libs, so programs built with
+# `pkg-config --libs sockrt` find the library. PC_RPATH= (empty) or
+# PC_RPATH=-Wl,-rpath,DIR overrides.
+LOADER_PREFIX := $(filter /usr /usr/local,$(PREFIX))
+PC_RPATH      ?= $(if $(LOADER_PREFIX),,-Wl,-rpath,$${libdir})
 
 install: lib
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR)/pkgconfig
@@ -80,7 +106,12 @@ install: lib
 	install -m 0644 $(RUST_OUT)/libsockrt.a $(DESTDIR)$(LIBDIR)/libsockrt.a
 	install -m 0644 include/sockrt.h $(DESTDIR)$(INCLUDEDIR)/sockrt.h
 	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|; s|@VERSION@|$(VERSION)|' \
-		sockrt.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/sockrt.pc
+		-e 's|@RPATH@|$(PC_RPATH)|; s| *$$||' sockrt.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/sockrt.pc
+	@if [ -z "$(DESTDIR)" ] && [ -n "$(LOADER_PREFIX)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then \
+		echo "ldconfig"; ldconfig; \
+	elif [ -z "$(LOADER_PREFIX)" ]; then \
+		echo "$(LIBDIR) is not on the loader's path: $(if $(PC_RPATH),sockrt.pc's Libs add an rpath to it,run programs with LD_LIBRARY_PATH=$(LIBDIR))"; \
+	fi
 
 uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libsockrt.so* $(DESTDIR)$(LIBDIR)/libsockrt.a \

@@ -1,0 +1,16 @@
+# Checks of the build itself (included by the top-level Makefile).
+#
+#   make check-msrv          rust-version in Cargo.toml is what the locked crates need,
+#                            and that toolchain builds the crate (tests/msrv/check.py)
+#   make test-header-proof   the header check fails on a stale header: a scratch copy
+#                            with one doc comment edited (tests/header/proof.sh)
+
+.PHONY: check-msrv test-header-proof
+
+check-msrv:
+	python3 tests/msrv/check.py $(BUILD_DIR)/msrv
+
+test-header-proof: lib
+	sh tests/header/proof.sh $(BUILD_DIR)/header-proof
+
+TEST_TARGETS += check-msrv test-header-proof
