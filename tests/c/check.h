@@ -218,6 +218,37 @@ static inline sockrt_handle listen_any(const char *host, uint16_t *port)
     return l;
 }
 
+/*
+ * A connected TCP pair on loopback plus its listener, every wait bounded by
+ * PAIR_TIMEOUT_MS: the listener's accept, and reads and writes on both ends.
+ */
+#define PAIR_TIMEOUT_MS 10000
+
+struct pair {
+    sockrt_handle listener, client, server;
+    uint16_t port;
+};
+
+static inline void open_pair(struct pair *p)
+{
+    p->listener = listen_any("127.0.0.1", &p->port);
+    CHECK_OK(sockrt_set_option(p->listener, SOCKRT_OPT_READ_TIMEOUT_MS, PAIR_TIMEOUT_MS));
+    CHECK_OK(sockrt_tcp_connect("127.0.0.1", p->port, PAIR_TIMEOUT_MS, &p->client));
+    CHECK_OK(sockrt_accept(p->listener, &p->server));
+    CHECK_OK(sockrt_set_option(p->client, SOCKRT_OPT_READ_TIMEOUT_MS, PAIR_TIMEOUT_MS));
+    CHECK_OK(sockrt_set_option(p->server, SOCKRT_OPT_READ_TIMEOUT_MS, PAIR_TIMEOUT_MS));
+    CHECK_OK(sockrt_set_option(p->client, SOCKRT_OPT_WRITE_TIMEOUT_MS, PAIR_TIMEOUT_MS));
+    CHECK_OK(sockrt_set_option(p->server, SOCKRT_OPT_WRITE_TIMEOUT_MS, PAIR_TIMEOUT_MS));
+}
+
+/* Closes all three; each close must succeed. */
+static inline void close_pair(struct pair *p)
+{
+    CHECK_OK(sockrt_close(p->client));
+    CHECK_OK(sockrt_close(p->server));
+    CHECK_OK(sockrt_close(p->listener));
+}
+
 /* Fills buf with a pattern derived from seed and the byte offset. */
 static inline void fill_pattern(unsigned char *buf, size_t len, uint32_t seed)
 {

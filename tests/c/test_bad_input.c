@@ -11,29 +11,6 @@
 #define IO_TIMEOUT_MS 10000
 #define BAD_HOST_UTF8 "\xff\xfe"
 
-/* A connected TCP pair plus its listener, all with bounded waits. */
-struct pair {
-    sockrt_handle listener, client, server;
-    uint16_t port;
-};
-
-static void open_pair(struct pair *p)
-{
-    p->listener = listen_any("127.0.0.1", &p->port);
-    CHECK_OK(sockrt_set_option(p->listener, SOCKRT_OPT_READ_TIMEOUT_MS, IO_TIMEOUT_MS));
-    CHECK_OK(sockrt_tcp_connect("127.0.0.1", p->port, IO_TIMEOUT_MS, &p->client));
-    CHECK_OK(sockrt_accept(p->listener, &p->server));
-    CHECK_OK(sockrt_set_option(p->client, SOCKRT_OPT_READ_TIMEOUT_MS, IO_TIMEOUT_MS));
-    CHECK_OK(sockrt_set_option(p->server, SOCKRT_OPT_READ_TIMEOUT_MS, IO_TIMEOUT_MS));
-}
-
-static void close_pair(struct pair *p)
-{
-    CHECK_OK(sockrt_close(p->client));
-    CHECK_OK(sockrt_close(p->server));
-    CHECK_OK(sockrt_close(p->listener));
-}
-
 /* ---- NULL out-pointers ------------------------------------------------ */
 
 static void check_null_outs(void)

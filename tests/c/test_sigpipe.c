@@ -9,24 +9,8 @@
 #include <fcntl.h>
 #include <signal.h>
 
-#define IO_TIMEOUT_MS 10000
 #define MAX_SENDS 1000
 #define MAX_FDS 4096
-
-struct pair {
-    sockrt_handle listener, client, server;
-    uint16_t port;
-};
-
-static void open_pair(struct pair *p)
-{
-    p->listener = listen_any("127.0.0.1", &p->port);
-    CHECK_OK(sockrt_set_option(p->listener, SOCKRT_OPT_READ_TIMEOUT_MS, IO_TIMEOUT_MS));
-    CHECK_OK(sockrt_tcp_connect("127.0.0.1", p->port, IO_TIMEOUT_MS, &p->client));
-    CHECK_OK(sockrt_accept(p->listener, &p->server));
-    CHECK_OK(sockrt_set_option(p->client, SOCKRT_OPT_READ_TIMEOUT_MS, IO_TIMEOUT_MS));
-    CHECK_OK(sockrt_set_option(p->client, SOCKRT_OPT_WRITE_TIMEOUT_MS, IO_TIMEOUT_MS));
-}
 
 static void expect_sigpipe_default(const char *when)
 {

@@ -13,23 +13,6 @@
 #define WRITERS 4
 #define BLOCKS_PER_WRITER 16
 
-struct pair {
-    sockrt_handle listener, client, server;
-    uint16_t port;
-};
-
-static void open_pair(struct pair *p)
-{
-    p->listener = listen_any("127.0.0.1", &p->port);
-    CHECK_OK(sockrt_set_option(p->listener, SOCKRT_OPT_READ_TIMEOUT_MS, IO_TIMEOUT_MS));
-    CHECK_OK(sockrt_tcp_connect("127.0.0.1", p->port, IO_TIMEOUT_MS, &p->client));
-    CHECK_OK(sockrt_accept(p->listener, &p->server));
-    CHECK_OK(sockrt_set_option(p->client, SOCKRT_OPT_READ_TIMEOUT_MS, IO_TIMEOUT_MS));
-    CHECK_OK(sockrt_set_option(p->server, SOCKRT_OPT_READ_TIMEOUT_MS, IO_TIMEOUT_MS));
-    CHECK_OK(sockrt_set_option(p->client, SOCKRT_OPT_WRITE_TIMEOUT_MS, IO_TIMEOUT_MS));
-    CHECK_OK(sockrt_set_option(p->server, SOCKRT_OPT_WRITE_TIMEOUT_MS, IO_TIMEOUT_MS));
-}
-
 /* ---- close wakes blocked calls ---------------------------------------- */
 
 enum blocked_call { CALL_RECV, CALL_ACCEPT, CALL_SEND };
