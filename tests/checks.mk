@@ -14,3 +14,10 @@ test-header-proof: lib
 	sh tests/header/proof.sh $(BUILD_DIR)/header-proof
 
 TEST_TARGETS += check-msrv test-header-proof
+
+# EchoDemo's server ends quietly on SIGTERM (needs the Java binding).
+.PHONY: test-echodemo-sigterm
+test-echodemo-sigterm: java
+	timeout 120 bash tests/echodemo_sigterm.sh $(JAVA_RUN)
+
+TEST_TARGETS += $(if $(wildcard bindings/java/java.mk),test-echodemo-sigterm)
