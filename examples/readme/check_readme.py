@@ -46,13 +46,14 @@ import tempfile
 from pathlib import Path
 
 TOP = Path(__file__).resolve().parents[2]
-EXAMPLE = re.compile(r"<!-- example: (\S+) -->\n```\w*\n(.*?)```", re.S)
-QUICKSTART = re.compile(r"<!-- quickstart: ([^;>]+);([^>]*)-->\n```console\n(.*?)```", re.S)
+EXAMPLE = re.compile(r"<!-- example: (\S+) -->\n```\w*\n(.*?)```", re.DOTALL)
+QUICKSTART = re.compile(r"<!-- quickstart: ([^;>]+);([^>]*)-->\n```console\n(.*?)```", re.DOTALL)
 REQUIRED = ("c-tree", "c-pool", "c-installed", "python", "java", "java-echodemo")
 EXAMPLE_PORT = "7000"
 BLOCK_TIMEOUT_S = 600
 FIRST_LINE_TIMEOUT_S = 60
-STACK_TRACE = re.compile(r"^(Exception in thread|Traceback \(most recent call last\)|\tat )", re.M)
+STACK_TRACE = re.compile(r"^(Exception in thread|Traceback \(most recent call last\)|\tat )",
+                         re.MULTILINE)
 
 
 class Command:
@@ -169,7 +170,7 @@ def run_block(block: Block) -> None:
     try:
         proc = subprocess.run(["bash", str(work / "script.sh")], env=clean_env(home),
                               stdin=subprocess.DEVNULL, timeout=BLOCK_TIMEOUT_S,
-                              capture_output=True, text=True)
+                              capture_output=True, text=True, check=False)
         status = proc.returncode
         tail = proc.stderr
     except subprocess.TimeoutExpired:
