@@ -32,7 +32,7 @@ TEST_TARGETS :=
 # Fragments: bindings/python/python.mk, bindings/java/java.mk, examples/*.mk, ...
 -include $(sort $(wildcard bindings/*/*.mk examples/*.mk examples/*/*.mk bench/*.mk fuzz/*.mk tests/*.mk tests/*/*.mk))
 
-.PHONY: all build lib test test-rust test-c test-loom check-header header lint rust-tools install uninstall clean
+.PHONY: all build lib test test-suites test-rust test-c test-loom check-header header lint rust-tools install uninstall clean
 all: build
 
 build: lib
@@ -45,8 +45,17 @@ lib:
 
 $(LIB_SO): lib
 
-test: lint check-header test-rust test-c test-loom $(TEST_TARGETS)
+# The lint and the header check first; then every suite, TEST_JOBS at a time
+# (2 by default: most suites wait on sockets, JVMs and timeouts rather than
+# the CPU), each suite's output printed together when it ends. TEST_JOBS=1
+# runs them one after another. The longest (loom) is listed first so it
+# starts first.
+TEST_JOBS ?= 2
+test: lint check-header
+	@$(MAKE) --no-print-directory -j$(TEST_JOBS) --output-sync=target test-suites
 	@echo "make test: all suites passed"
+
+test-suites: test-loom test-rust test-c $(TEST_TARGETS)
 
 # The committed header against what cbindgen generates from src/ffi (build.rs
 # writes it to OUT_DIR only); `make header` updates the committed copy.
@@ -57,12 +66,12 @@ header:
 	sh tests/header/check.sh --update
 
 test-rust: lib
-	$(CARGO) test --release
+	+$(CARGO) test --release
 
 # Model checks of the handle table, the close-wake protocol and the pool's
 # slot accounting: the crate built with loom's locks and atomics.
 test-loom:
-	RUSTFLAGS="--cfg loom" $(CARGO) test --release --test loom --target-dir $(BUILD_DIR)/loom
+	+RUSTFLAGS="--cfg loom" $(CARGO) test --release --test loom --target-dir $(BUILD_DIR)/loom
 
 C_TESTS := $(patsubst tests/c/%.c,$(BUILD_DIR)/tests/c/%,$(wildcard tests/c/test_*.c))
 

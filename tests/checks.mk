@@ -8,10 +8,10 @@
 .PHONY: check-msrv test-header-proof
 
 check-msrv:
-	python3 tests/msrv/check.py $(BUILD_DIR)/msrv
+	+python3 tests/msrv/check.py $(BUILD_DIR)/msrv
 
 test-header-proof: lib
-	sh tests/header/proof.sh $(BUILD_DIR)/header-proof
+	+sh tests/header/proof.sh $(BUILD_DIR)/header-proof
 
 TEST_TARGETS += check-msrv test-header-proof
 
