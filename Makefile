@@ -1,10 +1,11 @@
 # libsockrt — build, test, demo, bench, install.
 #
-#   make build     the library (target/release/libsockrt.{so,a}) and include/sockrt.h
+#   make build     the library (target/release/libsockrt.{so,a})
+#   make header    regenerate the committed include/sockrt.h from src/ffi
 #   make test      every test suite: Rust, C, Python, Java, examples (installs what it lacks)
 #   make demo      build everything and run the cross-language demo
 #   make bench     benchmarks against raw C sockets, Python's socket, Java's Socket
-#   make install   PREFIX=/usr/local DESTDIR= : library, soname links, header, sockrt.pc
+#   make install   PREFIX=/usr/local DESTDIR= PC_RPATH=: library, soname links, header, sockrt.pc
 #
 # Language bindings, examples and benchmarks add their own targets through
 # the *.mk fragments included at the end; each appends to TEST_TARGETS.

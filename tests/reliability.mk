@@ -10,7 +10,6 @@
 test-reliability:
 	$(CARGO) test --release --test faults --test fuzz_replay
 
-
 # ---- memory checking --------------------------------------------------------
 
 VALGRIND_FLAGS := --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
