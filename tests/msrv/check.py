@@ -24,7 +24,8 @@ CARGO = os.environ.get("CARGO", "cargo")
 
 
 def version_tuple(text: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in text.split("."))
+    """ "1.95" -> (1, 95); "1.97.0-nightly" -> (1, 97, 0)."""
+    return tuple(int(part) for part in text.split("-")[0].split("."))
 
 
 def host_triple() -> str:
