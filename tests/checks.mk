@@ -21,3 +21,11 @@ test-echodemo-sigterm: java
 	timeout 120 bash tests/echodemo_sigterm.sh $(JAVA_RUN)
 
 TEST_TARGETS += $(if $(wildcard bindings/java/java.mk),test-echodemo-sigterm)
+
+# ruff over the Python of these checks and of the README checker.
+.PHONY: lint-check-scripts
+lint-check-scripts: python-env
+	$(PY_VENV)/bin/ruff check --line-length 100 $(TOP)/tests/msrv/check.py \
+		$(TOP)/examples/readme/check_readme.py
+
+TEST_TARGETS += $(if $(wildcard bindings/python/python.mk),lint-check-scripts)
