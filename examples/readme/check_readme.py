@@ -26,8 +26,8 @@ Rules for comparing output:
 - a command ending in ``&`` runs in the background; the next command starts
   once it has printed its first line (bounded wait), and the lines shown after
   it are its first lines. When the block ends, every background command still
-  running gets SIGTERM; each must then exit with status 0 and print no stack
-  trace.
+  running gets SIGTERM (SIGKILL 10 s later); each must then exit with status 0
+  and print no stack trace.
 
 Every command must exit 0. Usage: check_readme.py [--list] [NAME...]
 """
@@ -52,6 +52,7 @@ REQUIRED = ("c-tree", "c-pool", "c-installed", "python", "java", "java-echodemo"
 EXAMPLE_PORT = "7000"
 BLOCK_TIMEOUT_S = 600
 FIRST_LINE_TIMEOUT_S = 60
+STOP_TIMEOUT_S = 10
 STACK_TRACE = re.compile(r"^(Exception in thread|Traceback \(most recent call last\)|\tat )",
                          re.MULTILINE)
 
@@ -126,10 +127,12 @@ def script_for(block: Block, work: Path, port: str) -> str:
     def q(i: int, kind: str) -> str:
         return shlex.quote(str(work / f"{i}.{kind}"))
 
-    # On any exit: stop what still runs in the background and collect each
-    # background command's status.
-    stop = [f"if [ -f {q(i, 'pid')} ]; then p=$(cat {q(i, 'pid')}); "
-            f"kill -TERM $p 2>/dev/null; wait $p; echo $? >{q(i, 'rc')}; fi"
+    # On any exit: stop what still runs in the background (SIGTERM, then
+    # SIGKILL after STOP_TIMEOUT_S) and collect each background command's status.
+    tries = STOP_TIMEOUT_S * 20
+    stop = [f"if [ -f {q(i, 'pid')} ]; then p=$(cat {q(i, 'pid')}); kill -TERM $p 2>/dev/null; "
+            f"n=0; while kill -0 $p 2>/dev/null && [ $n -lt {tries} ]; do n=$((n+1)); sleep 0.05; "
+            f"done; kill -KILL $p 2>/dev/null; wait $p; echo $? >{q(i, 'rc')}; fi"
             for i, cmd in enumerate(block.commands) if cmd.background]
     lines = ["set -u", "stop_background() {", *(stop or [":"]), "}",
              "trap stop_background EXIT", f"cd {shlex.quote(str(block.cwd))}"]
@@ -154,6 +157,16 @@ def read(path: Path) -> str:
     return path.read_text(errors="replace") if path.exists() else ""
 
 
+def stop_orphan(pid: int, program: str) -> None:
+    """SIGKILL a background command left running, if that PID is still it."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        if cmdline and os.path.basename(cmdline[0].decode()) == os.path.basename(program):
+            os.kill(pid, signal.SIGKILL)
+    except (OSError, ValueError):
+        pass
+
+
 def run_block(block: Block) -> None:
     work = Path(tempfile.mkdtemp(prefix=f"readme-{block.name}-"))
     home = None
@@ -175,13 +188,10 @@ def run_block(block: Block) -> None:
         tail = proc.stderr
     except subprocess.TimeoutExpired:
         status, tail = "timeout", ""
-    finally:
-        # Anything the block started in the background and left running.
-        for pid_file in work.glob("*.pid"):
-            try:
-                os.kill(int(pid_file.read_text()), signal.SIGKILL)
-            except (ProcessLookupError, ValueError):
-                pass
+        # bash was killed before it could stop its background commands.
+        for i, cmd in enumerate(block.commands):
+            if cmd.background and (work / f"{i}.pid").exists():
+                stop_orphan(int(read(work / f"{i}.pid")), cmd.text.split()[0])
 
     failures = []
     for i, cmd in enumerate(block.commands):
