@@ -26,11 +26,14 @@ pub enum ErrorKind {
     Limit,
     Panic,
     Io,
+    Interrupted,
+    WouldBlock,
+    InProgress,
 }
 
 impl ErrorKind {
     /// Every kind, in code order; lets tests and the FFI walk them all.
-    pub const ALL: [ErrorKind; 19] = [
+    pub const ALL: [ErrorKind; 22] = [
         ErrorKind::InvalidArgument,
         ErrorKind::BadHandle,
         ErrorKind::WrongKind,
@@ -50,6 +53,9 @@ impl ErrorKind {
         ErrorKind::Limit,
         ErrorKind::Panic,
         ErrorKind::Io,
+        ErrorKind::Interrupted,
+        ErrorKind::WouldBlock,
+        ErrorKind::InProgress,
     ];
 
     /// Short English description, as `sockrt_strerror` returns it.
@@ -74,6 +80,9 @@ impl ErrorKind {
             ErrorKind::Limit => "resource limit reached",
             ErrorKind::Panic => "internal error (panic caught at the library boundary)",
             ErrorKind::Io => "input/output error",
+            ErrorKind::Interrupted => "interrupted by a signal",
+            ErrorKind::WouldBlock => "operation would block",
+            ErrorKind::InProgress => "connection in progress",
         }
     }
 
@@ -87,6 +96,8 @@ impl ErrorKind {
                 | ErrorKind::WrongKind
                 | ErrorKind::InvalidState
                 | ErrorKind::Panic
+                | ErrorKind::Interrupted
+                | ErrorKind::WouldBlock
         )
     }
 }
@@ -174,6 +185,9 @@ pub fn kind_of_errno(errno: i32) -> ErrorKind {
             ErrorKind::Unreachable
         }
         libc::ETIMEDOUT => ErrorKind::Timeout,
+        libc::EINTR => ErrorKind::Interrupted,
+        libc::EAGAIN => ErrorKind::WouldBlock,
+        libc::EINPROGRESS => ErrorKind::InProgress,
         libc::ENOTCONN | libc::EDESTADDRREQ => ErrorKind::NotConnected,
         libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM => ErrorKind::Limit,
         _ => ErrorKind::Io,
@@ -196,6 +210,12 @@ pub fn with_last_error<R>(f: impl FnOnce(Option<&Error>) -> R) -> R {
 }
 
 impl Error {
+    /// The same error, caused by `errno`.
+    pub fn with_os_error(mut self, errno: i32) -> Self {
+        self.os_error = errno;
+        self
+    }
+
     /// The same error with `detail` appended to its message.
     pub fn with_detail(mut self, detail: impl fmt::Display) -> Self {
         use fmt::Write;

@@ -14,8 +14,9 @@ pub mod pool;
 pub mod registry;
 pub mod socket;
 mod sync;
-pub mod wake;
+pub mod sys;
 
+pub use addr::{Family, Kind};
 pub use error::{Error, ErrorKind, Result};
 pub use handle::Handle;
-pub use socket::{Family, Kind, Socket};
+pub use socket::Socket;

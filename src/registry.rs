@@ -100,11 +100,27 @@ pub fn close(handle: Handle) -> Result<()> {
     match remove(handle, "close")? {
         Object::Socket(socket) => match socket.membership.get() {
             Some(member) => member.discard(&socket),
-            None => socket.close(),
+            None => socket.close_shared(),
         },
         Object::Pool(pool) => pool.close(),
     }
     Ok(())
+}
+
+/// Ends a socket's handle and hands its descriptor over (`Socket::detach`).
+/// Pools and pooled connections cannot be detached.
+pub fn detach(handle: Handle) -> Result<std::os::fd::RawFd> {
+    let object = remove_if(handle, "detach", |object| match object {
+        Object::Socket(s) if s.membership.get().is_none() => Ok(()),
+        _ => Err(Error::new(
+            ErrorKind::WrongKind,
+            format!("detach: handle {handle:#x} is a pool or a pooled connection"),
+        )),
+    })?;
+    match object {
+        Object::Socket(socket) => socket.detach(),
+        Object::Pool(_) => unreachable!("refused above"),
+    }
 }
 
 /// Live handles of every kind.

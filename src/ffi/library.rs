@@ -1,6 +1,6 @@
 //! Library-wide calls: version, error codes and this thread's last error.
 
-use super::{boundary, code_of, kind_of_code, sockrt_handle, SOCKRT_OK};
+use super::{boundary, code_of, kind_of_code, sockrt_handle, Count, SOCKRT_OK};
 use crate::error::{with_last_error, ErrorKind};
 use crate::registry;
 use once_cell::sync::Lazy;
@@ -12,37 +12,49 @@ static VERSION: &CStr =
         Err(_) => panic!("version has no NUL"),
     };
 
-/// (name, description) per error kind, as static C strings.
-static TEXTS: Lazy<Vec<(ErrorKind, CString, CString)>> = Lazy::new(|| {
+/// The public name of each error kind: part of the ABI, so spelled out
+/// here rather than derived from the Rust variant names.
+pub(crate) fn error_name(kind: ErrorKind) -> &'static CStr {
+    match kind {
+        ErrorKind::InvalidArgument => c"SOCKRT_E_INVALID_ARGUMENT",
+        ErrorKind::BadHandle => c"SOCKRT_E_BAD_HANDLE",
+        ErrorKind::WrongKind => c"SOCKRT_E_WRONG_KIND",
+        ErrorKind::InvalidState => c"SOCKRT_E_INVALID_STATE",
+        ErrorKind::NotConnected => c"SOCKRT_E_NOT_CONNECTED",
+        ErrorKind::Timeout => c"SOCKRT_E_TIMEOUT",
+        ErrorKind::Closed => c"SOCKRT_E_CLOSED",
+        ErrorKind::Eof => c"SOCKRT_E_EOF",
+        ErrorKind::ConnectionRefused => c"SOCKRT_E_CONNECTION_REFUSED",
+        ErrorKind::ConnectionReset => c"SOCKRT_E_CONNECTION_RESET",
+        ErrorKind::AddressInUse => c"SOCKRT_E_ADDRESS_IN_USE",
+        ErrorKind::AddressNotAvailable => c"SOCKRT_E_ADDRESS_NOT_AVAILABLE",
+        ErrorKind::Resolve => c"SOCKRT_E_RESOLVE",
+        ErrorKind::Unreachable => c"SOCKRT_E_UNREACHABLE",
+        ErrorKind::PoolExhausted => c"SOCKRT_E_POOL_EXHAUSTED",
+        ErrorKind::PoolClosed => c"SOCKRT_E_POOL_CLOSED",
+        ErrorKind::Limit => c"SOCKRT_E_LIMIT",
+        ErrorKind::Panic => c"SOCKRT_E_PANIC",
+        ErrorKind::Io => c"SOCKRT_E_IO",
+        ErrorKind::Interrupted => c"SOCKRT_E_INTERRUPTED",
+        ErrorKind::WouldBlock => c"SOCKRT_E_WOULD_BLOCK",
+        ErrorKind::InProgress => c"SOCKRT_E_IN_PROGRESS",
+    }
+}
+
+/// Each kind's description as a static C string.
+static DESCRIPTIONS: Lazy<Vec<(ErrorKind, CString)>> = Lazy::new(|| {
     ErrorKind::ALL
         .into_iter()
-        .map(|kind| {
-            let name = format!("SOCKRT_E_{}", screaming(&format!("{kind:?}")));
-            let text = kind.description();
-            (
-                kind,
-                CString::new(name).unwrap(),
-                CString::new(text).unwrap(),
-            )
-        })
+        .map(|kind| (kind, CString::new(kind.description()).unwrap()))
         .collect()
 });
 
-/// "ConnectionRefused" -> "CONNECTION_REFUSED".
-fn screaming(camel: &str) -> String {
-    let mut out = String::new();
-    for (i, c) in camel.chars().enumerate() {
-        if c.is_uppercase() && i > 0 {
-            out.push('_');
-        }
-        out.push(c.to_ascii_uppercase());
-    }
-    out
-}
-
-fn texts_of(code: i32) -> Option<&'static (ErrorKind, CString, CString)> {
+fn description_of(code: i32) -> Option<&'static CStr> {
     let kind = kind_of_code(code)?;
-    TEXTS.iter().find(|(k, _, _)| *k == kind)
+    DESCRIPTIONS
+        .iter()
+        .find(|(k, _)| *k == kind)
+        .map(|(_, text)| text.as_c_str())
 }
 
 /// The library version, "MAJOR.MINOR.PATCH". Static storage: never free it.
@@ -58,7 +70,9 @@ pub extern "C" fn sockrt_version() -> *const c_char {
 pub extern "C" fn sockrt_strerror(code: i32) -> *const c_char {
     match code {
         SOCKRT_OK => c"success".as_ptr(),
-        _ => texts_of(code).map_or(c"unknown error code".as_ptr(), |t| t.2.as_ptr()),
+        _ => description_of(code)
+            .unwrap_or(c"unknown error code")
+            .as_ptr(),
     }
 }
 
@@ -69,7 +83,9 @@ pub extern "C" fn sockrt_strerror(code: i32) -> *const c_char {
 pub extern "C" fn sockrt_error_name(code: i32) -> *const c_char {
     match code {
         SOCKRT_OK => c"SOCKRT_OK".as_ptr(),
-        _ => texts_of(code).map_or(c"SOCKRT_E_UNKNOWN".as_ptr(), |t| t.1.as_ptr()),
+        _ => kind_of_code(code)
+            .map_or(c"SOCKRT_E_UNKNOWN", error_name)
+            .as_ptr(),
     }
 }
 
@@ -125,4 +141,28 @@ pub extern "C" fn sockrt_open_handles() -> u64 {
 #[no_mangle]
 pub extern "C" fn sockrt_close(h: sockrt_handle) -> i32 {
     boundary(|| registry::close(h))
+}
+
+/// Chooses what a blocking call on this thread does when a signal interrupts
+/// it (EINTR): with `on` = 1 it returns SOCKRT_E_INTERRUPTED, so the caller
+/// can run its signal handlers and retry (a timed call then retries with the
+/// time it has left: the library does not restart the timeout); with `on` = 0
+/// (the default) the library retries by itself and the call goes on. Affects
+/// only the calling thread. Returns the previous setting (0 or 1), or
+/// SOCKRT_E_INVALID_ARGUMENT if `on` is neither. Does not block.
+#[no_mangle]
+pub extern "C" fn sockrt_set_interruptible(on: i32) -> i32 {
+    boundary::<Count>(|| {
+        let on = match on {
+            0 => false,
+            1 => true,
+            _ => {
+                return Err(crate::error::Error::invalid(format!(
+                    "set_interruptible: {on} is not 0 or 1"
+                )))
+            }
+        };
+        Ok(i32::from(crate::sys::set_interruptible(on)))
+    })
+    .0
 }

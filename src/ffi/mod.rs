@@ -52,6 +52,9 @@ pub(crate) fn code_of(kind: ErrorKind) -> i32 {
         ErrorKind::Limit => SOCKRT_E_LIMIT,
         ErrorKind::Panic => SOCKRT_E_PANIC,
         ErrorKind::Io => SOCKRT_E_IO,
+        ErrorKind::Interrupted => SOCKRT_E_INTERRUPTED,
+        ErrorKind::WouldBlock => SOCKRT_E_WOULD_BLOCK,
+        ErrorKind::InProgress => SOCKRT_E_IN_PROGRESS,
     }
 }
 
@@ -165,6 +168,15 @@ pub(crate) fn require_out<T>(out: *mut T, what: &str) -> Result<()> {
 fn check_len(len: usize, what: &str) -> Result<()> {
     if len > isize::MAX as usize {
         return Err(Error::invalid(format!("{what} length {len} is too large")));
+    }
+    Ok(())
+}
+
+/// Checks a buffer argument without making a view of it.
+pub(crate) fn check_buf(is_null: bool, len: usize, what: &str) -> Result<()> {
+    check_len(len, what)?;
+    if is_null && len > 0 {
+        return Err(null(what));
     }
     Ok(())
 }
