@@ -70,9 +70,11 @@ test-rust: lib
 	+$(CARGO) test --release
 
 # Model checks of the handle table, the close-wake protocol and the pool's
-# slot accounting: the crate built with loom's locks and atomics.
+# slot accounting: the crate built with loom's locks and atomics, in its own
+# target directory. A model binary that already passed is not rerun (the
+# exploration is deterministic); LOOM_FORCE=1 reruns it.
 test-loom:
-	+RUSTFLAGS="--cfg loom" $(CARGO) test --release --test loom --target-dir $(BUILD_DIR)/loom
+	+sh tests/run_loom.sh $(BUILD_DIR)/loom
 
 C_TESTS := $(patsubst tests/c/%.c,$(BUILD_DIR)/tests/c/%,$(wildcard tests/c/test_*.c))
 
