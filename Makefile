@@ -47,11 +47,11 @@ lib:
 $(LIB_SO): lib
 
 # The lint and the header check first; then every suite, TEST_JOBS at a time
-# (3 by default: most suites wait on sockets, JVMs and timeouts rather than
+# (2 by default: most suites wait on sockets, JVMs and timeouts rather than
 # the CPU), each suite's output printed together when it ends. TEST_JOBS=1
 # runs them one after another. The longest (loom) is listed first so it
 # starts first.
-TEST_JOBS ?= 3
+TEST_JOBS ?= 2
 test: lint check-header
 	@$(MAKE) --no-print-directory -j$(TEST_JOBS) --output-sync=target test-suites
 	@echo "make test: all suites passed"

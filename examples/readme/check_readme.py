@@ -21,8 +21,8 @@ Rules for comparing output:
 - ``...`` in a shown line matches any text;
 - ``127.0.0.1:PORT`` in a shown line matches any port (the system picks them);
 - the README's example port 7000 is replaced, in commands and output alike,
-  by a port that is free on this machine when the check runs, so that runs
-  in parallel do not collide;
+  by a port that is free on this machine when the check runs (and below the
+  ephemeral range), so that runs in parallel do not collide;
 - a command ending in ``&`` runs in the background; the next command starts
   once it has printed its first line (bounded wait), and the lines shown after
   it are its first lines. When the block ends, every background command still
@@ -35,6 +35,7 @@ Every command must exit 0. Usage: check_readme.py [--list] [NAME...]
 from __future__ import annotations
 
 import os
+import random
 import re
 import shlex
 import shutil
@@ -92,9 +93,22 @@ def check_examples(readme: str) -> None:
 
 
 def free_port() -> str:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return str(s.getsockname()[1])
+    """A port free now, below the kernel's ephemeral range: a port that
+    another test got from bind(0) and closed again is never taken here."""
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    rng = random.Random()
+    for _ in range(100):
+        port = rng.randrange(10000, max(low, 10001))
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return str(port)
+    sys.exit("README check: found no free port below the ephemeral range")
 
 
 def line_matches(expected: str, actual: str) -> bool:
