@@ -11,6 +11,8 @@ work=$(mktemp -d)
 pid=""
 trap '[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null; rm -rf "$work"' EXIT
 for round in 1 2 3; do
+    : >"$work/out"
+    : >"$work/err"
     "$@" EchoDemo server 127.0.0.1 0 30 >"$work/out" 2>"$work/err" &
     pid=$!
     for _ in $(seq 600); do
@@ -18,7 +20,12 @@ for round in 1 2 3; do
         kill -0 "$pid" 2>/dev/null || break
         sleep 0.05
     done
-    grep -q '^LISTENING ' "$work/out" || { echo "echodemo-sigterm: no LISTENING line"; cat "$work/err"; exit 1; }
+    if ! grep -q '^LISTENING ' "$work/out"; then
+        state=$(grep '^State:' "/proc/$pid/status" 2>/dev/null || echo "exited")
+        echo "echodemo-sigterm: round $round: no LISTENING line within 30 s (server $state); its output:"
+        cat "$work/out" "$work/err"
+        exit 1
+    fi
     kill -TERM "$pid"
     status=0
     for _ in $(seq 600); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done

@@ -49,7 +49,7 @@ static void check_send_after_reset(void)
     struct pair p;
     int64_t rc;
     SAY("send to a peer that reset: SOCKRT_E_CONNECTION_RESET, no SIGPIPE");
-    open_pair(&p);
+    pair_open(&p, PAIR_TIMEOUT_MS);
     reset_by_peer(&p);
     rc = send_until_error(p.client);
     CHECK_MSG(rc == SOCKRT_E_CONNECTION_RESET, "send returned %s",
@@ -74,7 +74,7 @@ static void check_recv_after_reset(void)
     struct pair p;
     char buf[16];
     SAY("recv on a connection the peer reset: SOCKRT_E_CONNECTION_RESET");
-    open_pair(&p);
+    pair_open(&p, PAIR_TIMEOUT_MS);
     reset_by_peer(&p);
     CHECK_ERR(sockrt_recv(p.client, buf, sizeof buf), SOCKRT_E_CONNECTION_RESET);
     CHECK_EQ(sockrt_last_os_error(), ECONNRESET);
@@ -86,7 +86,7 @@ static void check_send_after_own_shutdown(void)
 {
     struct pair p;
     SAY("send after our own shutdown(WRITE) (EPIPE): SOCKRT_E_CONNECTION_RESET, no SIGPIPE");
-    open_pair(&p);
+    pair_open(&p, PAIR_TIMEOUT_MS);
     CHECK_OK(sockrt_shutdown(p.client, SOCKRT_SHUT_WRITE));
     CHECK_ERR(sockrt_send(p.client, "x", 1), SOCKRT_E_CONNECTION_RESET);
     CHECK_EQ(sockrt_last_os_error(), EPIPE);
@@ -129,7 +129,7 @@ static void check_close_on_exec(void)
 
     SAY("every descriptor the library hands out is close-on-exec and non-blocking");
     snapshot_fds(before);
-    open_pair(&p);
+    pair_open(&p, PAIR_TIMEOUT_MS);
     CHECK_OK(sockrt_socket(SOCKRT_INET, SOCKRT_STREAM, &s4));
     CHECK_OK(sockrt_socket(SOCKRT_INET, SOCKRT_DGRAM, &d));
     CHECK_OK(sockrt_udp_bind("127.0.0.1", 0, &u));
