@@ -86,6 +86,7 @@ test-c: lib $(C_TESTS)
 lint: rust-tools
 	$(CARGO) fmt --check
 	$(CARGO) clippy --release --all-targets -- -D warnings
+	python3 tests/check_layers.py
 
 # rustfmt and clippy: added with rustup when it is there, else named.
 rust-tools:

@@ -25,7 +25,21 @@ TEST_TARGETS += $(if $(wildcard bindings/java/java.mk),test-echodemo-sigterm)
 # ruff over the Python of these checks and of the README checker.
 .PHONY: lint-check-scripts
 lint-check-scripts: python-env
-	$(PY_VENV)/bin/ruff check --line-length 100 $(TOP)/tests/msrv/check.py \
+	$(PY_VENV)/bin/ruff check --line-length 100 $(TOP)/tests/msrv/check.py $(TOP)/tests/check_layers.py \
 		$(TOP)/examples/readme/check_readme.py
 
 TEST_TARGETS += $(if $(wildcard bindings/python/python.mk),lint-check-scripts)
+
+# The layering check can fail: a scratch copy of src/ whose error.rs uses a
+# later module must be refused.
+.PHONY: test-layers-proof
+test-layers-proof:
+	@scratch=$$(mktemp -d) && trap 'rm -rf "$$scratch"' EXIT && \
+	cp -r $(TOP)/src "$$scratch/src" && \
+	python3 $(TOP)/tests/check_layers.py "$$scratch/src" >/dev/null && \
+	echo 'use crate::ffi::sockrt_handle;' >> "$$scratch/src/error.rs" && \
+	if python3 $(TOP)/tests/check_layers.py "$$scratch/src" 2>/dev/null; then \
+		echo "test-layers-proof: a backward use passed the layering check"; exit 1; \
+	else echo "test-layers-proof: the layering check refuses a backward use"; fi
+
+TEST_TARGETS += test-layers-proof
