@@ -158,8 +158,10 @@ impl Pool {
         if host.is_empty() {
             return Err(Error::invalid("pool_open: host is empty"));
         }
-        if port == 0 {
-            return Err(Error::invalid("pool_open: port 0 cannot be connected to"));
+        if port == 0 && !crate::addr::looks_like_unix(host, port) {
+            return Err(Error::invalid(
+                "pool_open: port 0 cannot be connected to (a Unix socket path needs a '/' or a leading '@')",
+            ));
         }
         Lazy::force(&FORK_HOOK);
         let limits = Limits {
@@ -293,12 +295,15 @@ impl Pool {
     }
 
     fn connect(self: &Arc<Self>) -> Result<Arc<Socket>> {
-        let socket = Socket::tcp_connect(
-            &self.host,
-            self.port,
-            i64::from(self.config.connect_timeout_ms),
-        )?;
-        if self.config.nodelay {
+        let timeout_ms = i64::from(self.config.connect_timeout_ms);
+        // A path with port 0 is a Unix stream socket (no TCP_NODELAY there).
+        let unix = crate::addr::looks_like_unix(&self.host, self.port);
+        let socket = if unix {
+            Socket::unix_connect(&self.host, crate::addr::Kind::Stream, timeout_ms)?
+        } else {
+            Socket::tcp_connect(&self.host, self.port, timeout_ms)?
+        };
+        if self.config.nodelay && !unix {
             socket.set_option(SockOption::NoDelay, 1)?;
         }
         let socket = Arc::new(socket);
