@@ -187,6 +187,7 @@ pub extern "C" fn sockrt_connect(
 /// Writes a datagram's sender to the optional outputs, formatting the
 /// address only if one is wanted.
 fn write_sender(
+    socket: &Socket,
     from: &socket2::SockAddr,
     host_out: *mut c_char,
     host_cap: usize,
@@ -194,6 +195,11 @@ fn write_sender(
 ) -> Result<()> {
     if host_out.is_null() && port_out.is_null() {
         return Ok(());
+    }
+    // An unbound Unix sender has no address at all (length 0).
+    if socket.family() == Family::Unix && from.len() == 0 {
+        let unnamed = Endpoint::Unix(crate::addr::UnixAddr::Unnamed);
+        return write_addr(unnamed, host_out, host_cap, port_out);
     }
     let addr = Endpoint::from_sockaddr(from).ok_or_else(|| {
         Error::new(
@@ -411,7 +417,7 @@ pub extern "C" fn sockrt_recv_from(
         let socket = registry::socket(h, "recv_from")?;
         check_host_cap(&socket, host_out, host_cap, "recv_from")?;
         let (n, from) = socket.recv_from_flags(buf, MsgFlags::default())?;
-        write_sender(&from, host_out, host_cap, port_out)?;
+        write_sender(&socket, &from, host_out, host_cap, port_out)?;
         Ok(n)
     })
 }
@@ -621,7 +627,7 @@ pub extern "C" fn sockrt_recv_from_flags(
         let socket = registry::socket(h, "recv_from")?;
         check_host_cap(&socket, host_out, host_cap, "recv_from")?;
         let (n, from) = socket.recv_from_flags(buf, flags)?;
-        write_sender(&from, host_out, host_cap, port_out)?;
+        write_sender(&socket, &from, host_out, host_cap, port_out)?;
         Ok(n)
     })
 }
