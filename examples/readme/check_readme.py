@@ -44,10 +44,11 @@ def main() -> None:
     check_blocks()
     cc = shlex.split(os.environ["README_CC"])
     work = Path(tempfile.mkdtemp(prefix="readme-"))
-    for name in ("hello", "pool"):
+    for name in ("hello", "pool", "unix"):
         subprocess.run([*cc[:1], *cc[1:], "-o", str(work / name), str(TOP / f"examples/readme/{name}.c"),
                         *shlex.split(os.environ["README_LDFLAGS"])], check=True)
     run([str(work / "hello")], 'server got "hello"')
+    run([str(work / "unix")], "socket file left behind: no")
 
     server = subprocess.Popen([os.environ["README_ECHO_SERVER"], "127.0.0.1", "0", "30"],
                               stdout=subprocess.PIPE, text=True)
