@@ -4,7 +4,8 @@
  * close waking calls really blocked on a Unix socket, poll and exchange,
  * peer credentials, descriptors passed across fork (and a peer that dies
  * holding one), the pool on a path, the socket file's life, bad input, and
- * real peers: Python's socket module (AF_UNIX) and socat.
+ * real peers: Python's socket module (AF_UNIX streams, datagrams and
+ * socket.send_fds/recv_fds) and socat.
  */
 #include "check.h"
 
@@ -791,6 +792,39 @@ static void check_python_peers(void)
     CHECK_MSG(strcmp(line, "reply") == 0, "python got \"%s\"", line);
     finish_peer(&py);
     CHECK_OK(sockrt_close(l));
+
+    SAY("descriptors both ways with Python's socket.recv_fds/send_fds");
+    path_in_dir(path, sizeof path, "py-fds.sock");
+    char *fds_argv[] = { "python3", (char *)peer_script(), "fds", path, NULL };
+    py = start_peer(fds_argv);
+    read_line(&py, line, sizeof line);
+    CHECK_MSG(strcmp(line, "ready") == 0, "python said \"%s\"", line);
+    sockrt_handle pair[2], passed;
+    CHECK_OK(sockrt_unix_connect(path, IO_TIMEOUT_MS, &c));
+    set_timeouts(c);
+    CHECK_OK(sockrt_socketpair(SOCKRT_STREAM, pair));
+    set_timeouts(pair[0]);
+    int pfd = sockrt_fileno(pair[1]);
+    CHECK_EQ(sockrt_send_fds(c, "hi", 2, &pfd, 1), 2);
+    CHECK_OK(sockrt_close(pair[1]));
+    CHECK_OK(sockrt_recv_exact(pair[0], buf, 11));
+    CHECK_MSG(memcmp(buf, "py-wrote:hi", 11) == 0, "got %.11s", buf);
+    int got_fd = -1;
+    size_t nfds = 0;
+    CHECK_EQ(sockrt_recv_fds(c, buf, sizeof buf, &got_fd, 1, &nfds), 4);
+    CHECK(memcmp(buf, "back", 4) == 0);
+    CHECK_EQ(nfds, 1);
+    CHECK_OK(sockrt_adopt_fd(got_fd, &passed));
+    set_timeouts(passed);
+    CHECK_OK(sockrt_recv_exact(passed, buf, 19));
+    CHECK(memcmp(buf, "through-python-pair", 19) == 0);
+    CHECK_EQ(sockrt_recv(passed, buf, sizeof buf), 0);
+    CHECK_OK(sockrt_close(passed));
+    CHECK_OK(sockrt_close(pair[0]));
+    CHECK_OK(sockrt_close(c));
+    read_line(&py, line, sizeof line);
+    CHECK_MSG(strcmp(line, "done") == 0, "python said \"%s\"", line);
+    finish_peer(&py);
 
     SAY("Python's AF_UNIX datagram socket against sockrt send_to/recv_from on paths");
     path_in_dir(path, sizeof path, "py.dgram");
