@@ -35,6 +35,7 @@ struct bench_opts {
     int check;       /* pool_ops: check_on_acquire */
     const char *unix_echo; /* Unix stream echo server: a path or @name */
     const char *unix_sink; /* Unix stream sink */
+    long timeout_ms; /* rtt64: read timeout on the libsockrt client; -1 = none */
 };
 
 /* unix-rtt64 and unix-bulk: rtt64 and bulk over a Unix stream socket. */
@@ -61,6 +62,7 @@ static inline void bench_parse(int argc, char **argv, struct bench_opts *o) {
     o->host = "127.0.0.1";
     o->threads = 1;
     o->check = 1;
+    o->timeout_ms = -1;
     if (argc < 2 || argv[1][0] == '-')
         bench_usage(argv[0]);
     o->workload = argv[1];
@@ -80,6 +82,7 @@ static inline void bench_parse(int argc, char **argv, struct bench_opts *o) {
         else if (!strcmp(k, "--check")) o->check = atoi(v);
         else if (!strcmp(k, "--unix-echo")) o->unix_echo = v;
         else if (!strcmp(k, "--unix-sink")) o->unix_sink = v;
+        else if (!strcmp(k, "--timeout-ms")) o->timeout_ms = atol(v);
         else bench_usage(argv[0]);
     }
 }

@@ -29,11 +29,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 # Iteration counts per mode; "full" is what the benchmark issue specifies.
 MODES = {
     "full": dict(rtt=50000, rtt_warmup=2000, bulk=1 << 30, req=5000,
-                 pool=1000000, call=5000000, reps=3, lifetime=1500),
+                 pool=1000000, call=5000000, reps=3, lifetime=1500, pool64=320000),
     "quick": dict(rtt=5000, rtt_warmup=500, bulk=128 << 20, req=500,
-                  pool=100000, call=500000, reps=2, lifetime=600),
+                  pool=100000, call=500000, reps=2, lifetime=600, pool64=64000),
     "smoke": dict(rtt=200, rtt_warmup=20, bulk=4 << 20, req=50,
-                  pool=2000, call=10000, reps=1, lifetime=120),
+                  pool=2000, call=10000, reps=1, lifetime=120, pool64=1280),
 }
 
 # (server CPU, client CPU)
@@ -53,9 +53,10 @@ SERVER_LABELS = {"raw": "raw C", "sockrt": "libsockrt",
 class Client:
     """A client program: how to start it and what it can run."""
 
-    def __init__(self, name, label, lang, argv, workloads, peer=None):
+    def __init__(self, name, label, lang, argv, workloads, peer=None, suffix=()):
         self.name, self.label, self.lang = name, label, lang
         self.argv, self.workloads, self.peer = argv, set(workloads), peer
+        self.suffix = list(suffix)  # arguments after the workload's own
         self.failure = None  # why it cannot run, if it cannot
 
     def available(self):
@@ -70,6 +71,7 @@ class Row:
         self.base, self.peer = base, peer  # keys of the rows to divide by
         self.runs = {p: [] for p in PLACEMENTS}  # JSON lines per placement
         self.errors = {p: [] for p in PLACEMENTS}
+        self.syscalls = {p: None for p in PLACEMENTS}  # per operation, C rows
 
     @property
     def key(self):
@@ -132,7 +134,16 @@ def make_clients(args, mode):
     lib_x = Client("c-sockrt-exchange", "C libsockrt exchange", "C",
                    [os.path.join(bins, "sockrt_client"), "--exchange"], EXCHANGE_WORKLOADS,
                    peer="c-raw")
-    clients = [raw, lib, lib_x]
+    lib_t = Client("c-sockrt-timeout", "C libsockrt, read timeout set", "C",
+                   [os.path.join(bins, "sockrt_client")], {"rtt64"}, peer="c-raw",
+                   suffix=["--timeout-ms", "5000"])
+    # The contended pool: 64 threads through 8 connections (bench/pool_contended.c).
+    trivial_pool = Client("c-trivial-pool", "C trivial pool (mutex+condvar, raw fds)", "C",
+                          [os.path.join(bins, "pool_contended"), "trivial"], {"pool64x8"})
+    lib_pool = Client("c-sockrt-pool", "C libsockrt pool", "C",
+                      [os.path.join(bins, "pool_contended"), "sockrt"], {"pool64x8"},
+                      peer="c-trivial-pool")
+    clients = [raw, lib, lib_x, lib_t, trivial_pool, lib_pool]
     if mode == "smoke":
         return clients
 
@@ -201,6 +212,8 @@ def workload_args(workload, counts, ports):
         return ["pool_ops"] + a
     if workload == "call":
         a += ["--count", str(counts["call"])]
+    if workload == "pool64x8":
+        a += ["--count", str(counts["pool64"]), "--threads", "64", "--conns", "8"]
     return [workload] + a
 
 
@@ -241,6 +254,9 @@ def make_rows(clients):
         add(group, "c-raw", uw)
         add(group, "c-sockrt", w, base=("c-raw", w, "raw"))
         add(group, "c-sockrt", uw, base=("c-raw", uw, "raw"), peer=("c-sockrt", w, "raw"))
+    # req/s: higher is better; the ratio is to the trivial C pool of the same run.
+    add("pool64x8", "c-trivial-pool", "pool64x8")
+    add("pool64x8", "c-sockrt-pool", "pool64x8", base=("c-trivial-pool", "pool64x8", "raw"))
     for w in ("call", "pool_ops-nocheck-1t", "pool_ops-check-1t",
               "pool_ops-nocheck-2t", "pool_ops-check-2t"):
         add("library costs", "c-sockrt", w)
@@ -291,7 +307,8 @@ class Servers:
 def run_one(row, placement, ports, counts, timeout):
     client = row.client
     cpu = PLACEMENTS[placement][1]
-    cmd = ["taskset", "-c", cpu] + client.argv + workload_args(row.workload, counts, ports)
+    cmd = (["taskset", "-c", cpu] + client.argv + workload_args(row.workload, counts, ports)
+           + client.suffix)
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -340,8 +357,50 @@ def run_matrix(args, rows, counts):
                         else:
                             row.runs[placement].append(res)
                             log("   %-40s %10.3f %s" % (tag, res["value"], res["unit"]))
+            for row in rows:
+                if row.group in SYSCALL_GROUPS and row.client.lang == "C":
+                    row.syscalls[placement] = count_syscalls(
+                        row, placement, servers.ports[row.server], counts, timeout)
         finally:
             servers.stop()
+
+
+# Groups whose C rows also get a system-call count per operation.
+SYSCALL_GROUPS = ("rtt64", "udp64")
+
+
+def perf_syscalls(cmd, timeout):
+    """System calls a command makes, from perf's raw_syscalls:sys_enter."""
+    perf = ["perf", "stat", "-x", ",", "-e", "raw_syscalls:sys_enter", "--"]
+    try:
+        proc = subprocess.run(perf + cmd, capture_output=True, text=True, timeout=timeout)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    for line in proc.stderr.splitlines():
+        fields = line.split(",")
+        if len(fields) > 2 and fields[2] == "raw_syscalls:sys_enter" and fields[0].isdigit():
+            return int(fields[0]) if proc.returncode == 0 else None
+    return None
+
+
+def count_syscalls(row, placement, ports, counts, timeout):
+    """System calls per operation: two runs of N and 2N round trips, so the
+    set-up (connect, socket, ...) cancels out of the difference."""
+    cpu = PLACEMENTS[placement][1]
+    n = counts["rtt"]
+    totals = []
+    for count in (n, 2 * n):
+        c = dict(counts, rtt=count, rtt_warmup=0)
+        cmd = (["taskset", "-c", cpu] + row.client.argv
+               + workload_args(row.workload, c, ports) + row.client.suffix)
+        total = perf_syscalls(cmd, timeout)
+        if total is None:
+            return None
+        totals.append(total)
+    per_op = (totals[1] - totals[0]) / n
+    log("   %s %s %s: %.2f system calls per round trip"
+        % (placement, row.client.name, row.workload, per_op))
+    return per_op
 
 
 # --------------------------------------------------------------- results ---
@@ -368,6 +427,7 @@ def summarize(rows):
             cell = {"median": value, "samples": [x["value"] for x in r.runs[p]],
                     "p99_us": median(r, p, "p99_us"),
                     "cpu_us_per_op": median(r, p, "cpu_us_per_op"),
+                    "syscalls_per_op": r.syscalls[p],
                     "errors": r.errors[p]}
             for name, ref_key in (("ratio_raw_c", r.base), ("ratio_peer", r.peer)):
                 ref = index.get((r.group,) + ref_key) if ref_key else None
@@ -429,19 +489,21 @@ def markdown(entries, meta):
            meta["machine"]["kernel"], meta["mode"], meta["counts"]["reps"]),
         "",
         "Placement `same`: client and server pinned to CPU 0; `split`: server on CPU 0, "
-        "client on CPU 1. µs and ns: lower is better; GB/s: higher is better. "
+        "client on CPU 1. µs and ns: lower is better; GB/s and req/s: higher is better "
+        "(`pool64x8`: 64 threads through a pool of 8 connections; its `× raw C` is the "
+        "trivial C pool's figure). "
         "`× raw C` and `× peer` divide the figure by raw C's and by the language's "
         "standard socket's (for `pooled`: its standard `connect`; for the `unix` groups: "
         "libsockrt's own loopback TCP figure) in the same placement.",
         "",
         "| Group | Workload | Client | Server | Unit | same | × raw C | × peer | p99 | "
-        "split | × raw C | × peer | p99 | CPU µs/op same / split |",
-        "|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "split | × raw C | × peer | p99 | CPU µs/op same / split | syscalls/op same / split |",
+        "|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for e in entries:
         if e["status"].startswith(("missing", "failed")) and not any(
                 e["placements"][p]["samples"] for p in PLACEMENTS):
-            lines.append("| %s | %s | %s | %s | | %s | | | | | | | | |" % (
+            lines.append("| %s | %s | %s | %s | | %s | | | | | | | | | |" % (
                 e["group"], workload_label(e), e["label"], server_label(e), e["status"]))
             continue
         cells = []
@@ -451,9 +513,12 @@ def markdown(entries, meta):
                       fmt_ratio(c["ratio_peer"]),
                       fmt(c["p99_us"], "us") if c["p99_us"] is not None else ""]
         cpu = " / ".join(fmt(e["placements"][p]["cpu_us_per_op"], "us") for p in PLACEMENTS)
-        lines.append("| %s | %s | %s | %s | %s | %s | %s |" % (
+        calls = [e["placements"][p]["syscalls_per_op"] for p in PLACEMENTS]
+        calls = "" if calls == [None, None] else " / ".join(
+            "—" if v is None else "%.2f" % v for v in calls)
+        lines.append("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
             e["group"], workload_label(e), e["label"], server_label(e), e["unit"] or "",
-            " | ".join(cells), cpu))
+            " | ".join(cells), cpu, calls))
     return "\n".join(lines) + "\n"
 
 

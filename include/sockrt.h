@@ -341,6 +341,11 @@
 #define SOCKRT_FDS_MAX 253
 
 /**
+ * sockrt_pool_acquire_ex: a connection that never served a lease.
+ */
+#define SOCKRT_ACQUIRE_FRESH 1
+
+/**
  * An opaque 64-bit name for a socket, listener, datagram socket or pool.
  * 0 is never a valid handle.
  */
@@ -379,20 +384,29 @@ typedef struct sockrt_pool_config {
    */
   int32_t max_lifetime_ms;
   /**
-   * Probe an idle connection before handing it out (one non-blocking
-   * poll(2)) and at release; default true: never hand out a connection the
-   * peer closed or reset. Off: acquire and release make no system call.
+   * 0 or 1 (default 1): probe an idle connection before handing it out
+   * (one non-blocking poll(2)) and at release, so a connection the peer
+   * closed or reset is never handed out. The probe cannot see a close
+   * still in flight: a server that answered `Connection: close`, or
+   * timed the connection out an instant ago, whose FIN has not arrived
+   * yet. So honour `Connection: close` (discard that connection), keep
+   * idle_timeout_ms below the server's idle timeout, and retry an
+   * idempotent request that failed on a reused connection once, with
+   * sockrt_pool_acquire_ex(pool, SOCKRT_ACQUIRE_FRESH, ...) (another idle
+   * one may be just as stale). 0: acquire and release make no system call.
+   * Any other value: SOCKRT_E_INVALID_ARGUMENT.
    */
-  bool check_on_acquire;
+  uint8_t check_on_acquire;
   /**
-   * TCP_NODELAY on pooled connections (default true).
+   * 0 or 1 (default 1): TCP_NODELAY on pooled connections. Any other
+   * value: SOCKRT_E_INVALID_ARGUMENT.
    */
-  bool nodelay;
+  uint8_t nodelay;
 } sockrt_pool_config;
 
 /**
  * Pool counters; `idle` and `in_use` are current, the rest count events
- * since the pool opened.
+ * since the pool opened. (The C ABI uses this type as `sockrt_pool_stats`.)
  */
 typedef struct sockrt_pool_stats {
   /**
@@ -417,7 +431,8 @@ typedef struct sockrt_pool_stats {
    */
   uint64_t closed_stale;
   /**
-   * Connections closed for idle_timeout_ms or max_lifetime_ms.
+   * Connections closed for idle_timeout_ms or max_lifetime_ms, or idle
+   * ones closed to make room for a SOCKRT_ACQUIRE_FRESH connection.
    */
   uint64_t closed_expired;
   /**
@@ -539,17 +554,41 @@ int32_t sockrt_pool_open(const char *host,
  * acquire_timeout_ms for one to be released. Writes an ordinary stream
  * handle to `*conn_out`, usable with every data call. End the lease with
  * sockrt_pool_release (healthy), sockrt_pool_discard (broken) or
- * sockrt_close. Errors: SOCKRT_E_POOL_EXHAUSTED (no slot in time),
- * SOCKRT_E_POOL_CLOSED, connect errors (SOCKRT_E_CONNECTION_REFUSED, ...).
+ * sockrt_close. sockrt_pool_close wakes a queued or connecting acquire at
+ * once (SOCKRT_E_POOL_CLOSED; a half-made connection is closed).
+ * Errors: SOCKRT_E_POOL_EXHAUSTED (no slot in time), SOCKRT_E_POOL_CLOSED,
+ * connect errors (SOCKRT_E_CONNECTION_REFUSED, ...).
  */
 int32_t sockrt_pool_acquire(sockrt_handle pool, sockrt_handle *conn_out);
+
+/**
+ * Like sockrt_pool_acquire, but `timeout_ms` replaces the pool's
+ * acquire_timeout_ms for this call (negative: wait forever, 0: do not
+ * wait), and `flags` may hold SOCKRT_ACQUIRE_FRESH: a connection that never
+ * served a lease. A fresh acquire opens a new connection even when idle
+ * ones exist, closing the oldest idle one if that is needed to stay within
+ * max_total (counted in closed_expired); it never hands out an idle one.
+ * Use it for the one retry of an idempotent request that failed on a
+ * reused connection (sockrt_pool_was_reused). Bindings that must react to
+ * signals while waiting for a slot call it in bounded slices with the time
+ * left. Errors: as sockrt_pool_acquire; SOCKRT_E_INVALID_ARGUMENT for
+ * unknown flags.
+ */
+int32_t sockrt_pool_acquire_ex(sockrt_handle pool,
+                               uint32_t flags,
+                               int32_t timeout_ms,
+                               sockrt_handle *conn_out);
 
 /**
  * Ends a lease: the connection goes back to idle if healthy; if a call on it
  * failed, it was shut down, has unread bytes, or another call is still in
  * flight on it, it is closed instead (closed_broken). Either way `conn` is
- * invalid afterwards. Works after sockrt_pool_close too (the connection is
- * then closed). Does not block. Errors: SOCKRT_E_INVALID_ARGUMENT
+ * invalid afterwards. The per-lease settings (read and write timeouts,
+ * busy polling) are reset at release, so the next lease starts with the
+ * defaults; socket options (SOCKRT_OPT_NODELAY, buffer sizes, keep-alive)
+ * stay as this lease left them. Works after sockrt_pool_close too (the
+ * connection is then closed). Does not block. Errors:
+ * SOCKRT_E_INVALID_ARGUMENT
  * (`conn` is not a connection of this pool; it stays valid),
  * SOCKRT_E_BAD_HANDLE (already released, discarded or closed).
  */
@@ -577,10 +616,11 @@ int32_t sockrt_pool_was_reused(sockrt_handle conn);
 int32_t sockrt_pool_get_stats(sockrt_handle pool, struct sockrt_pool_stats *out);
 
 /**
- * Closes the pool: idle connections close now; threads queued in acquire
- * return SOCKRT_E_POOL_CLOSED; leased connections stay usable and close when
- * released, discarded or closed. The pool handle is invalid afterwards.
- * Does not block.
+ * Closes the pool: idle connections close now; threads queued in acquire,
+ * and acquires still connecting a new connection, return
+ * SOCKRT_E_POOL_CLOSED at once (a half-made connection is closed); leased
+ * connections stay usable and close when released, discarded or closed.
+ * The pool handle is invalid afterwards. Does not block.
  */
 int32_t sockrt_pool_close(sockrt_handle pool);
 
@@ -896,7 +936,10 @@ int32_t sockrt_detach(sockrt_handle h, int32_t *fd_out);
  * Writes to `*out` a new handle on a duplicate of `h`'s descriptor
  * (close-on-exec), in the same state; the caller owns it. Closing either
  * handle leaves the other usable: the connection is shut down only when the
- * last of them closes. Does not block. Errors: SOCKRT_E_INVALID_ARGUMENT
+ * last of them closes. One limit follows: closing one of several dups does
+ * not wake a call blocked on it (that would take shutdown(2), which would
+ * cut the others too); such a call ends when data, an error or a timeout
+ * comes. Does not block. Errors: SOCKRT_E_INVALID_ARGUMENT
  * (`out` NULL), SOCKRT_E_LIMIT (out of descriptors or handles).
  */
 int32_t sockrt_dup(sockrt_handle h, sockrt_handle *out);

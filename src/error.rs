@@ -194,21 +194,6 @@ pub fn kind_of_errno(errno: i32) -> ErrorKind {
     }
 }
 
-thread_local! {
-    static LAST_ERROR: std::cell::RefCell<Option<Error>> = const { std::cell::RefCell::new(None) };
-}
-
-/// Records `err` as this thread's last failure (what `sockrt_last_error` reads).
-/// Success does not clear it, like errno.
-pub fn set_last_error(err: Error) {
-    LAST_ERROR.with(|last| *last.borrow_mut() = Some(err));
-}
-
-/// Runs `f` on this thread's last failure, if any.
-pub fn with_last_error<R>(f: impl FnOnce(Option<&Error>) -> R) -> R {
-    LAST_ERROR.with(|last| f(last.borrow().as_ref()))
-}
-
 impl Error {
     /// The same error, caused by `errno`.
     pub fn with_os_error(mut self, errno: i32) -> Self {

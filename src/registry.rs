@@ -2,7 +2,7 @@
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::handle::{Handle, HandleTable};
-use crate::pool::Pool;
+use crate::pool::{Lease, Pool};
 use crate::socket::Socket;
 use once_cell::sync::Lazy;
 use std::sync::Arc;
@@ -12,6 +12,31 @@ use std::sync::Arc;
 pub enum Object {
     Socket(Arc<Socket>),
     Pool(Arc<Pool>),
+    /// A pooled connection: a socket for every data call.
+    Lease(Arc<Leased>),
+}
+
+/// What the table keeps for a pooled connection: the lease, and the handle
+/// of the pool it came from, so that the lease can still be ended through
+/// that handle after the pool is closed (and then the connection closes).
+pub struct Leased {
+    pub lease: Lease,
+    pub pool_handle: Handle,
+}
+
+impl Leased {
+    /// Ends the lease this entry holds, once the handle is gone: released
+    /// (`release`) or discarded. If a lookup still holds a clone of the
+    /// entry, the lease ends (discarded) when that clone drops.
+    pub fn end(entry: Arc<Leased>, release: bool) {
+        if let Ok(leased) = Arc::try_unwrap(entry) {
+            if release {
+                leased.lease.release();
+            } else {
+                leased.lease.discard();
+            }
+        }
+    }
 }
 
 static OBJECTS: Lazy<HandleTable<Object>> = Lazy::new(HandleTable::default);
@@ -42,6 +67,18 @@ pub fn insert_socket(socket: Socket, op: &str) -> Result<Handle> {
     insert(Object::Socket(Arc::new(socket)), op)
 }
 
+/// Names a lease with a new socket handle; if the table is full the lease
+/// is released again.
+pub fn insert_lease(lease: Lease, pool_handle: Handle, op: &str) -> Result<Handle> {
+    let entry = Arc::new(Leased { lease, pool_handle });
+    OBJECTS.insert(Object::Lease(entry)).map_err(|object| {
+        if let Object::Lease(entry) = object {
+            Leased::end(entry, true);
+        }
+        table_full(op)
+    })
+}
+
 /// The object `handle` names.
 pub fn get(handle: Handle, op: &str) -> Result<Object> {
     OBJECTS.get(handle).ok_or_else(|| bad_handle(op, handle))
@@ -51,6 +88,7 @@ pub fn get(handle: Handle, op: &str) -> Result<Object> {
 pub fn socket(handle: Handle, op: &str) -> Result<Arc<Socket>> {
     match get(handle, op)? {
         Object::Socket(s) => Ok(s),
+        Object::Lease(l) => Ok(Arc::clone(l.lease.socket())),
         Object::Pool(_) => Err(Error::new(
             ErrorKind::WrongKind,
             format!("{op}: handle {handle:#x} is a pool, not a socket"),
@@ -62,7 +100,7 @@ pub fn socket(handle: Handle, op: &str) -> Result<Arc<Socket>> {
 pub fn pool(handle: Handle, op: &str) -> Result<Arc<Pool>> {
     match get(handle, op)? {
         Object::Pool(p) => Ok(p),
-        Object::Socket(_) => Err(Error::new(
+        Object::Socket(_) | Object::Lease(_) => Err(Error::new(
             ErrorKind::WrongKind,
             format!("{op}: handle {handle:#x} is a socket, not a pool"),
         )),
@@ -98,10 +136,8 @@ pub fn remove_if(
 /// closes as `Pool::close` describes.
 pub fn close(handle: Handle) -> Result<()> {
     match remove(handle, "close")? {
-        Object::Socket(socket) => match socket.membership.get() {
-            Some(member) => member.discard(&socket),
-            None => socket.close_shared(),
-        },
+        Object::Socket(socket) => socket.close_shared(),
+        Object::Lease(entry) => Leased::end(entry, false),
         Object::Pool(pool) => pool.close(),
     }
     Ok(())
@@ -111,7 +147,7 @@ pub fn close(handle: Handle) -> Result<()> {
 /// Pools and pooled connections cannot be detached.
 pub fn detach(handle: Handle) -> Result<std::os::fd::RawFd> {
     let object = remove_if(handle, "detach", |object| match object {
-        Object::Socket(s) if s.membership.get().is_none() => Ok(()),
+        Object::Socket(_) => Ok(()),
         _ => Err(Error::new(
             ErrorKind::WrongKind,
             format!("detach: handle {handle:#x} is a pool or a pooled connection"),
@@ -119,7 +155,7 @@ pub fn detach(handle: Handle) -> Result<std::os::fd::RawFd> {
     })?;
     match object {
         Object::Socket(socket) => socket.detach(),
-        Object::Pool(_) => unreachable!("refused above"),
+        Object::Pool(_) | Object::Lease(_) => unreachable!("refused above"),
     }
 }
 

@@ -4,7 +4,6 @@
 use sockrt::addr::{Endpoint, UnixAddr};
 use sockrt::error::ErrorKind;
 use sockrt::pool::{Pool, PoolConfig};
-use sockrt::registry;
 use sockrt::socket::SockOption;
 use sockrt::{Family, Kind, Socket};
 use std::io::{Read, Write};
@@ -290,16 +289,15 @@ fn a_pool_on_a_unix_path() {
     };
     let pool = Pool::open(&path, 0, PoolConfig::default()).unwrap();
     for round in 0..2 {
-        let h = pool.acquire().unwrap();
-        let conn = registry::socket(h, "test").unwrap();
+        let lease = pool.acquire().unwrap();
+        assert_eq!(lease.was_reused(), round == 1);
+        let conn = lease.socket();
         assert_eq!(conn.family(), Family::Unix);
-        assert_eq!(conn.was_reused(), round == 1);
         conn.send_all(b"hi").unwrap();
         let mut b = [0u8; 2];
         conn.recv_exact(&mut b).unwrap();
         assert_eq!(&b, b"hi");
-        drop(conn);
-        pool.release(h).unwrap();
+        lease.release();
     }
     server.join().unwrap();
     pool.close();

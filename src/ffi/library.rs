@@ -1,7 +1,8 @@
 //! Library-wide calls: version, error codes and this thread's last error.
 
+use super::last_error;
 use super::{boundary, code_of, kind_of_code, sockrt_handle, Count, SOCKRT_OK};
-use crate::error::{with_last_error, ErrorKind};
+use crate::error::ErrorKind;
 use crate::registry;
 use once_cell::sync::Lazy;
 use std::ffi::{c_char, CStr, CString};
@@ -60,7 +61,7 @@ fn description_of(code: i32) -> Option<&'static CStr> {
 /// The library version, "MAJOR.MINOR.PATCH". Static storage: never free it.
 #[no_mangle]
 pub extern "C" fn sockrt_version() -> *const c_char {
-    VERSION.as_ptr()
+    boundary(|| Ok(VERSION))
 }
 
 /// A static English description of a status code, e.g. "timed out" for
@@ -93,14 +94,19 @@ pub extern "C" fn sockrt_error_name(code: i32) -> *const c_char {
 /// A successful call does not clear it (like errno).
 #[no_mangle]
 pub extern "C" fn sockrt_last_error() -> i32 {
-    with_last_error(|e| e.map_or(SOCKRT_OK, |e| code_of(e.kind())))
+    boundary::<Count>(|| {
+        Ok(last_error::with(|e| {
+            e.map_or(SOCKRT_OK, |e| code_of(e.kind()))
+        }))
+    })
+    .0
 }
 
 /// The OS errno behind this thread's last failure, or 0 if there was none
 /// (or the failure did not come from the OS).
 #[no_mangle]
 pub extern "C" fn sockrt_last_os_error() -> i32 {
-    with_last_error(|e| e.map_or(0, |e| e.os_error()))
+    boundary::<Count>(|| Ok(last_error::with(|e| e.map_or(0, |e| e.os_error())))).0
 }
 
 /// Copies this thread's last error message (e.g. "connect 127.0.0.1:9:
@@ -110,17 +116,19 @@ pub extern "C" fn sockrt_last_os_error() -> i32 {
 /// `buf` may be NULL when `cap` is 0 (to ask for the length).
 #[no_mangle]
 pub extern "C" fn sockrt_last_error_message(buf: *mut c_char, cap: usize) -> usize {
-    with_last_error(|e| {
-        let text = e.map_or("", |e| e.message()).as_bytes();
-        if !buf.is_null() && cap > 0 {
-            let n = text.len().min(cap - 1);
-            // SAFETY: buf holds cap bytes (header contract); n < cap.
-            unsafe {
-                std::ptr::copy_nonoverlapping(text.as_ptr(), buf.cast(), n);
-                *buf.add(n) = 0;
+    boundary(|| {
+        Ok(last_error::with(|e| {
+            let text = e.map_or("", |e| e.message()).as_bytes();
+            if !buf.is_null() && cap > 0 {
+                let n = text.len().min(cap - 1);
+                // SAFETY: buf holds cap bytes (header contract); n < cap.
+                unsafe {
+                    std::ptr::copy_nonoverlapping(text.as_ptr(), buf.cast(), n);
+                    *buf.add(n) = 0;
+                }
             }
-        }
-        text.len()
+            text.len()
+        }))
     })
 }
 
@@ -129,7 +137,7 @@ pub extern "C" fn sockrt_last_error_message(buf: *mut c_char, cap: usize) -> usi
 /// to its starting value once everything opened is closed.
 #[no_mangle]
 pub extern "C" fn sockrt_open_handles() -> u64 {
-    registry::open_handles()
+    boundary(|| Ok(registry::open_handles()))
 }
 
 /// Closes any handle: a socket wakes every call blocked on it (they return

@@ -12,6 +12,7 @@
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 
 mod consts;
+mod last_error;
 mod library;
 mod pool;
 mod socket;
@@ -23,7 +24,7 @@ pub use pool::*;
 pub use socket::*;
 pub use unix::*;
 
-use crate::error::{set_last_error, Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Result};
 use std::ffi::{c_char, CStr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -92,6 +93,38 @@ impl CReturn for i64 {
     }
 }
 
+impl CReturn for u64 {
+    type Value = u64;
+    fn from_value(n: u64) -> u64 {
+        n
+    }
+    /// Counts have no room for a code: a failure reads as 0.
+    fn from_code(_: i32) -> u64 {
+        0
+    }
+}
+
+impl CReturn for usize {
+    type Value = usize;
+    fn from_value(n: usize) -> usize {
+        n
+    }
+    fn from_code(_: i32) -> usize {
+        0
+    }
+}
+
+/// A static C string; a failure gives an empty one, never NULL.
+impl CReturn for *const std::ffi::c_char {
+    type Value = &'static CStr;
+    fn from_value(text: &'static CStr) -> Self {
+        text.as_ptr()
+    }
+    fn from_code(_: i32) -> Self {
+        c"".as_ptr()
+    }
+}
+
 /// A status that carries a small non-negative count (poll, fileno).
 pub(crate) struct Count(pub i32);
 
@@ -123,7 +156,7 @@ pub(crate) fn boundary<R: CReturn>(body: impl FnOnce() -> Result<R::Value>) -> R
         Ok(value) => R::from_value(value),
         Err(err) => {
             let code = code_of(err.kind());
-            set_last_error(err);
+            last_error::set(err);
             R::from_code(code)
         }
     }

@@ -699,7 +699,10 @@ pub extern "C" fn sockrt_detach(h: sockrt_handle, fd_out: *mut i32) -> i32 {
 /// Writes to `*out` a new handle on a duplicate of `h`'s descriptor
 /// (close-on-exec), in the same state; the caller owns it. Closing either
 /// handle leaves the other usable: the connection is shut down only when the
-/// last of them closes. Does not block. Errors: SOCKRT_E_INVALID_ARGUMENT
+/// last of them closes. One limit follows: closing one of several dups does
+/// not wake a call blocked on it (that would take shutdown(2), which would
+/// cut the others too); such a call ends when data, an error or a timeout
+/// comes. Does not block. Errors: SOCKRT_E_INVALID_ARGUMENT
 /// (`out` NULL), SOCKRT_E_LIMIT (out of descriptors or handles).
 #[no_mangle]
 pub extern "C" fn sockrt_dup(h: sockrt_handle, out: *mut sockrt_handle) -> i32 {

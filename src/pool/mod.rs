@@ -2,11 +2,12 @@
 //!
 //! `slots` does the accounting (limits, fair queueing, expiry, counts); this
 //! module does the I/O around it: connecting, the liveness probe, handing
-//! connections out as ordinary socket handles and taking them back.
+//! connections out as [`Lease`]s and taking them back.
 //!
-//! A lease is an ordinary socket handle. Release, discard and close each end
-//! that handle (the handle table refuses a second end), so each lease ends
-//! exactly once.
+//! A lease owns its connection until it is released or discarded (both take
+//! the lease by value, and dropping a lease discards it), so each lease ends
+//! exactly once. The pool knows nothing of handles: `ffi` names a lease with
+//! a socket handle and ends it when that handle ends.
 //!
 //! Liveness: see [`Socket::readable_now`]. An idle connection has nothing to
 //! say, so if poll(2) with a zero timeout finds it readable, the peer closed it
@@ -17,14 +18,14 @@
 
 pub mod slots;
 
+use crate::addr;
 use crate::error::{Error, ErrorKind, Result};
-use crate::handle::Handle;
-use crate::registry::{self, Object};
-use crate::socket::{SockOption, Socket};
+use crate::socket::{Family, Kind, SockOption, Socket};
+use crate::sync::Mutex;
 use once_cell::sync::Lazy;
-use slots::{Ending, Grant, Limits, Pooled, Refusal, Slots};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Weak};
+use slots::{Ending, Grant, Limits, Pooled, Refusal, Slots, Stamp, Want};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Pool settings; see `sockrt_pool_config` for the meaning of each field.
@@ -55,25 +56,32 @@ impl Default for PoolConfig {
     }
 }
 
-/// Exact counts since the pool opened (`idle` and `in_use` are current).
+/// Pool counters; `idle` and `in_use` are current, the rest count events
+/// since the pool opened. (The C ABI uses this type as `sockrt_pool_stats`.)
+#[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PoolStats {
+    /// Connections waiting idle for reuse.
     pub idle: u64,
+    /// Connections leased out now.
     pub in_use: u64,
     /// Connections opened.
     pub created: u64,
     /// Acquires served by an idle connection.
     pub reused: u64,
-    /// Idle connections found dead or out of step by the liveness check.
+    /// Idle connections the liveness check found closed, reset or holding
+    /// stray bytes (closed, never handed out).
     pub closed_stale: u64,
-    /// Connections closed for idle timeout or max lifetime.
+    /// Connections closed for idle_timeout_ms or max_lifetime_ms, or idle
+    /// ones closed to make room for a SOCKRT_ACQUIRE_FRESH connection.
     pub closed_expired: u64,
-    /// Connections closed at release (a failed call, shut down, unread bytes,
-    /// a call still in flight), by discard, or by `sockrt_close`.
+    /// Connections closed at release because a call on them failed, they were
+    /// shut down, had unread bytes or a call in flight; or by
+    /// sockrt_pool_discard or sockrt_close.
     pub closed_broken: u64,
     /// Acquires that had to queue for a slot.
     pub waits: u64,
-    /// Acquires that gave up queueing (`PoolExhausted`).
+    /// Acquires that gave up queueing (SOCKRT_E_POOL_EXHAUSTED).
     pub timeouts: u64,
 }
 
@@ -93,60 +101,130 @@ pub(crate) fn fork_generation() -> u64 {
     FORK_GENERATION.load(Ordering::Relaxed)
 }
 
-/// What a pooled connection knows of its pool. The link is weak: idle
-/// connections live in their pool, so a strong one would keep a pool that
-/// was dropped without `close` alive forever, with its descriptors.
-pub struct Membership {
-    pool: Weak<Pool>,
-    /// The pool's handle when the connection was made (0 if unregistered).
-    pool_handle: Handle,
-    created: Instant,
+/// A connection the pool owns, with what the pool knows of it.
+pub struct Conn {
+    socket: Arc<Socket>,
+    created: Stamp,
     fork_generation: u64,
-    reused: AtomicBool,
 }
 
-impl Membership {
-    /// Whether the current lease reuses a connection an earlier one used.
-    pub fn was_reused(&self) -> bool {
-        self.reused.load(Ordering::Relaxed)
-    }
-
-    /// Ends the lease of `socket`, whose handle is already gone, and closes
-    /// the connection (`sockrt_close` on a pooled connection).
-    pub fn discard(&self, socket: &Arc<Socket>) {
-        match self.pool.upgrade() {
-            Some(pool) => pool.slots.end_lease(Arc::clone(socket), Ending::Discarded),
-            None => socket.close(),
-        }
-    }
-}
-
-fn member(socket: &Socket) -> &Membership {
-    socket
-        .membership
-        .get()
-        .expect("pooled sockets have a membership")
-}
-
-impl Pooled for Arc<Socket> {
+impl Pooled for Conn {
     fn close(&self) {
-        Socket::close(self);
+        // Shut down only if a call is still in flight on it (to wake it).
+        self.socket.close_shared();
     }
 
-    fn created(&self) -> Instant {
-        member(self).created
+    fn created(&self) -> Stamp {
+        self.created
+    }
+}
+
+/// What one acquire asks for beyond the pool's settings.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AcquireOptions {
+    /// A connection that never served a lease (see `sockrt_pool_acquire_ex`).
+    pub fresh: bool,
+    /// Replaces the pool's acquire timeout for this call (ms; negative:
+    /// forever, 0: do not wait).
+    pub timeout_ms: Option<i32>,
+}
+
+/// A leased connection: use [`Lease::socket`], then end the lease with
+/// [`Lease::release`] (healthy) or [`Lease::discard`] (broken). Dropping a
+/// lease discards it. A lease keeps its pool alive (no cycle: idle
+/// connections, which the pool holds, do not point back to it).
+pub struct Lease {
+    conn: Option<Conn>,
+    pool: Arc<Pool>,
+    reused: bool,
+}
+
+impl std::fmt::Debug for Lease {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Lease")
+            .field("socket", &self.conn.as_ref().map(|c| &c.socket))
+            .field("reused", &self.reused)
+            .finish()
+    }
+}
+
+impl Lease {
+    /// The leased connection, an ordinary connected stream socket.
+    pub fn socket(&self) -> &Arc<Socket> {
+        &self
+            .conn
+            .as_ref()
+            .expect("a live lease has its connection")
+            .socket
+    }
+
+    /// Whether this lease reuses a connection an earlier lease used.
+    pub fn was_reused(&self) -> bool {
+        self.reused
+    }
+
+    /// Whether the lease came from `pool`.
+    pub fn is_from(&self, pool: &Pool) -> bool {
+        std::ptr::eq(Arc::as_ptr(&self.pool), pool)
+    }
+
+    /// Ends the lease: the connection goes back to idle if it is healthy;
+    /// if a call on it failed, it was shut down, has unread bytes or a call
+    /// is still in flight on it, it is closed (closed_broken). Read/write
+    /// timeouts and busy polling are reset for the next lease. After the
+    /// pool closed, the connection is closed.
+    pub fn release(mut self) {
+        self.end(true);
+    }
+
+    /// Ends the lease and closes the connection, freeing its slot.
+    pub fn discard(mut self) {
+        self.end(false);
+    }
+
+    fn end(&mut self, release: bool) {
+        let Some(conn) = self.conn.take() else { return };
+        let pool = &self.pool;
+        if conn.fork_generation != fork_generation() {
+            // The parent's connection: drop our descriptor, count nothing.
+            return;
+        }
+        let ending = if !release {
+            Ending::Discarded
+        } else if conn.socket.is_broken()
+            // Another thread still inside a call on it: the stream is in use.
+            || Arc::strong_count(&conn.socket) > 1
+            || (pool.config.check_on_acquire && conn.socket.readable_now())
+        {
+            Ending::Broken
+        } else {
+            Ending::Healthy
+        };
+        // Per-lease settings do not leak into the next lease.
+        conn.socket.reset_lease_settings();
+        pool.slots.end_lease(conn, ending);
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        self.end(false);
     }
 }
 
 /// Keep-alive connections to one endpoint, shared by any number of threads.
 pub struct Pool {
-    /// The pool's own handle, once registered.
-    handle: once_cell::sync::OnceCell<Handle>,
     host: String,
     port: u16,
     config: PoolConfig,
-    slots: Slots<Arc<Socket>>,
+    slots: Slots<Conn>,
+    /// The sockets of connects in progress (with the fork generation that
+    /// made them), so that close can cut them short; `None` once closed.
+    connecting: Mutex<Option<Vec<Connecting>>>,
 }
+
+/// A connect in progress: its socket and the fork generation that made it.
+type Connecting = (Arc<Socket>, u64);
 
 fn millis(ms: i32) -> Option<Duration> {
     u64::try_from(ms).ok().map(Duration::from_millis)
@@ -158,7 +236,7 @@ impl Pool {
         if host.is_empty() {
             return Err(Error::invalid("pool_open: host is empty"));
         }
-        if port == 0 && !crate::addr::looks_like_unix(host, port) {
+        if port == 0 && !addr::looks_like_unix(host, port) {
             return Err(Error::invalid(
                 "pool_open: port 0 cannot be connected to (a Unix socket path needs a '/' or a leading '@')",
             ));
@@ -171,74 +249,56 @@ impl Pool {
             max_lifetime: millis(config.max_lifetime_ms),
         };
         Ok(Arc::new(Pool {
-            handle: once_cell::sync::OnceCell::new(),
             host: host.to_owned(),
             port,
             config,
             slots: Slots::new(limits),
+            connecting: Mutex::new(Some(Vec::new())),
         }))
     }
 
-    /// Names the pool with a handle in the process-wide table.
-    pub fn register(self: &Arc<Self>, op: &str) -> Result<Handle> {
-        let handle = registry::insert(Object::Pool(Arc::clone(self)), op)?;
-        let _ = self.handle.set(handle);
-        Ok(handle)
+    /// The settings the pool was opened with.
+    pub fn config(&self) -> &PoolConfig {
+        &self.config
     }
 
-    /// `sockrt_pool_release`: ends the lease `conn` of the pool that
-    /// `pool_handle` names, back to idle if healthy. See `end_lease`.
-    pub fn release_lease(pool_handle: Handle, conn: Handle) -> Result<()> {
-        Self::end_lease(pool_handle, conn, "pool_release", |pool| pool.release(conn))
+    /// Leases a connection: the newest live idle one, or a new one if a slot
+    /// is free; otherwise queues up to the acquire timeout for one
+    /// (`PoolExhausted`). `PoolClosed` once the pool closes.
+    pub fn acquire(self: &Arc<Self>) -> Result<Lease> {
+        self.acquire_with(AcquireOptions::default())
     }
 
-    /// `sockrt_pool_discard`: ends the lease and closes the connection.
-    pub fn discard_lease(pool_handle: Handle, conn: Handle) -> Result<()> {
-        Self::end_lease(pool_handle, conn, "pool_discard", |pool| pool.discard(conn))
+    /// [`Pool::acquire`] with per-call options.
+    pub fn acquire_with(self: &Arc<Self>, options: AcquireOptions) -> Result<Lease> {
+        Arc::clone(self).lease(options)
     }
 
-    /// Ends a lease through its pool's handle. Once the pool is closed that
-    /// handle is gone, but its leases can still be ended through it: the
-    /// connection is then closed.
-    fn end_lease(
-        pool_handle: Handle,
-        conn: Handle,
-        op: &str,
-        live: impl FnOnce(&Arc<Pool>) -> Result<()>,
-    ) -> Result<()> {
-        match registry::pool(pool_handle, op) {
-            Ok(pool) => live(&pool),
-            Err(e) if e.kind() == ErrorKind::BadHandle => {
-                let object = registry::remove_if(conn, op, |object| match object {
-                    Object::Socket(s)
-                        if s.membership
-                            .get()
-                            .is_some_and(|m| m.pool_handle == pool_handle) =>
-                    {
-                        Ok(())
-                    }
-                    _ => Err(e.clone()),
-                })?;
-                if let Object::Socket(socket) = object {
-                    member(&socket).discard(&socket);
-                }
-                Ok(())
-            }
-            Err(e) => Err(e),
-        }
-    }
-
-    /// Leases a connection as a new socket handle: the newest live idle one,
-    /// or a new one if a slot is free; otherwise queues up to the acquire
-    /// timeout for one (`PoolExhausted`). `PoolClosed` once the pool closes.
-    pub fn acquire(self: &Arc<Self>) -> Result<Handle> {
-        let deadline = millis(self.config.acquire_timeout_ms).map(|d| Instant::now() + d);
+    /// [`Pool::acquire_with`] that hands the caller's reference to the pool
+    /// over to the lease (one reference count less to move).
+    pub fn lease(self: Arc<Self>, options: AcquireOptions) -> Result<Lease> {
+        let timeout_ms = options.timeout_ms.unwrap_or(self.config.acquire_timeout_ms);
+        let mut want = Want {
+            timeout: millis(timeout_ms),
+            started: None,
+            probed: self.config.check_on_acquire,
+            fresh: options.fresh,
+        };
         loop {
-            match self.slots.acquire(deadline, self.config.check_on_acquire) {
-                Ok(Grant::Idle(socket)) => {
-                    if let Some(handle) = self.lease_idle(socket)? {
-                        return Ok(handle);
+            match self.slots.acquire(&mut want) {
+                Ok(Grant::Idle(conn)) => {
+                    if self.config.check_on_acquire {
+                        if conn.socket.readable_now() {
+                            self.slots.stale(conn);
+                            continue;
+                        }
+                        self.slots.reused();
                     }
+                    return Ok(Lease {
+                        conn: Some(conn),
+                        pool: self,
+                        reused: true,
+                    });
                 }
                 Ok(Grant::Connect) => return self.lease_new(),
                 Err(Refusal::Closed) => return Err(pool_closed()),
@@ -246,8 +306,8 @@ impl Pool {
                     return Err(Error::new(
                         ErrorKind::PoolExhausted,
                         format!(
-                            "pool_acquire {}:{}: no connection free within {} ms ({in_use} in use)",
-                            self.host, self.port, self.config.acquire_timeout_ms
+                            "pool_acquire {}:{}: no connection free within {timeout_ms} ms ({in_use} in use)",
+                            self.host, self.port
                         ),
                     ))
                 }
@@ -255,112 +315,98 @@ impl Pool {
         }
     }
 
-    /// Hands out an idle connection if it is alive; `Ok(None)` if the
-    /// liveness probe found it dead (it is closed and counted).
-    fn lease_idle(&self, socket: Arc<Socket>) -> Result<Option<Handle>> {
-        if self.config.check_on_acquire && socket.readable_now() {
-            self.slots.stale(socket);
-            return Ok(None);
-        }
-        member(&socket).reused.store(true, Ordering::Relaxed);
-        match registry::insert(Object::Socket(Arc::clone(&socket)), "pool_acquire") {
-            Ok(handle) => {
-                if self.config.check_on_acquire {
-                    self.slots.reused();
-                }
-                Ok(Some(handle))
-            }
-            Err(e) => {
-                // The handle table is full: the connection goes back to idle.
-                self.slots.end_lease(socket, Ending::Healthy);
-                Err(e)
-            }
-        }
-    }
-
     /// Connects a new connection in a slot granted for connecting.
-    fn lease_new(self: &Arc<Self>) -> Result<Handle> {
-        let socket = match self.connect() {
-            Ok(socket) => socket,
+    fn lease_new(self: Arc<Self>) -> Result<Lease> {
+        let conn = match self.connect() {
+            Ok(conn) => conn,
             Err(e) => {
                 self.slots.connect_failed();
                 return Err(e);
             }
         };
-        if self.slots.connected(Arc::clone(&socket)).is_err() {
-            return Err(pool_closed());
+        match self.slots.connected(conn) {
+            Ok(conn) => Ok(Lease {
+                conn: Some(conn),
+                pool: self,
+                reused: false,
+            }),
+            Err(_closed) => Err(pool_closed()),
         }
-        registry::insert(Object::Socket(Arc::clone(&socket)), "pool_acquire")
-            .inspect_err(|_| self.slots.end_lease(socket, Ending::Discarded))
     }
 
-    fn connect(self: &Arc<Self>) -> Result<Arc<Socket>> {
-        let timeout_ms = i64::from(self.config.connect_timeout_ms);
-        // A path with port 0 is a Unix stream socket (no TCP_NODELAY there).
-        let unix = crate::addr::looks_like_unix(&self.host, self.port);
-        let socket = if unix {
-            Socket::unix_connect(&self.host, crate::addr::Kind::Stream, timeout_ms)?
+    /// Connects to the pool's endpoint, trying each address in turn within
+    /// the connect timeout. Each socket is known to `close` while it
+    /// connects: close closes it, which wakes the connect (`PoolClosed`).
+    fn connect(&self) -> Result<Conn> {
+        // A path (or @name) with port 0 is a Unix stream socket; a host name
+        // is resolved and each address tried in turn.
+        let unix = addr::looks_like_unix(&self.host, self.port);
+        let targets: Vec<(Family, String, u16)> = if unix {
+            vec![(Family::Unix, self.host.clone(), 0)]
         } else {
-            Socket::tcp_connect(&self.host, self.port, timeout_ms)?
+            addr::resolve(&self.host, self.port, None)?
+                .iter()
+                .map(|a| (Family::of(a), addr::host_string(a), a.port()))
+                .collect()
         };
-        if self.config.nodelay && !unix {
-            socket.set_option(SockOption::NoDelay, 1)?;
+        let deadline = millis(self.config.connect_timeout_ms).map(|d| Instant::now() + d);
+        let mut last = None;
+        for (family, host, port) in targets {
+            let timeout_ms = match deadline {
+                None => -1,
+                Some(at) => {
+                    let left = at.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        break;
+                    }
+                    // Rounded up: a connect timeout of 0 means something else.
+                    (left.as_micros().div_ceil(1000)).max(1) as i64
+                }
+            };
+            let socket = Arc::new(Socket::new(family, Kind::Stream)?);
+            self.track_connect(&socket)?;
+            let result = socket.connect(&host, port, timeout_ms);
+            self.untrack_connect(&socket);
+            match result {
+                Ok(()) => {
+                    if self.config.nodelay && !unix {
+                        socket.set_option(SockOption::NoDelay, 1)?;
+                    }
+                    return Ok(Conn {
+                        socket,
+                        created: Stamp::now(),
+                        fork_generation: fork_generation(),
+                    });
+                }
+                Err(_) if self.connecting.lock().is_none() => return Err(pool_closed()),
+                Err(e) if e.kind() == ErrorKind::Timeout => return Err(e),
+                Err(e) => last = Some(e),
+            }
         }
-        let socket = Arc::new(socket);
-        let _ = socket.membership.set(Membership {
-            pool: Arc::downgrade(self),
-            pool_handle: self.handle.get().copied().unwrap_or(0),
-            created: Instant::now(),
-            fork_generation: fork_generation(),
-            reused: AtomicBool::new(false),
-        });
-        Ok(socket)
+        Err(last.unwrap_or_else(|| {
+            Error::new(
+                ErrorKind::Timeout,
+                format!(
+                    "connect {}:{}: timed out after {} ms",
+                    self.host, self.port, self.config.connect_timeout_ms
+                ),
+            )
+        }))
     }
 
-    /// Ends the lease `handle` names: back to idle if healthy, else closed.
-    pub fn release(self: &Arc<Self>, handle: Handle) -> Result<()> {
-        let socket = self.take_lease(handle, "pool_release")?;
-        let ending = if member(&socket).fork_generation != fork_generation() {
-            Ending::Inherited
-        } else if socket.is_broken()
-            // Another thread still inside a call on it: the stream is in use.
-            || Arc::strong_count(&socket) > 1
-            || (self.config.check_on_acquire && socket.readable_now())
-        {
-            Ending::Broken
-        } else {
-            Ending::Healthy
-        };
-        // Per-lease settings do not leak into the next lease.
-        socket.reset_lease_settings();
-        self.slots.end_lease(socket, ending);
-        Ok(())
-    }
-
-    /// Ends the lease `handle` names and closes the connection.
-    pub fn discard(self: &Arc<Self>, handle: Handle) -> Result<()> {
-        let socket = self.take_lease(handle, "pool_discard")?;
-        self.slots.end_lease(socket, Ending::Discarded);
-        Ok(())
-    }
-
-    /// Removes `handle` from the table if it is a lease of this pool.
-    fn take_lease(self: &Arc<Self>, handle: Handle, op: &str) -> Result<Arc<Socket>> {
-        let object = registry::remove_if(handle, op, |object| match object {
-            Object::Socket(s)
-                if s.membership
-                    .get()
-                    .is_some_and(|m| std::ptr::eq(m.pool.as_ptr(), Arc::as_ptr(self))) =>
-            {
+    fn track_connect(&self, socket: &Arc<Socket>) -> Result<()> {
+        match self.connecting.lock().as_mut() {
+            Some(list) => {
+                list.push((Arc::clone(socket), fork_generation()));
                 Ok(())
             }
-            _ => Err(Error::invalid(format!(
-                "{op}: handle {handle:#x} is not a connection of this pool"
-            ))),
-        })?;
-        match object {
-            Object::Socket(socket) => Ok(socket),
-            Object::Pool(_) => unreachable!("approved objects are sockets"),
+            None => Err(pool_closed()),
+        }
+    }
+
+    fn untrack_connect(&self, socket: &Arc<Socket>) {
+        if let Some(list) = self.connecting.lock().as_mut() {
+            list.retain(|(s, _)| !Arc::ptr_eq(s, socket));
         }
     }
 
@@ -369,10 +415,19 @@ impl Pool {
         self.slots.stats()
     }
 
-    /// Closes idle connections now and wakes queued acquirers (`PoolClosed`);
+    /// Closes idle connections now, wakes queued acquirers and cuts short
+    /// connects in progress (`PoolClosed`, the half-made connection closed);
     /// leased connections stay usable and close when their lease ends.
     pub fn close(&self) {
         self.slots.close();
+        let connecting = self.connecting.lock().take();
+        let generation = fork_generation();
+        for (socket, made_in) in connecting.into_iter().flatten() {
+            // A connect inherited across fork() is the parent's to end.
+            if made_in == generation {
+                socket.close();
+            }
+        }
     }
 }
 

@@ -74,7 +74,6 @@ pub struct Socket {
     bound_file: Arc<Mutex<Option<unix::BoundFile>>>,
     /// The last named datagram destination and its resolved address.
     last_destination: Mutex<Option<(String, u16, SockAddr)>>,
-    pub(crate) membership: once_cell::sync::OnceCell<crate::pool::Membership>,
 }
 
 impl std::fmt::Debug for Socket {
@@ -146,7 +145,6 @@ impl Socket {
             unlink_stale: AtomicBool::new(false),
             bound_file: Arc::new(Mutex::new(None)),
             last_destination: Mutex::new(None),
-            membership: once_cell::sync::OnceCell::new(),
         }
     }
 
@@ -262,12 +260,6 @@ impl Socket {
         self.read_timeout_ms.store(-1, Ordering::Relaxed);
         self.write_timeout_ms.store(-1, Ordering::Relaxed);
         self.busy_poll_us.store(0, Ordering::Relaxed);
-    }
-
-    /// Whether this pooled connection served an earlier lease (false for a
-    /// connection that is new or not from a pool).
-    pub fn was_reused(&self) -> bool {
-        self.membership.get().is_some_and(|m| m.was_reused())
     }
 
     /// The descriptor, for select/poll by the caller. Blocking; borrowed.
