@@ -839,7 +839,8 @@ int32_t sockrt_get_option(sockrt_handle h, int32_t opt, int64_t *value);
  * Unix) and port to `*port_out`; either may be NULL. A Unix address is
  * its path, "@name", or "" if unnamed (unbound, a socketpair end), with
  * port 0. Errors: SOCKRT_E_INVALID_ARGUMENT (`host_cap` too small:
- * nothing is truncated).
+ * nothing is truncated; or an abstract name, bound by another program,
+ * that contains a NUL byte and so has no C string form).
  */
 int32_t sockrt_local_addr(sockrt_handle h, char *host_out, size_t host_cap, uint16_t *port_out);
 

@@ -473,7 +473,8 @@ pub extern "C" fn sockrt_get_option(h: sockrt_handle, opt: i32, value: *mut i64)
 /// Unix) and port to `*port_out`; either may be NULL. A Unix address is
 /// its path, "@name", or "" if unnamed (unbound, a socketpair end), with
 /// port 0. Errors: SOCKRT_E_INVALID_ARGUMENT (`host_cap` too small:
-/// nothing is truncated).
+/// nothing is truncated; or an abstract name, bound by another program,
+/// that contains a NUL byte and so has no C string form).
 #[no_mangle]
 pub extern "C" fn sockrt_local_addr(
     h: sockrt_handle,
