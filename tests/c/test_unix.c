@@ -5,7 +5,8 @@
  * peer credentials, descriptors passed across fork (and a peer that dies
  * holding one), the pool on a path, the socket file's life, bad input, and
  * real peers: Python's socket module (AF_UNIX streams, datagrams and
- * socket.send_fds/recv_fds) and socat.
+ * socket.send_fds/recv_fds), socat, and Java NIO channels on a
+ * UnixDomainSocketAddress.
  */
 #include "check.h"
 
@@ -694,7 +695,7 @@ static struct peer start_peer(char *const argv[])
 static void read_line(struct peer *pr, char *line, size_t cap)
 {
     size_t n = 0;
-    double give_up = now_ms() + 10000;
+    double give_up = now_ms() + 40000; /* a JVM starting on a busy machine */
     while (n + 1 < cap) {
         struct pollfd pfd = { pr->out, POLLIN, 0 };
         int left = (int)(give_up - now_ms());
@@ -889,6 +890,52 @@ static void check_socat_peers(void)
     CHECK_OK(sockrt_close(l));
 }
 
+static const char *java_peer(void)
+{
+    const char *s = getenv("SOCKRT_UNIX_JAVA_PEER");
+    return s ? s : "tests/c/UnixPeer.java";
+}
+
+static void check_java_peers(void)
+{
+    char path[256], line[256], buf[64];
+    sockrt_handle c, l, s;
+    SAY("Java NIO ServerSocketChannel on a UnixDomainSocketAddress against sockrt_connect");
+    CHECK_MSG(access(java_peer(), R_OK) == 0, "missing %s", java_peer());
+    path_in_dir(path, sizeof path, "java-server.sock");
+    char *server_argv[] = { "java", (char *)java_peer(), "echo-server", path, NULL };
+    struct peer jv = start_peer(server_argv);
+    read_line(&jv, line, sizeof line);
+    CHECK_MSG(strcmp(line, "ready") == 0, "java said \"%s\"", line);
+    CHECK_OK(sockrt_socket(SOCKRT_UNIX, SOCKRT_STREAM, &c));
+    CHECK_OK(sockrt_connect(c, path, 0, IO_TIMEOUT_MS));
+    set_timeouts(c);
+    CHECK_OK(sockrt_exchange(c, "java-echo", 9, buf, 9));
+    CHECK(memcmp(buf, "java-echo", 9) == 0);
+    CHECK_OK(sockrt_close(c));
+    read_line(&jv, line, sizeof line);
+    CHECK_MSG(strcmp(line, "served 9") == 0, "java said \"%s\"", line);
+    finish_peer(&jv);
+
+    SAY("Java NIO SocketChannel client against a sockrt listener");
+    path_in_dir(path, sizeof path, "java-client.sock");
+    CHECK_OK(sockrt_unix_listen(path, 4, &l));
+    CHECK_OK(sockrt_set_option(l, SOCKRT_OPT_READ_TIMEOUT_MS, 40000));
+    char *client_argv[] = { "java", (char *)java_peer(), "client", path, "from-java", NULL };
+    jv = start_peer(client_argv);
+    CHECK_OK(sockrt_accept(l, &s));
+    set_timeouts(s);
+    CHECK_OK(sockrt_recv_exact(s, buf, 9));
+    CHECK(memcmp(buf, "from-java", 9) == 0);
+    CHECK_EQ(sockrt_recv(s, buf, sizeof buf), 0);
+    CHECK_OK(sockrt_send_all(s, "to-java", 7));
+    CHECK_OK(sockrt_close(s));
+    read_line(&jv, line, sizeof line);
+    CHECK_MSG(strcmp(line, "to-java") == 0, "java got \"%s\"", line);
+    finish_peer(&jv);
+    CHECK_OK(sockrt_close(l));
+}
+
 int main(void)
 {
     TEST_BEGIN("test_unix");
@@ -913,6 +960,7 @@ int main(void)
     check_no_permission();
     check_python_peers();
     check_socat_peers();
+    check_java_peers();
 
     CHECK_EQ(sockrt_open_handles(), handles);
     CHECK_MSG(count_fds() == fds, "descriptors: %d at start, %d now", fds, count_fds());
