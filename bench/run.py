@@ -366,7 +366,7 @@ def run_matrix(args, rows, counts):
 
 
 # Groups whose C rows also get a system-call count per operation.
-SYSCALL_GROUPS = ("rtt64", "udp64")
+SYSCALL_GROUPS = ("rtt64", "udp64", "unix rtt64")
 
 
 def perf_syscalls(cmd, timeout):
