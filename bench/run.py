@@ -172,9 +172,12 @@ def make_clients(args, mode):
     else:
         java_failure = "missing: the Java binding (JAVA_RUN) is not available"
     main = java and java + ["SockBench"]
-    jnet = Client("java-net", "Java java.net", "Java", main and main + ["net"], C_WORKLOADS)
+    jnet = Client("java-net", "Java java.net", "Java", main and main + ["net"],
+                  C_WORKLOADS | {"pool64x8"})
+    jfac = Client("java-net-sockrt", "Java java.net.Socket from SockrtSocketFactory", "Java",
+                  main and main + ["net-sockrt"], C_WORKLOADS, peer="java-net")
     jarr = Client("java-sockrt", "Java sockrt byte[]", "Java",
-                  main and main + ["sockrt"], LIB_WORKLOADS, peer="java-net")
+                  main and main + ["sockrt"], LIB_WORKLOADS | {"pool64x8"}, peer="java-net")
     jdir = Client("java-sockrt-direct", "Java sockrt ByteBuffer", "Java",
                   main and main + ["sockrt-direct"], LIB_WORKLOADS,
                   peer="java-net")
@@ -183,7 +186,7 @@ def make_clients(args, mode):
     jdir_x = Client("java-sockrt-direct-exchange", "Java sockrt exchange (ByteBuffer)", "Java",
                     main and main + ["sockrt-direct-exchange"], EXCHANGE_WORKLOADS,
                     peer="java-net")
-    java_clients = [jnet, jarr, jdir, jarr_x, jdir_x]
+    java_clients = [jnet, jfac, jarr, jdir, jarr_x, jdir_x]
     for c in java_clients:
         c.failure = java_failure
     return clients + java_clients
@@ -260,6 +263,10 @@ def make_rows(clients):
     for w in ("call", "pool_ops-nocheck-1t", "pool_ops-check-1t",
               "pool_ops-nocheck-2t", "pool_ops-check-2t"):
         add("library costs", "c-sockrt", w)
+    # The contended pool in Java: SockrtPool against an ArrayBlockingQueue of
+    # java.net sockets (64 threads, 8 connections; req/s, higher is better).
+    add("pool64x8", "java-net", "pool64x8")
+    add("pool64x8", "java-sockrt", "pool64x8", peer=("java-net", "pool64x8", "raw"))
     return rows
 
 

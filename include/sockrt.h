@@ -341,6 +341,18 @@
 #define SOCKRT_FDS_MAX 253
 
 /**
+ * sockrt_poller_add / _modify (interest only): edge-triggered, report a
+ * readiness change once until the caller has consumed it (read or written
+ * until SOCKRT_E_WOULD_BLOCK). Without it, readiness is level-triggered.
+ */
+#define SOCKRT_POLL_EDGE 32
+
+/**
+ * The most events one sockrt_poller_wait reports (its `max` limit).
+ */
+#define SOCKRT_POLLER_MAX_EVENTS 65536
+
+/**
  * sockrt_pool_acquire_ex: a connection that never served a lease.
  */
 #define SOCKRT_ACQUIRE_FRESH 1
@@ -350,6 +362,26 @@
  * 0 is never a valid handle.
  */
 typedef uint64_t sockrt_handle;
+
+/**
+ * One ready registration, filled in by sockrt_poller_wait.
+ */
+typedef struct sockrt_poll_event {
+  /**
+   * The token given to sockrt_poller_add / _modify.
+   */
+  uint64_t token;
+  /**
+   * SOCKRT_POLL_IN / _OUT ready, plus SOCKRT_POLL_ERR / _HUP; or
+   * SOCKRT_POLL_CLOSED alone: the handle ended while registered (reported
+   * once; the registration is gone).
+   */
+  uint32_t events;
+  /**
+   * Zero; room for later use.
+   */
+  uint32_t reserved;
+} sockrt_poll_event;
 
 /**
  * Settings for sockrt_pool_open. Fill it with sockrt_pool_config_init, then
@@ -524,6 +556,112 @@ int32_t sockrt_close(sockrt_handle h);
  * SOCKRT_E_INVALID_ARGUMENT if `on` is neither. Does not block.
  */
 int32_t sockrt_set_interruptible(int32_t on);
+
+/**
+ * Creates a poller (an epoll set and one eventfd: two descriptors,
+ * close-on-exec) and writes its handle to `*out`; close it with
+ * sockrt_close. Errors: SOCKRT_E_INVALID_ARGUMENT (`out` NULL),
+ * SOCKRT_E_LIMIT (out of descriptors or handles).
+ */
+int32_t sockrt_poller_open(sockrt_handle *out);
+
+/**
+ * Registers socket handle `h` (stream, listener or datagram) with the
+ * poller for `events`: SOCKRT_POLL_IN and/or SOCKRT_POLL_OUT, optionally
+ * SOCKRT_POLL_EDGE (events 0 registers for errors and hang-ups only).
+ * `token` comes back with every event of this registration. Does not block.
+ * Errors: SOCKRT_E_BAD_HANDLE (either handle), SOCKRT_E_WRONG_KIND (`poller`
+ * is not a poller, or `h` is not a socket), SOCKRT_E_INVALID_ARGUMENT
+ * (unknown event bits), SOCKRT_E_INVALID_STATE (`h` is registered with this
+ * poller already, by handle or by its descriptor).
+ */
+int32_t sockrt_poller_add(sockrt_handle poller, sockrt_handle h, uint32_t events, uint64_t token);
+
+/**
+ * Changes the interest and token of `h`'s registration (same `events` as
+ * sockrt_poller_add). Errors as sockrt_poller_add, and
+ * SOCKRT_E_INVALID_STATE if `h` is not registered with this poller.
+ */
+int32_t sockrt_poller_modify(sockrt_handle poller,
+                             sockrt_handle h,
+                             uint32_t events,
+                             uint64_t token);
+
+/**
+ * Ends `h`'s registration; no event for it is reported afterwards.
+ * Errors: SOCKRT_E_BAD_HANDLE, SOCKRT_E_WRONG_KIND, SOCKRT_E_INVALID_STATE
+ * (`h` is not registered with this poller; a handle that ended has been
+ * removed already, and was reported with SOCKRT_POLL_CLOSED).
+ */
+int32_t sockrt_poller_remove(sockrt_handle poller, sockrt_handle h);
+
+/**
+ * Registers a descriptor that is not a sockrt handle (a pipe, an eventfd,
+ * another library's socket) by number, as sockrt_poller_add does for a
+ * handle. The caller keeps it open while it is registered and removes it
+ * before closing it (as with epoll, a descriptor closed while registered is
+ * dropped silently). Errors: SOCKRT_E_INVALID_ARGUMENT (negative `fd`,
+ * unknown event bits), SOCKRT_E_INVALID_STATE (registered already),
+ * SOCKRT_E_IO (errno EBADF: not an open descriptor; EPERM: a descriptor
+ * epoll cannot watch, such as a regular file).
+ */
+int32_t sockrt_poller_add_fd(sockrt_handle poller, int32_t fd, uint32_t events, uint64_t token);
+
+/**
+ * Changes the interest and token of descriptor `fd`'s registration.
+ * Errors as sockrt_poller_modify.
+ */
+int32_t sockrt_poller_modify_fd(sockrt_handle poller, int32_t fd, uint32_t events, uint64_t token);
+
+/**
+ * Ends descriptor `fd`'s registration. Errors as sockrt_poller_remove.
+ */
+int32_t sockrt_poller_remove_fd(sockrt_handle poller, int32_t fd);
+
+/**
+ * Waits up to `timeout_ms` (negative: no limit; 0: do not wait) until a
+ * registration is ready, then fills `events[0..max]` and returns how many it
+ * filled (0 on timeout, or after sockrt_poller_wake). One epoll_wait,
+ * however many registrations. A signal ends the wait with
+ * SOCKRT_E_INTERRUPTED only if this thread asked for that
+ * (sockrt_set_interruptible); otherwise the wait goes on.
+ * Errors: SOCKRT_E_INVALID_ARGUMENT (`events` NULL, `max` 0 or above
+ * SOCKRT_POLLER_MAX_EVENTS), SOCKRT_E_BAD_HANDLE, SOCKRT_E_WRONG_KIND,
+ * SOCKRT_E_CLOSED (the poller was closed during the wait),
+ * SOCKRT_E_INTERRUPTED (see above).
+ */
+int32_t sockrt_poller_wait(sockrt_handle poller,
+                           struct sockrt_poll_event *events,
+                           size_t max,
+                           int32_t timeout_ms);
+
+/**
+ * Makes the thread blocked in sockrt_poller_wait on this poller return 0
+ * now (or the next wait, if none is blocked). Does not block. Errors:
+ * SOCKRT_E_BAD_HANDLE, SOCKRT_E_WRONG_KIND.
+ */
+int32_t sockrt_poller_wake(sockrt_handle poller);
+
+/**
+ * Fan-out: sends the same `len` bytes of `buf` once to each of the `n`
+ * stream handles, without ever blocking (one send(2) each with
+ * MSG_DONTWAIT | MSG_NOSIGNAL), and writes each handle's result to
+ * `results[i]`: the bytes it took (fewer than `len` when its send buffer
+ * filled: the caller sends the rest later), or a negative code for that
+ * handle alone: SOCKRT_E_WOULD_BLOCK (send buffer full, nothing sent),
+ * SOCKRT_E_BAD_HANDLE, SOCKRT_E_WRONG_KIND (not a stream), SOCKRT_E_CLOSED,
+ * SOCKRT_E_CONNECTION_RESET (the peer is gone), SOCKRT_E_NOT_CONNECTED, ...
+ * A full or failed subscriber never delays the others. Per-handle failures
+ * are not recorded as this thread's last error. Returns how many handles
+ * took all `len` bytes, or a negative code (nothing sent) for:
+ * SOCKRT_E_INVALID_ARGUMENT (`handles` or `results` NULL with `n` > 0,
+ * `buf` NULL with `len` > 0, a length too large).
+ */
+int64_t sockrt_send_many(const sockrt_handle *handles,
+                         size_t n,
+                         const void *buf,
+                         size_t len,
+                         int64_t *results);
 
 /**
  * Fills `*cfg` with the defaults (see each field). Does nothing if `cfg` is

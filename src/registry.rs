@@ -2,6 +2,7 @@
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::handle::{Handle, HandleTable};
+use crate::poller::Poller;
 use crate::pool::{Lease, Pool};
 use crate::socket::Socket;
 use once_cell::sync::Lazy;
@@ -14,6 +15,19 @@ pub enum Object {
     Pool(Arc<Pool>),
     /// A pooled connection: a socket for every data call.
     Lease(Arc<Leased>),
+    Poller(Arc<Poller>),
+}
+
+impl Object {
+    /// "socket", "pooled connection", "pool" or "poller", for error messages.
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            Object::Socket(_) => "socket",
+            Object::Lease(_) => "pooled connection",
+            Object::Pool(_) => "pool",
+            Object::Poller(_) => "poller",
+        }
+    }
 }
 
 /// What the table keeps for a pooled connection: the lease, and the handle
@@ -89,9 +103,12 @@ pub fn socket(handle: Handle, op: &str) -> Result<Arc<Socket>> {
     match get(handle, op)? {
         Object::Socket(s) => Ok(s),
         Object::Lease(l) => Ok(Arc::clone(l.lease.socket())),
-        Object::Pool(_) => Err(Error::new(
+        other => Err(Error::new(
             ErrorKind::WrongKind,
-            format!("{op}: handle {handle:#x} is a pool, not a socket"),
+            format!(
+                "{op}: handle {handle:#x} is a {}, not a socket",
+                other.kind_name()
+            ),
         )),
     }
 }
@@ -100,16 +117,50 @@ pub fn socket(handle: Handle, op: &str) -> Result<Arc<Socket>> {
 pub fn pool(handle: Handle, op: &str) -> Result<Arc<Pool>> {
     match get(handle, op)? {
         Object::Pool(p) => Ok(p),
-        Object::Socket(_) | Object::Lease(_) => Err(Error::new(
+        other => Err(Error::new(
             ErrorKind::WrongKind,
-            format!("{op}: handle {handle:#x} is a socket, not a pool"),
+            format!(
+                "{op}: handle {handle:#x} is a {}, not a pool",
+                other.kind_name()
+            ),
         )),
     }
 }
 
+/// The poller `handle` names; `WrongKind` for any other object.
+pub fn poller(handle: Handle, op: &str) -> Result<Arc<Poller>> {
+    match get(handle, op)? {
+        Object::Poller(p) => Ok(p),
+        other => Err(Error::new(
+            ErrorKind::WrongKind,
+            format!(
+                "{op}: handle {handle:#x} is a {}, not a poller",
+                other.kind_name()
+            ),
+        )),
+    }
+}
+
+/// Whether `handle` still names an object.
+pub fn is_live(handle: Handle) -> bool {
+    OBJECTS.get(handle).is_some()
+}
+
+/// Every end of a handle passes here: pollers holding a socket handle that
+/// ended drop it and report it closed (see `poller::handle_ended`).
+fn ended(handle: Handle, object: Object) -> Object {
+    if let Object::Socket(_) | Object::Lease(_) = object {
+        crate::poller::handle_ended(handle);
+    }
+    object
+}
+
 /// Ends `handle` and returns what it named.
 pub fn remove(handle: Handle, op: &str) -> Result<Object> {
-    OBJECTS.remove(handle).ok_or_else(|| bad_handle(op, handle))
+    OBJECTS
+        .remove(handle)
+        .map(|object| ended(handle, object))
+        .ok_or_else(|| bad_handle(op, handle))
 }
 
 /// Ends `handle` only if `approve` accepts its object. On refusal the handle
@@ -128,6 +179,7 @@ pub fn remove_if(
                 false
             }
         })
+        .map(|object| ended(handle, object))
         .map_err(|_| refusal.unwrap_or_else(|| bad_handle(op, handle)))
 }
 
@@ -139,6 +191,7 @@ pub fn close(handle: Handle) -> Result<()> {
         Object::Socket(socket) => socket.close_shared(),
         Object::Lease(entry) => Leased::end(entry, false),
         Object::Pool(pool) => pool.close(),
+        Object::Poller(poller) => poller.close(),
     }
     Ok(())
 }
@@ -150,12 +203,12 @@ pub fn detach(handle: Handle) -> Result<std::os::fd::RawFd> {
         Object::Socket(_) => Ok(()),
         _ => Err(Error::new(
             ErrorKind::WrongKind,
-            format!("detach: handle {handle:#x} is a pool or a pooled connection"),
+            format!("detach: handle {handle:#x} is a pool, a poller or a pooled connection"),
         )),
     })?;
     match object {
         Object::Socket(socket) => socket.detach(),
-        Object::Pool(_) | Object::Lease(_) => unreachable!("refused above"),
+        _ => unreachable!("refused above"),
     }
 }
 

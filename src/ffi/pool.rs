@@ -213,9 +213,12 @@ fn end_lease(pool: sockrt_handle, conn: sockrt_handle, op: &str, release: bool) 
         // Refused: a pool handle that is bad or names no pool says so first.
         Err(e) => match registry::get(pool, op)? {
             Object::Pool(_) => Err(e),
-            Object::Socket(_) | Object::Lease(_) => Err(Error::new(
+            other => Err(Error::new(
                 ErrorKind::WrongKind,
-                format!("{op}: handle {pool:#x} is a socket, not a pool"),
+                format!(
+                    "{op}: handle {pool:#x} is a {}, not a pool",
+                    other.kind_name()
+                ),
             )),
         },
     }
@@ -254,9 +257,12 @@ pub extern "C" fn sockrt_pool_was_reused(conn: sockrt_handle) -> i32 {
     boundary::<Count>(|| match registry::get(conn, "pool_was_reused")? {
         Object::Lease(entry) => Ok(i32::from(entry.lease.was_reused())),
         Object::Socket(_) => Ok(0),
-        Object::Pool(_) => Err(Error::new(
+        other => Err(Error::new(
             ErrorKind::WrongKind,
-            format!("pool_was_reused: handle {conn:#x} is a pool, not a socket"),
+            format!(
+                "pool_was_reused: handle {conn:#x} is a {}, not a socket",
+                other.kind_name()
+            ),
         )),
     })
     .0
@@ -283,9 +289,12 @@ pub extern "C" fn sockrt_pool_close(pool: sockrt_handle) -> i32 {
     boundary(|| {
         let closed = registry::remove_if(pool, "pool_close", |object| match object {
             Object::Pool(_) => Ok(()),
-            Object::Socket(_) | Object::Lease(_) => Err(Error::new(
+            other => Err(Error::new(
                 ErrorKind::WrongKind,
-                format!("pool_close: handle {pool:#x} is a socket, not a pool"),
+                format!(
+                    "pool_close: handle {pool:#x} is a {}, not a pool",
+                    other.kind_name()
+                ),
             )),
         })?;
         if let Object::Pool(p) = closed {

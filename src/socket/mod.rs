@@ -149,8 +149,9 @@ impl Socket {
     }
 
     /// Takes over an open TCP, UDP or Unix (stream or datagram) descriptor
-    /// in any state (fresh, bound, listening, connected). It is made blocking. On error the descriptor
-    /// is left open and untouched, still the caller's.
+    /// in any state (fresh, bound, listening, connected). It is made
+    /// blocking. On error the descriptor is left open and untouched, still
+    /// the caller's.
     pub fn adopt_fd(fd: RawFd) -> Result<Socket> {
         let op = "adopt_fd";
         let int_opt = |name| {

@@ -266,3 +266,40 @@ def library_version() -> str:
     """The version libsockrt reports, "MAJOR.MINOR.PATCH"."""
     raw = version()
     return raw.decode("ascii") if raw else ""
+
+
+# ---- poller and fan-out (sockrt_poller_*, sockrt_send_many) -----------------
+# Declared in one block, used by sockrt.selectors.
+
+
+class PollEvent(Structure):
+    """struct sockrt_poll_event."""
+
+    _fields_ = [("token", c_uint64), ("events", c_uint32), ("reserved", c_uint32)]
+
+
+_POLLER_PROTOTYPES: dict[str, tuple[object, list[object]]] = {
+    "sockrt_poller_open": (c_int32, [_HP]),
+    "sockrt_poller_add": (c_int32, [_H, _H, c_uint32, c_uint64]),
+    "sockrt_poller_modify": (c_int32, [_H, _H, c_uint32, c_uint64]),
+    "sockrt_poller_remove": (c_int32, [_H, _H]),
+    "sockrt_poller_add_fd": (c_int32, [_H, c_int32, c_uint32, c_uint64]),
+    "sockrt_poller_modify_fd": (c_int32, [_H, c_int32, c_uint32, c_uint64]),
+    "sockrt_poller_remove_fd": (c_int32, [_H, c_int32]),
+    "sockrt_poller_wait": (c_int32, [_H, c_void_p, c_size_t, c_int32]),
+    "sockrt_poller_wake": (c_int32, [_H]),
+    "sockrt_send_many": (c_int64, [c_void_p, c_size_t, c_void_p, c_size_t, c_void_p]),
+}
+_PROTOTYPES.update(_POLLER_PROTOTYPES)
+_declare(lib)
+
+poller_open = lib.sockrt_poller_open
+poller_add = lib.sockrt_poller_add
+poller_modify = lib.sockrt_poller_modify
+poller_remove = lib.sockrt_poller_remove
+poller_add_fd = lib.sockrt_poller_add_fd
+poller_modify_fd = lib.sockrt_poller_modify_fd
+poller_remove_fd = lib.sockrt_poller_remove_fd
+poller_wait = lib.sockrt_poller_wait
+poller_wake = lib.sockrt_poller_wake
+send_many = lib.sockrt_send_many
