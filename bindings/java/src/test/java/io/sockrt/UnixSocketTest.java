@@ -87,6 +87,40 @@ class UnixSocketTest {
     }
 
     @Test
+    void aPoolOnAPathReusesItsConnection() throws Exception {
+        UnixDomainSocketAddress address = UnixDomainSocketAddress.of(dir.resolve("pool.sock"));
+        try (SockrtServerSocket server = SockrtServerSocket.open(address, 0);
+                SockrtPool pool = SockrtPool.builder().open(address)) {
+            server.setSoTimeout(5000);
+            Thread echo = new Thread(() -> {
+                try (SockrtSocket s = server.accept()) {
+                    byte[] b = new byte[4];
+                    for (int i = 0; i < 2; i++) {
+                        s.recvExact(b);
+                        s.sendAll(b);
+                    }
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+            echo.start();
+            for (int i = 0; i < 2; i++) {
+                try (PooledConnection c = pool.acquire()) {
+                    assertEquals(i == 1, c.wasReused());
+                    byte[] reply = new byte[4];
+                    c.exchange("pool".getBytes(StandardCharsets.US_ASCII), reply);
+                    assertArrayEquals("pool".getBytes(StandardCharsets.US_ASCII), reply);
+                }
+            }
+            echo.join(5000);
+            assertFalse(echo.isAlive());
+            SockrtPool.Stats stats = pool.stats();
+            assertEquals(1, stats.created());
+            assertEquals(1, stats.reused());
+        }
+    }
+
+    @Test
     void nothingAtThePathIsAConnectException() {
         UnixDomainSocketAddress address = UnixDomainSocketAddress.of(dir.resolve("none.sock"));
         // The JDK's own NIO channel fails the same way (SocketException subclass or IOException).
