@@ -151,9 +151,10 @@ def make_clients(args, mode):
     py = ["env"] + shlex.split(args.python_run) if args.python_run.strip() else None
     py_script = os.path.join(HERE, "py_client.py")
     py_sock = Client("py-socket", "Python socket", "Python",
-                     py and py + [py_script, "socket"], C_WORKLOADS)
+                     py and py + [py_script, "socket"], C_WORKLOADS | {"pool64x8"})
     py_lib = Client("py-sockrt", "Python sockrt", "Python",
-                    py and py + [py_script, "sockrt"], LIB_WORKLOADS, peer="py-socket")
+                    py and py + [py_script, "sockrt"], LIB_WORKLOADS | {"pool64x8"},
+                    peer="py-socket")
     py_x = Client("py-sockrt-exchange", "Python sockrt exchange", "Python",
                   py and py + [py_script, "sockrt-exchange"], EXCHANGE_WORKLOADS,
                   peer="py-socket")
@@ -260,6 +261,10 @@ def make_rows(clients):
     # req/s: higher is better; the ratio is to the trivial C pool of the same run.
     add("pool64x8", "c-trivial-pool", "pool64x8")
     add("pool64x8", "c-sockrt-pool", "pool64x8", base=("c-trivial-pool", "pool64x8", "raw"))
+    # Python: a sockrt Pool against a queue.Queue of 8 standard sockets.
+    add("pool64x8", "py-socket", "pool64x8", base=("c-trivial-pool", "pool64x8", "raw"))
+    add("pool64x8", "py-sockrt", "pool64x8", base=("c-trivial-pool", "pool64x8", "raw"),
+        peer=("py-socket", "pool64x8", "raw"))
     for w in ("call", "pool_ops-nocheck-1t", "pool_ops-check-1t",
               "pool_ops-nocheck-2t", "pool_ops-check-2t"):
         add("library costs", "c-sockrt", w)

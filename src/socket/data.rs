@@ -3,9 +3,10 @@
 use super::engine::{closed_error, Dir};
 use super::{as_uninit, Role, Socket};
 use crate::addr::{self, Kind};
-use crate::deadline::Deadline;
+use crate::deadline::{Deadline, Mode};
 use crate::error::{Error, ErrorKind, Result};
 use crate::sync::{Mutex, MutexGuard, Ordering};
+use crate::sys;
 use socket2::SockAddr;
 use std::mem::MaybeUninit;
 use std::net::{Shutdown, SocketAddr};
@@ -139,11 +140,28 @@ impl Socket {
 
     fn send_all_locked(&self, buf: &[u8], deadline: &mut Deadline) -> Result<()> {
         let _turn = lock_within(&self.send_all_lock, deadline, "send_all")?;
+        let len = buf.len();
         let mut sent = 0;
-        while sent < buf.len() {
-            sent += self
+        while sent < len {
+            let progress = |e: Error, sent| {
+                e.with_detail(format_args!("{sent} of {len} bytes sent"))
+                    .with_transferred(sent)
+            };
+            let n = self
                 .send_some(&buf[sent..], deadline, "send_all")
-                .map_err(|e| e.with_detail(format_args!("{sent} of {} bytes sent", buf.len())))?;
+                .map_err(|e| progress(e, sent))?;
+            sent += n;
+            // A blocking send(2) that a signal interrupts after queueing some
+            // bytes returns the short count, not EINTR: a thread that asked
+            // to hear of signals hears of it here.
+            if sent < len && deadline.mode() == Mode::Forever && sys::interruptible() {
+                let why = if self.is_closed() {
+                    closed_error("send_all")
+                } else {
+                    Error::from_errno("send_all", libc::EINTR)
+                };
+                return Err(progress(why, sent));
+            }
         }
         Ok(())
     }
@@ -174,12 +192,16 @@ impl Socket {
         while got < len {
             let n = self
                 .recv_some(&mut buf[got..], 0, deadline, "recv_exact")
-                .map_err(|e| e.with_detail(format_args!("{got} of {len} bytes received")))?;
+                .map_err(|e| {
+                    e.with_detail(format_args!("{got} of {len} bytes received"))
+                        .with_transferred(got)
+                })?;
             if n == 0 {
                 return Err(Error::new(
                     ErrorKind::Eof,
                     format!("recv_exact: peer closed the connection after {got} of {len} bytes"),
-                ));
+                )
+                .with_transferred(got));
             }
             got += n;
         }

@@ -86,6 +86,7 @@ _PROTOTYPES: dict[str, tuple[object, list[object]]] = {
     "sockrt_last_error": (c_int32, []),
     "sockrt_last_os_error": (c_int32, []),
     "sockrt_last_error_message": (c_size_t, [c_void_p, c_size_t]),
+    "sockrt_last_error_transferred": (c_uint64, []),
     "sockrt_open_handles": (c_uint64, []),
     "sockrt_close": (c_int32, [_H]),
     "sockrt_socket": (c_int32, [c_int32, c_int32, _HP]),
@@ -121,7 +122,26 @@ _PROTOTYPES: dict[str, tuple[object, list[object]]] = {
     "sockrt_pool_was_reused": (c_int32, [_H]),
     "sockrt_pool_get_stats": (c_int32, [_H, POINTER(PoolStats)]),
     "sockrt_pool_close": (c_int32, [_H]),
+    "sockrt_set_interruptible": (c_int32, [c_int32]),
+    "sockrt_recv_flags": (c_int64, [_H, c_void_p, c_size_t, c_int32]),
+    "sockrt_send_flags": (c_int64, [_H, c_void_p, c_size_t, c_int32]),
+    "sockrt_recv_from_flags": (
+        c_int64,
+        [_H, c_void_p, c_size_t, c_int32, c_void_p, c_size_t, c_void_p],
+    ),
+    "sockrt_send_to_flags": (c_int64, [_H, c_void_p, c_size_t, c_int32, c_char_p, c_uint16]),
+    "sockrt_adopt_fd": (c_int32, [c_int32, _HP]),
+    "sockrt_detach": (c_int32, [_H, POINTER(c_int32)]),
+    "sockrt_dup": (c_int32, [_H, _HP]),
+    "sockrt_setsockopt": (c_int32, [_H, c_int32, c_int32, c_void_p, c_size_t]),
+    "sockrt_getsockopt": (c_int32, [_H, c_int32, c_int32, c_void_p, POINTER(c_size_t)]),
+    "sockrt_disconnect": (c_int32, [_H]),
+    "sockrt_pool_acquire_ex": (c_int32, [_H, c_uint32, c_int32, _HP]),
 }
+
+# Declared when the library has them (functions still landing; the features
+# that need them raise a clear error until then).
+_OPTIONAL: dict[str, tuple[object, list[object]]] = {}
 
 
 def _candidates() -> list[tuple[str, str | None]]:
@@ -187,6 +207,32 @@ def _declare(lib: ctypes.CDLL) -> None:
         func = getattr(lib, name)
         func.restype = restype
         func.argtypes = argtypes
+    for name, (restype, argtypes) in _OPTIONAL.items():
+        func = getattr(lib, name, None)
+        if func is not None:
+            func.restype = restype
+            func.argtypes = argtypes
+
+
+def _optional(name: str):  # type: ignore[no-untyped-def]
+    """The library function `name`, or a stand-in that raises a clear error."""
+    func = getattr(lib, name, None)
+    if func is not None:
+        return func
+
+    def missing(*_args: object) -> int:
+        raise NotImplementedError(
+            f"sockrt: the loaded library ({lib_path}) has no {name}(); rebuild libsockrt"
+        )
+
+    missing.__name__ = name
+    missing.missing = True  # type: ignore[attr-defined]
+    return missing
+
+
+def has(name: str) -> bool:
+    """True if the loaded library exports `name`."""
+    return getattr(lib, name, None) is not None
 
 
 lib, lib_path = _load()
@@ -200,6 +246,7 @@ error_name = lib.sockrt_error_name
 last_error = lib.sockrt_last_error
 last_os_error = lib.sockrt_last_os_error
 last_error_message = lib.sockrt_last_error_message
+last_error_transferred = lib.sockrt_last_error_transferred
 open_handles = lib.sockrt_open_handles
 close = lib.sockrt_close
 socket = lib.sockrt_socket
@@ -232,6 +279,18 @@ pool_discard = lib.sockrt_pool_discard
 pool_was_reused = lib.sockrt_pool_was_reused
 pool_get_stats = lib.sockrt_pool_get_stats
 pool_close = lib.sockrt_pool_close
+set_interruptible = lib.sockrt_set_interruptible
+recv_flags = lib.sockrt_recv_flags
+send_flags = lib.sockrt_send_flags
+recv_from_flags = lib.sockrt_recv_from_flags
+send_to_flags = lib.sockrt_send_to_flags
+adopt_fd = lib.sockrt_adopt_fd
+detach = lib.sockrt_detach
+dup = lib.sockrt_dup
+setsockopt = lib.sockrt_setsockopt
+getsockopt = lib.sockrt_getsockopt
+disconnect = lib.sockrt_disconnect
+pool_acquire_ex = lib.sockrt_pool_acquire_ex
 
 
 class PyBuffer(Structure):
@@ -260,6 +319,11 @@ release_buffer = ctypes.pythonapi.PyBuffer_Release
 release_buffer.argtypes = [POINTER(PyBuffer)]
 release_buffer.restype = None
 PYBUF_SIMPLE = 0
+# Runs the Python signal handlers that are due; raises what a handler raised
+# (PyDLL checks the error indicator after the call).
+check_signals = ctypes.pythonapi.PyErr_CheckSignals
+check_signals.argtypes = []
+check_signals.restype = ctypes.c_int
 
 
 def library_version() -> str:
