@@ -1,5 +1,5 @@
 /*
- * libsockrt: blocking TCP/UDP sockets and connection pooling behind
+ * libsockrt: blocking TCP, UDP and Unix domain sockets and connection pooling behind
  * generation-checked 64-bit handles.
  *
  * Conventions for every function below:
@@ -158,6 +158,16 @@
 #define SOCKRT_INET6 6
 
 /**
+ * Address family: Unix domain sockets (AF_UNIX), stream or datagram. The
+ * host of bind, connect and send_to is a filesystem path ("/run/app.sock",
+ * relative to the working directory if it does not start with '/') or a
+ * name in Linux's abstract namespace written with a leading '@' ("@app";
+ * "@" alone binds to a unique name the kernel picks). The port is always 0.
+ * Addresses come back in the same form (an unnamed socket as "").
+ */
+#define SOCKRT_UNIX 1
+
+/**
  * Socket type: TCP byte stream.
  */
 #define SOCKRT_STREAM 1
@@ -262,6 +272,15 @@
 #define SOCKRT_OPT_BACKLOG 14
 
 /**
+ * Option (Unix sockets), 0 or 1, default 0 (sockrt_unix_listen turns it
+ * on): sockrt_bind to a path first removes a stale socket file there, one
+ * that nothing is bound to any more (a connect to it is refused). A live
+ * socket's file, and any file that is not a socket, are never removed: bind
+ * then fails with SOCKRT_E_ADDRESS_IN_USE as it does with the option off.
+ */
+#define SOCKRT_OPT_UNLINK_STALE 15
+
+/**
  * Data-call flag: look at the data without taking it (receives).
  */
 #define SOCKRT_MSG_PEEK 1
@@ -304,8 +323,22 @@
 
 /**
  * Bytes that always hold an address string and its terminating NUL.
+ * (An IP address; a Unix address needs SOCKRT_UNIX_PATH_MAX.)
  */
 #define SOCKRT_ADDR_MAX 64
+
+/**
+ * Bytes that always hold a Unix socket address string and its NUL: a path
+ * of up to 107 bytes (sun_path is 108 and keeps a NUL), or '@' and an
+ * abstract name of up to 107 bytes. Longer paths are refused with
+ * SOCKRT_E_INVALID_ARGUMENT, never truncated.
+ */
+#define SOCKRT_UNIX_PATH_MAX 109
+
+/**
+ * The most descriptors one sockrt_send_fds call passes (Linux's SCM_MAX_FD).
+ */
+#define SOCKRT_FDS_MAX 253
 
 /**
  * sockrt_poller_add / _modify (interest only): edge-triggered, report a
@@ -650,7 +683,11 @@ void sockrt_pool_config_init(struct sockrt_pool_config *cfg);
  * the defaults) and writes its handle to `*out`. Connects lazily: nothing
  * happens on the network until the first acquire, and the host is resolved
  * at each new connection. Close it with sockrt_pool_close or sockrt_close.
- * Errors: SOCKRT_E_INVALID_ARGUMENT (NULL `out`, bad host, port 0).
+ * With port 0 and a `host` that contains a '/' ("/run/app.sock", "./s") or
+ * starts with '@' ("@app"), the pool keeps Unix stream connections to that
+ * socket path or abstract name instead (the nodelay flag does not apply).
+ * Errors: SOCKRT_E_INVALID_ARGUMENT (NULL `out`, bad host, port 0 with a
+ * host that is not a Unix path).
  */
 int32_t sockrt_pool_open(const char *host,
                          uint16_t port,
@@ -736,14 +773,16 @@ int32_t sockrt_pool_close(sockrt_handle pool);
 
 /**
  * Creates an unbound, unconnected socket (socket(2)): `family` is
- * SOCKRT_INET or SOCKRT_INET6, `type` SOCKRT_STREAM (TCP) or SOCKRT_DGRAM
- * (UDP). Writes the new handle to `*out`; the caller owns it and must
+ * SOCKRT_INET, SOCKRT_INET6 or SOCKRT_UNIX, `type` SOCKRT_STREAM (TCP, or
+ * a Unix stream) or SOCKRT_DGRAM (UDP, or Unix datagrams). Writes the new handle to `*out`; the caller owns it and must
  * sockrt_close it. The descriptor is close-on-exec. Does not block.
  * Errors: SOCKRT_E_INVALID_ARGUMENT (unknown family or type, `out` NULL),
  * SOCKRT_E_ADDRESS_NOT_AVAILABLE (family not supported here),
  * SOCKRT_E_LIMIT (out of descriptors or handles).
  */
-int32_t sockrt_socket(int32_t family, int32_t type, sockrt_handle *out);
+int32_t sockrt_socket(int32_t family,
+                      int32_t type,
+                      sockrt_handle *out);
 
 /**
  * Binds the socket to a local address; host "0.0.0.0" or "::" binds every
@@ -752,6 +791,18 @@ int32_t sockrt_socket(int32_t family, int32_t type, sockrt_handle *out);
  * be of the socket's family. Errors: SOCKRT_E_ADDRESS_IN_USE,
  * SOCKRT_E_ADDRESS_NOT_AVAILABLE, SOCKRT_E_RESOLVE, SOCKRT_E_INVALID_STATE
  * (already bound, listening or connected).
+ * A SOCKRT_UNIX socket binds to `host` = a path or "@name" (port must be
+ * 0; "@" alone: the kernel picks a unique abstract name). Binding a path
+ * creates its socket file; the library removes it when the handle (and
+ * every sockrt_dup of it) is closed, only if the file there is still the
+ * one this bind created, and only in the process that bound it (not after
+ * sockrt_detach, not in a forked child). Unix errors:
+ * SOCKRT_E_ADDRESS_IN_USE (a file, perhaps a stale socket file, already
+ * exists at the path: remove it or set SOCKRT_OPT_UNLINK_STALE first),
+ * SOCKRT_E_ADDRESS_NOT_AVAILABLE (errno ENOENT: the directory does not
+ * exist), SOCKRT_E_IO with errno EACCES (no write permission on the
+ * directory), SOCKRT_E_INVALID_ARGUMENT (path longer than 107 bytes, a
+ * NUL in it, or a port other than 0).
  */
 int32_t sockrt_bind(sockrt_handle h, const char *host, uint16_t port);
 
@@ -759,10 +810,11 @@ int32_t sockrt_bind(sockrt_handle h, const char *host, uint16_t port);
  * Makes a stream socket listen for connections; `backlog` <= 0 uses the
  * system default. An unbound socket gets a free port. Does not block.
  * Errors: SOCKRT_E_WRONG_KIND (datagram socket), SOCKRT_E_INVALID_STATE
- * (already listening, or connected). To change the backlog of a listening
+ * (already listening, or connected; a Unix socket that is not bound). To change the backlog of a listening
  * socket, set SOCKRT_OPT_BACKLOG.
  */
-int32_t sockrt_listen(sockrt_handle h, int32_t backlog);
+int32_t sockrt_listen(sockrt_handle h,
+                      int32_t backlog);
 
 /**
  * Waits for a connection on a listening socket and writes a new handle for
@@ -785,6 +837,13 @@ int32_t sockrt_accept(sockrt_handle listener, sockrt_handle *out);
  * (closed meanwhile), SOCKRT_E_INVALID_STATE (listening, already connected,
  * or an earlier connect of this socket failed).
  * After a failed connect, close the socket and make a new one.
+ * A SOCKRT_UNIX socket connects to `host` = a path or "@name", port 0; it
+ * completes at once, or waits (up to `timeout_ms`) only while the
+ * listener's backlog is full. Unix errors: SOCKRT_E_CONNECTION_REFUSED
+ * (nothing listens there: errno ECONNREFUSED, or ENOENT when no file
+ * exists at the path), SOCKRT_E_IO with errno EACCES (no permission on
+ * the socket file or its directory), SOCKRT_E_TIMEOUT (backlog full),
+ * SOCKRT_E_INVALID_ARGUMENT (path too long, port not 0, "@" alone).
  */
 int32_t sockrt_connect(sockrt_handle h, const char *host, uint16_t port, int32_t timeout_ms);
 
@@ -866,8 +925,9 @@ int32_t sockrt_exchange(sockrt_handle h,
                         size_t resp_len);
 
 /**
- * Sends one datagram of `len` bytes to `host:port` from a UDP socket and
- * returns `len`. Blocks only while the send buffer is full (write timeout).
+ * Sends one datagram of `len` bytes to `host:port` from a UDP socket (or
+ * a Unix datagram socket: `host` a path or "@name", port 0) and returns
+ * `len`. Blocks only while the send buffer is full (write timeout).
  * Errors (negative): SOCKRT_E_WRONG_KIND (a stream socket), SOCKRT_E_RESOLVE,
  * SOCKRT_E_UNREACHABLE, SOCKRT_E_IO (e.g. EMSGSIZE: datagram too large).
  */
@@ -881,7 +941,9 @@ int64_t sockrt_send_to(sockrt_handle h,
  * Receives one datagram on a UDP socket into `buf` (a datagram longer than
  * `cap` is truncated, as in recvfrom(2)) and returns its length. Blocks up
  * to the read timeout. The sender's address goes to `host_out` (`host_cap`
- * bytes, at least SOCKRT_ADDR_MAX for IPv6 or 16 for IPv4) and `port_out`;
+ * bytes, at least SOCKRT_ADDR_MAX for IPv6, 16 for IPv4,
+ * SOCKRT_UNIX_PATH_MAX for Unix: a path, "@name", or "" for an unbound
+ * sender) and `port_out` (0 for Unix);
  * either may be NULL. Buffers are checked before anything is received, so a
  * bad argument loses no datagram. Errors (negative): SOCKRT_E_TIMEOUT,
  * SOCKRT_E_CLOSED, SOCKRT_E_WRONG_KIND (a stream socket).
@@ -920,9 +982,12 @@ int32_t sockrt_get_option(sockrt_handle h, int32_t opt, int64_t *value);
 
 /**
  * Writes the socket's local address: host text to `host_out` (`host_cap`
- * bytes; SOCKRT_ADDR_MAX always suffices) and port to `*port_out`; either
- * may be NULL. Errors: SOCKRT_E_INVALID_ARGUMENT (`host_cap` too small:
- * nothing is truncated).
+ * bytes; SOCKRT_ADDR_MAX always suffices for IP, SOCKRT_UNIX_PATH_MAX for
+ * Unix) and port to `*port_out`; either may be NULL. A Unix address is
+ * its path, "@name", or "" if unnamed (unbound, a socketpair end), with
+ * port 0. Errors: SOCKRT_E_INVALID_ARGUMENT (`host_cap` too small:
+ * nothing is truncated; or an abstract name, bound by another program,
+ * that contains a NUL byte and so has no C string form).
  */
 int32_t sockrt_local_addr(sockrt_handle h, char *host_out, size_t host_cap, uint16_t *port_out);
 
@@ -996,7 +1061,8 @@ int64_t sockrt_send_to_flags(sockrt_handle h,
 
 /**
  * Takes ownership of an open socket descriptor `fd` (TCP or UDP, IPv4 or
- * IPv6, fresh, bound, listening or connected) and writes a new handle for
+ * IPv6, or a Unix stream or datagram socket; fresh, bound, listening or
+ * connected: a descriptor from sockrt_recv_fds, say) and writes a new handle for
  * it to `*out`; closing the handle closes the descriptor. The descriptor is
  * made blocking. Does not block. On error `fd` is left open and untouched.
  * Errors: SOCKRT_E_INVALID_ARGUMENT (`out` NULL, `fd` negative),
@@ -1053,6 +1119,89 @@ int32_t sockrt_getsockopt(sockrt_handle h, int32_t level, int32_t name, void *va
  * SOCKRT_E_WRONG_KIND (a stream socket).
  */
 int32_t sockrt_disconnect(sockrt_handle h);
+
+/**
+ * Connects a new Unix stream socket to `path` (a filesystem path, or
+ * "@name" for Linux's abstract namespace) and writes its handle to `*out`;
+ * the caller owns it. The connect completes at once unless the listener's
+ * backlog is full: then it waits up to `timeout_ms` (negative: no limit).
+ * Errors: SOCKRT_E_CONNECTION_REFUSED (nothing listens there: errno
+ * ECONNREFUSED, or ENOENT when no file exists at the path), SOCKRT_E_IO
+ * with errno EACCES (no permission), SOCKRT_E_TIMEOUT (backlog full),
+ * SOCKRT_E_INVALID_ARGUMENT (`path` NULL, empty, non-UTF-8, longer than
+ * 107 bytes, or "@" alone; `out` NULL), SOCKRT_E_LIMIT.
+ */
+int32_t sockrt_unix_connect(const char *path, int32_t timeout_ms, sockrt_handle *out);
+
+/**
+ * Creates a Unix stream socket listening on `path` (a filesystem path, or
+ * "@name") and writes its handle to `*out`; `backlog` <= 0 uses the system
+ * default. Like SO_REUSEADDR for sockrt_tcp_listen, SOCKRT_OPT_UNLINK_STALE
+ * is on: a stale socket file at the path (nothing bound to it) is removed
+ * first; a live socket's file or any other file is not, and makes it fail
+ * with SOCKRT_E_ADDRESS_IN_USE. Closing the handle removes the socket file
+ * it created (see sockrt_bind). Does not block. Errors: as sockrt_bind.
+ */
+int32_t sockrt_unix_listen(const char *path, int32_t backlog, sockrt_handle *out);
+
+/**
+ * Creates two connected, unnamed Unix sockets (socketpair(2)) of `type`
+ * SOCKRT_STREAM or SOCKRT_DGRAM and writes their handles to `out[0]` and
+ * `out[1]`; the caller owns both (close each). Close-on-exec; does not
+ * block. Errors: SOCKRT_E_INVALID_ARGUMENT (`out` NULL, bad `type`),
+ * SOCKRT_E_LIMIT (out of descriptors or handles; then neither is made).
+ */
+int32_t sockrt_socketpair(int32_t type, sockrt_handle *out);
+
+/**
+ * Writes the credentials of the peer of a connected Unix stream socket (or
+ * either end of a socketpair), as the kernel recorded them when the
+ * connection was made (SO_PEERCRED): its process id to `*pid`, user id to
+ * `*uid`, group id to `*gid`; any of them may be NULL. Does not block.
+ * Errors: SOCKRT_E_WRONG_KIND (not a Unix socket), SOCKRT_E_NOT_CONNECTED,
+ * SOCKRT_E_INVALID_STATE (a listener).
+ */
+int32_t sockrt_peer_cred(sockrt_handle h, int32_t *pid, uint32_t *uid, uint32_t *gid);
+
+/**
+ * Sends `len` bytes of `buf` on a connected Unix socket with `nfds`
+ * descriptors from `fds` attached (SCM_RIGHTS), and returns the bytes sent.
+ * The peer receives duplicates of the descriptors (sockrt_recv_fds); the
+ * caller still owns `fds` and closes them when it likes. To pass a sockrt
+ * handle, pass sockrt_fileno(handle). On a stream, at least one byte must
+ * go with the descriptors, and fewer than `len` bytes may be sent (the
+ * descriptors went with the first of them): send the rest with
+ * sockrt_send_all. Blocks up to the write timeout while the buffer is full.
+ * Errors (negative): SOCKRT_E_INVALID_ARGUMENT (`fds` NULL with `nfds` > 0,
+ * more than SOCKRT_FDS_MAX, a negative descriptor, `len` 0 on a stream),
+ * SOCKRT_E_IO with errno EBADF (a descriptor that is not open),
+ * SOCKRT_E_WRONG_KIND (not a Unix socket), and those of sockrt_send.
+ */
+int64_t sockrt_send_fds(sockrt_handle h,
+                        const void *buf,
+                        size_t len,
+                        const int32_t *fds,
+                        size_t nfds);
+
+/**
+ * Receives up to `cap` bytes into `buf` on a Unix socket, and the
+ * descriptors sent with them (SCM_RIGHTS), and returns the byte count (0 on
+ * a stream: the peer closed it). The descriptors go to `fds_out` (room for
+ * `fds_cap`); `*nfds_out` (may be NULL) is set to how many arrived. They
+ * are new, close-on-exec descriptors that the caller owns: close(2) them,
+ * or make one a handle with sockrt_adopt_fd. If more arrived than
+ * `fds_cap`, the first `fds_cap` are stored, the rest are closed, and
+ * `*nfds_out` still says how many arrived, so the loss shows. Blocks up
+ * to the read timeout. Errors (negative): SOCKRT_E_INVALID_ARGUMENT
+ * (`fds_out` NULL with `fds_cap` > 0, `cap` 0 on a stream),
+ * SOCKRT_E_WRONG_KIND (not a Unix socket), and those of sockrt_recv.
+ */
+int64_t sockrt_recv_fds(sockrt_handle h,
+                        void *buf,
+                        size_t cap,
+                        int32_t *fds_out,
+                        size_t fds_cap,
+                        size_t *nfds_out);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -102,7 +102,11 @@ pub extern "C" fn sockrt_pool_config_init(cfg: *mut sockrt_pool_config) {
 /// the defaults) and writes its handle to `*out`. Connects lazily: nothing
 /// happens on the network until the first acquire, and the host is resolved
 /// at each new connection. Close it with sockrt_pool_close or sockrt_close.
-/// Errors: SOCKRT_E_INVALID_ARGUMENT (NULL `out`, bad host, port 0).
+/// With port 0 and a `host` that contains a '/' ("/run/app.sock", "./s") or
+/// starts with '@' ("@app"), the pool keeps Unix stream connections to that
+/// socket path or abstract name instead (the nodelay flag does not apply).
+/// Errors: SOCKRT_E_INVALID_ARGUMENT (NULL `out`, bad host, port 0 with a
+/// host that is not a Unix path).
 #[no_mangle]
 pub extern "C" fn sockrt_pool_open(
     host: *const c_char,

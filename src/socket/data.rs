@@ -218,6 +218,9 @@ impl Socket {
     /// The destination of a datagram: literals are parsed directly; a name
     /// is resolved once and remembered while the caller keeps sending to it.
     fn destination(&self, host: &str, port: u16) -> Result<SockAddr> {
+        if self.family == addr::Family::Unix {
+            return super::unix::unix_destination(host, port, "send_to");
+        }
         if let Some(addr) = addr::parse_literal(host, port) {
             if addr::Family::of(&addr) != self.family {
                 return addr::resolve_one(host, port, self.family).map(SockAddr::from);
@@ -235,7 +238,8 @@ impl Socket {
         Ok(addr)
     }
 
-    /// Sends one datagram to `host:port`.
+    /// Sends one datagram to `host:port` (a Unix socket: a path or `@name`,
+    /// port 0).
     pub fn send_to(&self, buf: &[u8], host: &str, port: u16) -> Result<usize> {
         self.send_to_flags(buf, host, port, MsgFlags::default())
     }
@@ -328,7 +332,7 @@ impl Socket {
     }
 
     /// Notes a failure that leaves the connection unfit for reuse.
-    fn track<T>(&self, result: Result<T>) -> Result<T> {
+    pub(super) fn track<T>(&self, result: Result<T>) -> Result<T> {
         if let Err(e) = &result {
             if e.kind().breaks_stream() {
                 self.broken.store(true, Ordering::Relaxed);
