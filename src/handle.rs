@@ -106,6 +106,20 @@ impl<T: Clone> HandleTable<T> {
         }
     }
 
+    /// `f` applied to the object `handle` names, if the handle is still
+    /// live: for a lookup that wants only part of the object (it runs under
+    /// the slot's lock, so it must be short).
+    #[inline]
+    pub fn get_with<R>(&self, handle: Handle, f: impl FnOnce(&T) -> R) -> Option<R> {
+        let (index, generation) = split(handle)?;
+        let slot = self.chunk(index)?[index as usize % CHUNK_LEN].lock();
+        if slot.generation == generation {
+            slot.object.as_ref().map(f)
+        } else {
+            None
+        }
+    }
+
     /// Removes the object `handle` names and kills the handle for good.
     pub fn remove(&self, handle: Handle) -> Option<T> {
         self.remove_if(handle, |_| true).ok()

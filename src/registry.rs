@@ -99,17 +99,32 @@ pub fn get(handle: Handle, op: &str) -> Result<Object> {
 }
 
 /// The socket `handle` names; `WrongKind` for a pool handle.
+/// Every data call starts here: only the socket's `Arc` is cloned out.
+#[inline]
 pub fn socket(handle: Handle, op: &str) -> Result<Arc<Socket>> {
-    match get(handle, op)? {
-        Object::Socket(s) => Ok(s),
-        Object::Lease(l) => Ok(Arc::clone(l.lease.socket())),
-        other => Err(Error::new(
+    let found = OBJECTS.get_with(handle, |object| match object {
+        Object::Socket(s) => Some(Arc::clone(s)),
+        Object::Lease(l) => Some(Arc::clone(l.lease.socket())),
+        _ => None,
+    });
+    match found {
+        Some(Some(socket)) => Ok(socket),
+        _ => Err(not_a_socket(handle, op)),
+    }
+}
+
+/// Why `handle` names no socket: it is dead, or another kind of object.
+#[cold]
+fn not_a_socket(handle: Handle, op: &str) -> Error {
+    match get(handle, op) {
+        Err(e) => e,
+        Ok(other) => Error::new(
             ErrorKind::WrongKind,
             format!(
                 "{op}: handle {handle:#x} is a {}, not a socket",
                 other.kind_name()
             ),
-        )),
+        ),
     }
 }
 

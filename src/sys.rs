@@ -20,6 +20,9 @@ pub fn set_interruptible(on: bool) -> bool {
 }
 
 /// Whether this thread's blocking calls end on EINTR instead of retrying.
+/// Asked only after an interruption; kept out of line so that the
+/// thread-local lookup is never hoisted into a call's fast path.
+#[inline(never)]
 pub fn interruptible() -> bool {
     INTERRUPTIBLE.with(Cell::get)
 }

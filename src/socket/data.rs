@@ -313,10 +313,16 @@ impl Socket {
     /// Stream data calls need a connected socket (a background connect is
     /// finished first if it has); a datagram socket may receive once bound
     /// and send once connected (the OS decides).
+    #[inline]
     pub(crate) fn require_data_role(&self, op: &str) -> Result<()> {
-        if self.kind == Kind::Datagram {
+        if self.kind == Kind::Datagram || self.role.is(Role::Connected) {
             return Ok(());
         }
+        self.require_data_role_slow(op)
+    }
+
+    #[cold]
+    fn require_data_role_slow(&self, op: &str) -> Result<()> {
         match self.role.get() {
             Role::Connected => Ok(()),
             Role::ConnectingInBackground if self.finish_background_connect()? == Some(0) => Ok(()),

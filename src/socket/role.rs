@@ -52,6 +52,13 @@ impl AtomicRole {
         AtomicRole(AtomicU8::new(role as u8))
     }
 
+    /// Whether the role is `role` (one load, no decoding: the data calls'
+    /// fast path).
+    #[inline]
+    pub(crate) fn is(&self, role: Role) -> bool {
+        self.0.load(Ordering::Acquire) == role as u8
+    }
+
     pub(crate) fn get(&self) -> Role {
         let raw = self.0.load(Ordering::Acquire);
         Role::ALL[usize::from(raw)]
