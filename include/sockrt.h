@@ -130,6 +130,34 @@
 #define SOCKRT_E_IO -19
 
 /**
+ * The TLS handshake failed: the peer does not speak TLS (plain text), shares
+ * no protocol version, cipher suite or ALPN protocol with us, sent an alert,
+ * or closed the connection during the handshake. The message names the
+ * reason.
+ */
+#define SOCKRT_E_TLS_HANDSHAKE -23
+
+/**
+ * The peer's certificate failed verification; the message names the reason
+ * (unknown issuer, expired, not valid for the server name, revoked, no
+ * certificate sent, ...).
+ */
+#define SOCKRT_E_TLS_CERTIFICATE -24
+
+/**
+ * The peer ended the TCP stream without a TLS close_notify: the data may
+ * have been cut short by an attacker or a crash, so it is not reported as a
+ * clean end of stream.
+ */
+#define SOCKRT_E_TLS_TRUNCATED -25
+
+/**
+ * After the handshake: a record that fails to decrypt or parse, or a fatal
+ * alert from the peer. The connection is unusable.
+ */
+#define SOCKRT_E_TLS_PROTOCOL -26
+
+/**
  * Address family: IPv4.
  */
 #define SOCKRT_INET 4
@@ -244,6 +272,26 @@
 #define SOCKRT_ADDR_MAX 64
 
 /**
+ * sockrt_tls_config_set_versions: TLS 1.2.
+ */
+#define SOCKRT_TLS_1_2 771
+
+/**
+ * sockrt_tls_config_set_versions: TLS 1.3.
+ */
+#define SOCKRT_TLS_1_3 772
+
+/**
+ * TLS 1.2, as the wire (and `SOCKRT_TLS_1_2`) numbers it.
+ */
+#define TLS_1_2 771
+
+/**
+ * TLS 1.3.
+ */
+#define TLS_1_3 772
+
+/**
  * An opaque 64-bit name for a socket, listener, datagram socket or pool.
  * 0 is never a valid handle.
  */
@@ -338,6 +386,44 @@ typedef struct sockrt_pool_stats {
    */
   uint64_t timeouts;
 } sockrt_pool_stats;
+
+/**
+ * What a TLS connection negotiated (sockrt_tls_get_info).
+ */
+typedef struct sockrt_tls_info {
+  /**
+   * SOCKRT_TLS_1_2 or SOCKRT_TLS_1_3.
+   */
+  int32_t version;
+  /**
+   * The cipher suite's IANA number (e.g. 0x1302 for
+   * TLS_AES_256_GCM_SHA384).
+   */
+  uint16_t cipher_suite;
+  /**
+   * Whether the session was resumed (an abbreviated handshake).
+   */
+  bool resumed;
+  /**
+   * Whether the peer presented a certificate (always, for a server; for a
+   * client, only under mutual TLS).
+   */
+  bool peer_certificate;
+  /**
+   * Length of the ALPN protocol in `alpn` (0: none agreed).
+   */
+  uint32_t alpn_len;
+  /**
+   * The ALPN protocol agreed on, NUL-terminated (it may itself contain
+   * NUL bytes: use `alpn_len`).
+   */
+  char alpn[256];
+  /**
+   * The cipher suite's name as rustls spells it, NUL-terminated, e.g.
+   * "TLS13_AES_256_GCM_SHA384".
+   */
+  char cipher_suite_name[64];
+} sockrt_tls_info;
 
 
 
@@ -687,6 +773,181 @@ int32_t sockrt_fileno(sockrt_handle h);
  * SOCKRT_E_WRONG_KIND.
  */
 int32_t sockrt_poll(const sockrt_handle *handles, uint32_t *events, size_t n, int32_t timeout_ms);
+
+/**
+ * Creates a client TLS config and writes its handle to `*out`: the system's
+ * trust store is trusted, the server's certificate and name are verified,
+ * TLS 1.2 and 1.3 are allowed, sessions are kept for resumption, no ALPN,
+ * no client certificate. Errors: SOCKRT_E_INVALID_ARGUMENT (`out` NULL),
+ * SOCKRT_E_LIMIT.
+ */
+int32_t sockrt_tls_client_config_new(sockrt_handle *out);
+
+/**
+ * Creates a server TLS config presenting the certificate chain `cert_pem`
+ * (leaf first, then intermediates) with the private key `key_pem` (PKCS#8,
+ * PKCS#1 RSA or SEC1 EC), and writes its handle to `*out`. TLS 1.2 and 1.3,
+ * no client certificates asked for, session resumption on. Errors:
+ * SOCKRT_E_INVALID_ARGUMENT (no certificate or key in the PEM, a key that
+ * does not fit the certificate, `out` NULL).
+ */
+int32_t sockrt_tls_server_config_new(const void *cert_pem,
+                                     size_t cert_len,
+                                     const void *key_pem,
+                                     size_t key_len,
+                                     sockrt_handle *out);
+
+/**
+ * Client config: also trusts the CA certificates in the PEM bundle `pem`
+ * (`len` bytes; every "BEGIN CERTIFICATE" block). May be called more than
+ * once.
+ */
+int32_t sockrt_tls_client_config_add_ca_pem(sockrt_handle cfg, const void *pem, size_t len);
+
+/**
+ * Client config: `on` = 1 trusts the system's trust store (the default),
+ * 0 trusts only the CAs added with sockrt_tls_client_config_add_ca_pem.
+ */
+int32_t sockrt_tls_client_config_use_system_roots(sockrt_handle cfg, int32_t on);
+
+/**
+ * Client config: the certificate chain and private key presented to a
+ * server that asks for a client certificate (mutual TLS). Errors:
+ * SOCKRT_E_INVALID_ARGUMENT (unreadable PEM, or a key that does not fit the
+ * certificate).
+ */
+int32_t sockrt_tls_client_config_set_client_cert(sockrt_handle cfg,
+                                                 const void *cert_pem,
+                                                 size_t cert_len,
+                                                 const void *key_pem,
+                                                 size_t key_len);
+
+/**
+ * DANGEROUS, for tests only: the client config accepts ANY server
+ * certificate for ANY name, so connections made with it are encrypted but
+ * not authenticated, and anyone on the path can read and change them.
+ * Never use it to reach a real service.
+ */
+int32_t sockrt_tls_client_config_dangerous_disable_verification(sockrt_handle cfg);
+
+/**
+ * Server config: asks clients for a certificate and verifies it against
+ * the CA certificates in `ca_pem`. `required` = 1: a client without a
+ * certificate fails the handshake (SOCKRT_E_TLS_CERTIFICATE on the server);
+ * 0: one without is let in, one with a bad certificate is not.
+ */
+int32_t sockrt_tls_server_config_verify_clients(sockrt_handle cfg,
+                                                const void *ca_pem,
+                                                size_t ca_len,
+                                                int32_t required);
+
+/**
+ * Client or server config: adds an ALPN protocol (1..255 bytes, e.g. "h2",
+ * "http/1.1"), in order of preference. A client offers them all; a server
+ * picks the first of its own list that the client offers, and fails the
+ * handshake (SOCKRT_E_TLS_HANDSHAKE) if a client offers ALPN but none in
+ * common.
+ */
+int32_t sockrt_tls_config_add_alpn(sockrt_handle cfg, const void *protocol, size_t len);
+
+/**
+ * Client or server config: allows the protocol versions `min` through
+ * `max`, each SOCKRT_TLS_1_2 or SOCKRT_TLS_1_3 (0: no limit on that side).
+ * The default is TLS 1.2 through 1.3. Errors: SOCKRT_E_INVALID_ARGUMENT
+ * (another value, or `min` above `max`).
+ */
+int32_t sockrt_tls_config_set_versions(sockrt_handle cfg, int32_t min, int32_t max);
+
+/**
+ * Client or server config: `on` = 1 (the default) keeps sessions for
+ * resumption (a client stores the tickets servers send, shared by every
+ * connection made with this config; a server issues and accepts them);
+ * 0 makes every handshake a full one.
+ */
+int32_t sockrt_tls_config_set_resumption(sockrt_handle cfg, int32_t on);
+
+/**
+ * Resolves `host`, connects to `port` (trying each address in turn) and
+ * does the TLS client handshake with the client config `cfg`, all within
+ * `timeout_ms` (negative: no limit). The server's certificate must be valid
+ * for `server_name` (NULL: `host`), which is also sent as SNI; an IP
+ * address is checked against the certificate's IP addresses. Writes the
+ * new TLS stream handle to `*out`. Errors: those of sockrt_tcp_connect,
+ * SOCKRT_E_TLS_CERTIFICATE (the message names the reason: unknown issuer,
+ * expired, name mismatch, ...), SOCKRT_E_TLS_HANDSHAKE (the peer does not
+ * speak TLS, shares no version or cipher suite, sent an alert, or closed
+ * the connection), SOCKRT_E_TIMEOUT.
+ */
+int32_t sockrt_tls_connect(const char *host,
+                           uint16_t port,
+                           sockrt_handle cfg,
+                           const char *server_name,
+                           int32_t timeout_ms,
+                           sockrt_handle *out);
+
+/**
+ * Does the TLS client handshake on the connected stream socket `sock`
+ * within `timeout_ms` (negative: no limit beyond the socket's own
+ * timeouts), verifying the server's certificate for `server_name`
+ * (required: a DNS name or an IP address). Once the arguments are checked,
+ * the handle `sock` ends, whatever the outcome: on success the connection
+ * lives on as the TLS stream handle written to `*out` (with the socket's
+ * options); on failure it is closed. Errors: as sockrt_tls_connect, and
+ * SOCKRT_E_NOT_CONNECTED, SOCKRT_E_WRONG_KIND (a datagram socket),
+ * SOCKRT_E_INVALID_STATE (a listener or a pooled connection; `sock` stays
+ * valid).
+ */
+int32_t sockrt_tls_client_upgrade(sockrt_handle sock,
+                                  sockrt_handle cfg,
+                                  const char *server_name,
+                                  int32_t timeout_ms,
+                                  sockrt_handle *out);
+
+/**
+ * Does the TLS server handshake on the connected stream socket `sock` with
+ * the server config `cfg`, within `timeout_ms`. The handle `sock` ends as
+ * with sockrt_tls_client_upgrade. Errors: SOCKRT_E_TLS_HANDSHAKE (the
+ * client does not speak TLS, e.g. sent plain text; shares no version,
+ * cipher suite or ALPN protocol; closed the connection),
+ * SOCKRT_E_TLS_CERTIFICATE (client verification on and the client's
+ * certificate missing or bad), SOCKRT_E_TIMEOUT, and those of
+ * sockrt_tls_client_upgrade.
+ */
+int32_t sockrt_tls_server_upgrade(sockrt_handle sock,
+                                  sockrt_handle cfg,
+                                  int32_t timeout_ms,
+                                  sockrt_handle *out);
+
+/**
+ * Waits for a connection on the listening socket `listener` (up to its read
+ * timeout, as sockrt_accept), then does the TLS server handshake with `cfg`
+ * within `timeout_ms`, and writes the TLS stream handle to `*out`. If the
+ * handshake fails, the accepted connection is closed and the error
+ * returned; the listener keeps listening. Errors: those of sockrt_accept
+ * and sockrt_tls_server_upgrade.
+ */
+int32_t sockrt_tls_accept(sockrt_handle listener,
+                          sockrt_handle cfg,
+                          int32_t timeout_ms,
+                          sockrt_handle *out);
+
+/**
+ * Writes what the TLS stream `h` negotiated to `*out`: protocol version,
+ * cipher suite, ALPN protocol, whether the session was resumed, whether the
+ * peer sent a certificate. Does not block. Errors: SOCKRT_E_WRONG_KIND (not
+ * a TLS stream).
+ */
+int32_t sockrt_tls_get_info(sockrt_handle h, struct sockrt_tls_info *out);
+
+/**
+ * Copies the subject of the peer's certificate, as an RFC 4514 string
+ * ("CN=example.com,O=Example"), NUL-terminated, into `buf` (`cap` bytes)
+ * and returns its length (without the NUL). Errors (negative):
+ * SOCKRT_E_INVALID_ARGUMENT (`buf` NULL, or `cap` too small: the message
+ * gives the length needed; nothing is truncated), SOCKRT_E_INVALID_STATE
+ * (the peer sent no certificate), SOCKRT_E_WRONG_KIND (not a TLS stream).
+ */
+int64_t sockrt_tls_peer_subject(sockrt_handle h, char *buf, size_t cap);
 
 #ifdef __cplusplus
 }  // extern "C"

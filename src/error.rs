@@ -26,11 +26,15 @@ pub enum ErrorKind {
     Limit,
     Panic,
     Io,
+    TlsHandshake,
+    TlsCertificate,
+    TlsTruncated,
+    TlsProtocol,
 }
 
 impl ErrorKind {
     /// Every kind, in code order; lets tests and the FFI walk them all.
-    pub const ALL: [ErrorKind; 19] = [
+    pub const ALL: [ErrorKind; 23] = [
         ErrorKind::InvalidArgument,
         ErrorKind::BadHandle,
         ErrorKind::WrongKind,
@@ -50,6 +54,10 @@ impl ErrorKind {
         ErrorKind::Limit,
         ErrorKind::Panic,
         ErrorKind::Io,
+        ErrorKind::TlsHandshake,
+        ErrorKind::TlsCertificate,
+        ErrorKind::TlsTruncated,
+        ErrorKind::TlsProtocol,
     ];
 
     /// Short English description, as `sockrt_strerror` returns it.
@@ -74,6 +82,12 @@ impl ErrorKind {
             ErrorKind::Limit => "resource limit reached",
             ErrorKind::Panic => "internal error (panic caught at the library boundary)",
             ErrorKind::Io => "input/output error",
+            ErrorKind::TlsHandshake => "TLS handshake failed",
+            ErrorKind::TlsCertificate => "TLS certificate verification failed",
+            ErrorKind::TlsTruncated => {
+                "TLS stream truncated: the peer closed the connection without close_notify"
+            }
+            ErrorKind::TlsProtocol => "TLS protocol error (a bad record or an alert from the peer)",
         }
     }
 

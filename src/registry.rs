@@ -4,6 +4,8 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::handle::{Handle, HandleTable};
 use crate::pool::Pool;
 use crate::socket::Socket;
+use crate::stream::Stream;
+use crate::tls::{TlsConfig, TlsStream};
 use once_cell::sync::Lazy;
 use std::sync::Arc;
 
@@ -12,6 +14,32 @@ use std::sync::Arc;
 pub enum Object {
     Socket(Arc<Socket>),
     Pool(Arc<Pool>),
+    /// A TLS stream: data calls work on it as on a socket (see [`stream`]).
+    Tls(Arc<TlsStream>),
+    /// A client or server TLS configuration.
+    TlsConfig(Arc<TlsConfig>),
+}
+
+impl Object {
+    /// What the object is, for "wrong kind" messages.
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            Object::Socket(_) => "a socket",
+            Object::Pool(_) => "a pool",
+            Object::Tls(_) => "a TLS stream",
+            Object::TlsConfig(_) => "a TLS config",
+        }
+    }
+}
+
+fn wrong_kind(op: &str, handle: Handle, object: &Object, wanted: &str) -> Error {
+    Error::new(
+        ErrorKind::WrongKind,
+        format!(
+            "{op}: handle {handle:#x} is {}, not {wanted}",
+            object.kind_name()
+        ),
+    )
 }
 
 static OBJECTS: Lazy<HandleTable<Object>> = Lazy::new(HandleTable::default);
@@ -47,25 +75,45 @@ pub fn get(handle: Handle, op: &str) -> Result<Object> {
     OBJECTS.get(handle).ok_or_else(|| bad_handle(op, handle))
 }
 
-/// The socket `handle` names; `WrongKind` for a pool handle.
+/// The socket `handle` names; `WrongKind` for any other object (a TLS
+/// stream too: calls that take a [`stream`] work on both).
 pub fn socket(handle: Handle, op: &str) -> Result<Arc<Socket>> {
     match get(handle, op)? {
         Object::Socket(s) => Ok(s),
-        Object::Pool(_) => Err(Error::new(
-            ErrorKind::WrongKind,
-            format!("{op}: handle {handle:#x} is a pool, not a socket"),
-        )),
+        other => Err(wrong_kind(op, handle, &other, "a socket")),
     }
 }
 
-/// The pool `handle` names; `WrongKind` for a socket handle.
+/// The connected-stream transport `handle` names: a socket or a TLS stream.
+pub fn stream(handle: Handle, op: &str) -> Result<Stream> {
+    match get(handle, op)? {
+        Object::Socket(s) => Ok(Stream::Plain(s)),
+        Object::Tls(t) => Ok(Stream::Tls(t)),
+        other => Err(wrong_kind(op, handle, &other, "a socket")),
+    }
+}
+
+/// The pool `handle` names; `WrongKind` for any other object.
 pub fn pool(handle: Handle, op: &str) -> Result<Arc<Pool>> {
     match get(handle, op)? {
         Object::Pool(p) => Ok(p),
-        Object::Socket(_) => Err(Error::new(
-            ErrorKind::WrongKind,
-            format!("{op}: handle {handle:#x} is a socket, not a pool"),
-        )),
+        other => Err(wrong_kind(op, handle, &other, "a pool")),
+    }
+}
+
+/// The TLS stream `handle` names; `WrongKind` for any other object.
+pub fn tls(handle: Handle, op: &str) -> Result<Arc<TlsStream>> {
+    match get(handle, op)? {
+        Object::Tls(t) => Ok(t),
+        other => Err(wrong_kind(op, handle, &other, "a TLS stream")),
+    }
+}
+
+/// The TLS config `handle` names; `WrongKind` for any other object.
+pub fn tls_config(handle: Handle, op: &str) -> Result<Arc<TlsConfig>> {
+    match get(handle, op)? {
+        Object::TlsConfig(c) => Ok(c),
+        other => Err(wrong_kind(op, handle, &other, "a TLS config")),
     }
 }
 
@@ -103,6 +151,9 @@ pub fn close(handle: Handle) -> Result<()> {
             None => socket.close(),
         },
         Object::Pool(pool) => pool.close(),
+        Object::Tls(tls) => tls.close(),
+        // Connections made with it keep what they need.
+        Object::TlsConfig(_) => {}
     }
     Ok(())
 }

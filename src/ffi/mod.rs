@@ -15,11 +15,13 @@ mod consts;
 mod library;
 mod pool;
 mod socket;
+mod tls;
 
 pub use consts::*;
 pub use library::*;
 pub use pool::*;
 pub use socket::*;
+pub use tls::*;
 
 use crate::error::{set_last_error, Error, ErrorKind, Result};
 use std::ffi::{c_char, CStr};
@@ -52,6 +54,10 @@ pub(crate) fn code_of(kind: ErrorKind) -> i32 {
         ErrorKind::Limit => SOCKRT_E_LIMIT,
         ErrorKind::Panic => SOCKRT_E_PANIC,
         ErrorKind::Io => SOCKRT_E_IO,
+        ErrorKind::TlsHandshake => SOCKRT_E_TLS_HANDSHAKE,
+        ErrorKind::TlsCertificate => SOCKRT_E_TLS_CERTIFICATE,
+        ErrorKind::TlsTruncated => SOCKRT_E_TLS_TRUNCATED,
+        ErrorKind::TlsProtocol => SOCKRT_E_TLS_PROTOCOL,
     }
 }
 

@@ -214,9 +214,12 @@ pub extern "C" fn sockrt_pool_close(pool: sockrt_handle) -> i32 {
     boundary(|| {
         let closed = registry::remove_if(pool, "pool_close", |object| match object {
             Object::Pool(_) => Ok(()),
-            Object::Socket(_) => Err(Error::new(
+            other => Err(Error::new(
                 ErrorKind::WrongKind,
-                format!("pool_close: handle {pool:#x} is a socket, not a pool"),
+                format!(
+                    "pool_close: handle {pool:#x} is {}, not a pool",
+                    other.kind_name()
+                ),
             )),
         })?;
         if let Object::Pool(p) = closed {

@@ -355,7 +355,7 @@ impl Pool {
         })?;
         match object {
             Object::Socket(socket) => Ok(socket),
-            Object::Pool(_) => unreachable!("approved objects are sockets"),
+            _ => unreachable!("approved objects are sockets"),
         }
     }
 
