@@ -141,6 +141,9 @@ pub struct TlsStream {
     write_shut: AtomicBool,
     /// This end shut down reading: a later end of stream is not truncation.
     read_shut: AtomicBool,
+    /// `close` began: calls report `Closed`, even one that the peer's answer
+    /// to our close_notify woke before the socket itself was closed.
+    closing: AtomicBool,
 }
 
 impl std::fmt::Debug for TlsStream {
@@ -205,6 +208,7 @@ impl TlsStream {
             broken: AtomicBool::new(false),
             write_shut: AtomicBool::new(false),
             read_shut: AtomicBool::new(false),
+            closing: AtomicBool::new(false),
         }
     }
 
@@ -371,6 +375,9 @@ impl TlsStream {
         rs.end = 0;
         wait_for(&self.socket, ready::IN, deadline, op)?;
         let n = self.socket.recv(&mut rs.raw)?;
+        if self.closing.load(Ordering::SeqCst) {
+            return Err(closed(op));
+        }
         rs.end = n;
         if handshaking && rs.first.len() < FIRST_BYTES {
             let take = n.min(FIRST_BYTES - rs.first.len());
@@ -757,6 +764,7 @@ impl TlsStream {
     /// Sends close_notify if it can without blocking, then closes the socket,
     /// which wakes every call blocked on this stream.
     pub fn close(&self) {
+        self.closing.store(true, Ordering::SeqCst);
         if let Some(mut out) = self.writer.try_lock() {
             if !self.write_shut.swap(true, Ordering::Relaxed) {
                 out.clear();
