@@ -27,3 +27,6 @@ test-tls: tls-tools lib $(TLS_INTEROP)
 	timeout 300 $(TLS_INTEROP)
 
 TEST_TARGETS += test-tls
+
+# The Python binding's TLS tests make certificates as well.
+test-python: tls-tools

@@ -91,6 +91,13 @@ E_POOL_CLOSED: int = _C.SOCKRT_E_POOL_CLOSED
 E_LIMIT: int = _C.SOCKRT_E_LIMIT
 E_PANIC: int = _C.SOCKRT_E_PANIC
 E_IO: int = _C.SOCKRT_E_IO
+E_TLS_HANDSHAKE: int = _C.SOCKRT_E_TLS_HANDSHAKE
+E_TLS_CERTIFICATE: int = _C.SOCKRT_E_TLS_CERTIFICATE
+E_TLS_TRUNCATED: int = _C.SOCKRT_E_TLS_TRUNCATED
+E_TLS_PROTOCOL: int = _C.SOCKRT_E_TLS_PROTOCOL
+
+# TLS (sockrt.tls) registers its exceptions in the error table on import.
+from . import tls  # noqa: E402, F401
 
 
 def open_handles() -> int:

@@ -58,3 +58,11 @@ SOCKRT_POLL_CLOSED = 16
 
 # Bytes that always hold an address string and its NUL.
 SOCKRT_ADDR_MAX = 64
+
+# TLS (sockrt.tls): status codes and protocol versions.
+SOCKRT_E_TLS_HANDSHAKE = -23
+SOCKRT_E_TLS_CERTIFICATE = -24
+SOCKRT_E_TLS_TRUNCATED = -25
+SOCKRT_E_TLS_PROTOCOL = -26
+SOCKRT_TLS_1_2 = 771
+SOCKRT_TLS_1_3 = 772
