@@ -1484,6 +1484,8 @@ impl<'a> Exec<'a> {
             max_lifetime_ms: 0,
             check_on_acquire: false,
             nodelay: false,
+            tls_config: 0,
+            tls_server_name: std::ptr::null(),
         };
         sockrt_pool_config_init(&mut cfg);
         cfg.max_idle = [0, 1, 8, u32::MAX][self.input.u8() as usize % 4];

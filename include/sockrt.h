@@ -339,6 +339,19 @@ typedef struct sockrt_pool_config {
    * TCP_NODELAY on pooled connections (default true).
    */
   bool nodelay;
+  /**
+   * A client TLS config handle (sockrt_tls_client_config_new): the pool
+   * hands out verified TLS streams over its connections, and the config
+   * keeps their sessions, so new connections resume. 0 (the default):
+   * plain TCP. The pool keeps what it needs: the handle may be closed
+   * after sockrt_pool_open.
+   */
+  sockrt_handle tls_config;
+  /**
+   * The name the server's certificate must be valid for (also sent as
+   * SNI); NULL (the default): the pool's host. Copied by sockrt_pool_open.
+   */
+  const char *tls_server_name;
 } sockrt_pool_config;
 
 /**
@@ -499,7 +512,13 @@ void sockrt_pool_config_init(struct sockrt_pool_config *cfg);
  * the defaults) and writes its handle to `*out`. Connects lazily: nothing
  * happens on the network until the first acquire, and the host is resolved
  * at each new connection. Close it with sockrt_pool_close or sockrt_close.
- * Errors: SOCKRT_E_INVALID_ARGUMENT (NULL `out`, bad host, port 0).
+ * With `cfg->tls_config` set, each new connection does a TLS handshake
+ * (within connect_timeout_ms, counted in sockrt_pool_tls_handshakes) and
+ * leases are TLS stream handles; the liveness check then processes pending
+ * TLS records without blocking, so session tickets a server sends do not
+ * make an idle connection look dead. Errors: SOCKRT_E_INVALID_ARGUMENT
+ * (NULL `out`, bad host or server name, port 0), SOCKRT_E_BAD_HANDLE or
+ * SOCKRT_E_WRONG_KIND (`tls_config` is not a client TLS config).
  */
 int32_t sockrt_pool_open(const char *host,
                          uint16_t port,
@@ -549,6 +568,13 @@ int32_t sockrt_pool_was_reused(sockrt_handle conn);
  * more than a copy; also closes idle connections that have expired.
  */
 int32_t sockrt_pool_get_stats(sockrt_handle pool, struct sockrt_pool_stats *out);
+
+/**
+ * Writes how many TLS handshakes the pool's connections did: full ones to
+ * `*full_out`, resumed ones (an earlier session reused) to `*resumed_out`;
+ * either may be NULL. Both stay 0 for a pool without TLS.
+ */
+int32_t sockrt_pool_tls_handshakes(sockrt_handle pool, uint64_t *full_out, uint64_t *resumed_out);
 
 /**
  * Closes the pool: idle connections close now; threads queued in acquire

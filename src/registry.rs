@@ -2,7 +2,8 @@
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::handle::{Handle, HandleTable};
-use crate::pool::Pool;
+use crate::pool::conn::Conn;
+use crate::pool::{Membership, Pool};
 use crate::socket::Socket;
 use crate::stream::Stream;
 use crate::tls::{TlsConfig, TlsStream};
@@ -142,14 +143,16 @@ pub fn remove_if(
 }
 
 /// Closes whatever `handle` names: a socket wakes its blocked calls and
-/// closes once they return; a pooled connection gives its slot back; a pool
-/// closes as `Pool::close` describes.
+/// closes once they return (a TLS stream sends close_notify first); a pooled
+/// connection gives its slot back; a pool closes as `Pool::close` describes.
 pub fn close(handle: Handle) -> Result<()> {
-    match remove(handle, "close")? {
-        Object::Socket(socket) => match socket.membership.get() {
-            Some(member) => member.discard(&socket),
-            None => socket.close(),
-        },
+    let object = remove(handle, "close")?;
+    if let Some(conn) = Conn::of(&object) {
+        Membership::discard(conn);
+        return Ok(());
+    }
+    match object {
+        Object::Socket(socket) => socket.close(),
         Object::Pool(pool) => pool.close(),
         Object::Tls(tls) => tls.close(),
         // Connections made with it keep what they need.

@@ -465,3 +465,124 @@ fn mutual_tls() {
     tls.close();
     assert_eq!(t.join().unwrap(), vec![Ok(())]);
 }
+
+// ---- pooled TLS ---------------------------------------------------------
+
+use sockrt::pool::conn::PoolTls;
+use sockrt::pool::{Pool, PoolConfig};
+use sockrt::registry;
+
+fn tls_pool(port: u16, client: &Arc<TlsConfig>) -> Arc<Pool> {
+    let config = PoolConfig {
+        connect_timeout_ms: 5000,
+        acquire_timeout_ms: 5000,
+        ..PoolConfig::default()
+    };
+    let tls = PoolTls {
+        config: Arc::clone(client),
+        server_name: "localhost".into(),
+    };
+    Pool::open_with_tls("127.0.0.1", port, config, Some(tls)).unwrap()
+}
+
+/// Waits (bounded) until the lease's socket has bytes to read.
+fn wait_readable(conn: sockrt::Handle) {
+    let fd = registry::stream(conn, "test").unwrap().socket().fileno();
+    let mut pfd = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd.
+    let n = unsafe { libc::poll(&mut pfd, 1, 5000) };
+    assert_eq!(n, 1, "the server's session tickets never came");
+}
+
+#[test]
+fn pooled_tls_reuses_connections_although_tickets_arrive_unasked() {
+    let (port, t) = echo_server(server_config(), 1);
+    let client = client_config();
+    client.set_versions(TLS_1_3, TLS_1_3).unwrap();
+    let pool = tls_pool(port, &client);
+    let conn = pool.acquire().unwrap();
+    // TLS 1.3 servers send session tickets after the handshake: the idle
+    // connection is readable, yet healthy.
+    wait_readable(conn);
+    pool.release(conn).unwrap();
+    let conn = pool.acquire().unwrap();
+    let stream = registry::stream(conn, "test").unwrap();
+    assert!(stream.socket().was_reused());
+    stream.send_all(b"ping").unwrap();
+    let mut b = [std::mem::MaybeUninit::new(0u8); 4];
+    stream.recv_exact_uninit(&mut b).unwrap();
+    // SAFETY: recv_exact filled all four bytes.
+    assert_eq!(
+        unsafe { std::mem::transmute::<[std::mem::MaybeUninit<u8>; 4], [u8; 4]>(b) },
+        *b"ping"
+    );
+    drop(stream);
+    pool.release(conn).unwrap();
+    let stats = pool.stats();
+    assert_eq!(
+        (
+            stats.created,
+            stats.reused,
+            stats.closed_stale,
+            stats.closed_broken
+        ),
+        (1, 1, 0, 0)
+    );
+    assert_eq!(pool.tls_handshakes(), (1, 0));
+    pool.close();
+    t.join().unwrap();
+}
+
+#[test]
+fn pooled_tls_drops_a_closed_connection_and_resumes_its_session() {
+    // A server that ends each connection with close_notify after one echo.
+    let (l, port) = listener();
+    l.set_option(SockOption::ReadTimeoutMs, 10_000).unwrap();
+    let config = server_config();
+    let t = std::thread::spawn(move || {
+        let mut resumed = Vec::new();
+        for _ in 0..2 {
+            let sock = l.accept().unwrap();
+            let tls = TlsStream::server(Arc::new(sock), &config, 5000, "accept").unwrap();
+            resumed.push(tls.info().resumed);
+            let mut b = [0u8; 4];
+            tls.recv_exact(&mut b).unwrap();
+            tls.send_all(&b).unwrap();
+            tls.shutdown(ShutdownHow::Write).unwrap();
+            let mut rest = [0u8; 1];
+            let _ = tls.recv(&mut rest);
+            tls.close();
+        }
+        resumed
+    });
+    let client = client_config();
+    let pool = tls_pool(port, &client);
+    for round in 0..2 {
+        let conn = pool.acquire().unwrap();
+        let stream = registry::stream(conn, "test").unwrap();
+        assert!(
+            !stream.socket().was_reused(),
+            "round {round}: a closed connection was handed out"
+        );
+        stream.send_all(b"once").unwrap();
+        let mut b = [std::mem::MaybeUninit::new(0u8); 4];
+        stream.recv_exact_uninit(&mut b).unwrap();
+        drop(stream);
+        pool.release(conn).unwrap();
+    }
+    let stats = pool.stats();
+    assert_eq!(stats.created, 2);
+    // The second release or the acquire found close_notify and dropped it.
+    assert_eq!(stats.closed_stale + stats.closed_broken, 2);
+    assert_eq!(pool.tls_handshakes(), (1, 1));
+    assert_eq!(
+        t.join().unwrap(),
+        vec![false, true],
+        "the server saw the resumption"
+    );
+    pool.close();
+}

@@ -1,8 +1,10 @@
 //! The connection pool's C ABI.
 
 use super::*;
+use crate::pool::conn::PoolTls;
 use crate::pool::{Pool, PoolConfig, PoolStats};
 use crate::registry::{self, Object};
+use crate::tls::TlsStream;
 
 /// Settings for sockrt_pool_open. Fill it with sockrt_pool_config_init, then
 /// change what you need.
@@ -31,6 +33,15 @@ pub struct sockrt_pool_config {
     pub check_on_acquire: bool,
     /// TCP_NODELAY on pooled connections (default true).
     pub nodelay: bool,
+    /// A client TLS config handle (sockrt_tls_client_config_new): the pool
+    /// hands out verified TLS streams over its connections, and the config
+    /// keeps their sessions, so new connections resume. 0 (the default):
+    /// plain TCP. The pool keeps what it needs: the handle may be closed
+    /// after sockrt_pool_open.
+    pub tls_config: sockrt_handle,
+    /// The name the server's certificate must be valid for (also sent as
+    /// SNI); NULL (the default): the pool's host. Copied by sockrt_pool_open.
+    pub tls_server_name: *const c_char,
 }
 
 /// Pool counters; `idle` and `in_use` are current, the rest count events
@@ -88,6 +99,8 @@ impl From<PoolConfig> for sockrt_pool_config {
             max_lifetime_ms: c.max_lifetime_ms,
             check_on_acquire: c.check_on_acquire,
             nodelay: c.nodelay,
+            tls_config: 0,
+            tls_server_name: std::ptr::null(),
         }
     }
 }
@@ -119,7 +132,13 @@ pub extern "C" fn sockrt_pool_config_init(cfg: *mut sockrt_pool_config) {
 /// the defaults) and writes its handle to `*out`. Connects lazily: nothing
 /// happens on the network until the first acquire, and the host is resolved
 /// at each new connection. Close it with sockrt_pool_close or sockrt_close.
-/// Errors: SOCKRT_E_INVALID_ARGUMENT (NULL `out`, bad host, port 0).
+/// With `cfg->tls_config` set, each new connection does a TLS handshake
+/// (within connect_timeout_ms, counted in sockrt_pool_tls_handshakes) and
+/// leases are TLS stream handles; the liveness check then processes pending
+/// TLS records without blocking, so session tickets a server sends do not
+/// make an idle connection look dead. Errors: SOCKRT_E_INVALID_ARGUMENT
+/// (NULL `out`, bad host or server name, port 0), SOCKRT_E_BAD_HANDLE or
+/// SOCKRT_E_WRONG_KIND (`tls_config` is not a client TLS config).
 #[no_mangle]
 pub extern "C" fn sockrt_pool_open(
     host: *const c_char,
@@ -130,15 +149,44 @@ pub extern "C" fn sockrt_pool_open(
     boundary(|| {
         require_out(out, "out")?;
         let host = host_arg(host)?;
-        let config = if cfg.is_null() {
-            PoolConfig::default()
+        let (config, tls) = if cfg.is_null() {
+            (PoolConfig::default(), None)
         } else {
             // SAFETY: non-NULL and points to a config (header contract).
-            unsafe { *cfg }.into()
+            let c = unsafe { *cfg };
+            (c.into(), pool_tls(&c, host)?)
         };
-        let handle = Pool::open(host, port, config)?.register("pool_open")?;
+        let handle = Pool::open_with_tls(host, port, config, tls)?.register("pool_open")?;
         write_out(out, "out", handle)
     })
+}
+
+/// The TLS settings of a pool config, checked before the pool opens.
+fn pool_tls(c: &sockrt_pool_config, host: &str) -> Result<Option<PoolTls>> {
+    let op = "pool_open";
+    if c.tls_config == 0 {
+        if !c.tls_server_name.is_null() {
+            return Err(Error::invalid(format!(
+                "{op}: tls_server_name is set but tls_config is 0"
+            )));
+        }
+        return Ok(None);
+    }
+    let config = registry::tls_config(c.tls_config, op)?;
+    // Built now, so a bad config fails here rather than at the first acquire.
+    config.client_config(op)?;
+    let server_name = if c.tls_server_name.is_null() {
+        host.to_owned()
+    } else {
+        host_arg(c.tls_server_name)
+            .map_err(|e| Error::invalid(format!("{op}: tls_server_name: {e}")))?
+            .to_owned()
+    };
+    TlsStream::check_server_name(&server_name, op)?;
+    Ok(Some(PoolTls {
+        config,
+        server_name,
+    }))
 }
 
 /// Leases a connection: the newest idle one that passes the liveness check,
@@ -185,8 +233,9 @@ pub extern "C" fn sockrt_pool_discard(pool: sockrt_handle, conn: sockrt_handle) 
 #[no_mangle]
 pub extern "C" fn sockrt_pool_was_reused(conn: sockrt_handle) -> i32 {
     boundary::<Count>(|| {
-        let socket = registry::socket(conn, "pool_was_reused")?;
-        Ok(socket
+        let stream = registry::stream(conn, "pool_was_reused")?;
+        Ok(stream
+            .socket()
             .membership
             .get()
             .map_or(0, |m| i32::from(m.was_reused())))
@@ -202,6 +251,27 @@ pub extern "C" fn sockrt_pool_get_stats(pool: sockrt_handle, out: *mut sockrt_po
         require_out(out, "out")?;
         let stats = registry::pool(pool, "pool_get_stats")?.stats();
         write_out(out, "out", stats.into())
+    })
+}
+
+/// Writes how many TLS handshakes the pool's connections did: full ones to
+/// `*full_out`, resumed ones (an earlier session reused) to `*resumed_out`;
+/// either may be NULL. Both stay 0 for a pool without TLS.
+#[no_mangle]
+pub extern "C" fn sockrt_pool_tls_handshakes(
+    pool: sockrt_handle,
+    full_out: *mut u64,
+    resumed_out: *mut u64,
+) -> i32 {
+    boundary(|| {
+        let (full, resumed) = registry::pool(pool, "pool_tls_handshakes")?.tls_handshakes();
+        if !full_out.is_null() {
+            write_out(full_out, "full_out", full)?;
+        }
+        if !resumed_out.is_null() {
+            write_out(resumed_out, "resumed_out", resumed)?;
+        }
+        Ok(())
     })
 }
 

@@ -15,14 +15,16 @@
 //! microsecond). With `check_on_acquire` off, acquire and release make no
 //! system call at all on the reuse path.
 
+pub mod conn;
 pub mod slots;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::handle::Handle;
 use crate::registry::{self, Object};
-use crate::socket::{SockOption, Socket};
+use crate::socket::Socket;
+use conn::{Conn, HandshakeCounts, PoolTls};
 use once_cell::sync::Lazy;
-use slots::{Ending, Grant, Limits, Pooled, Refusal, Slots};
+use slots::{Ending, Grant, Limits, Refusal, Slots};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
@@ -111,31 +113,22 @@ impl Membership {
         self.reused.load(Ordering::Relaxed)
     }
 
-    /// Ends the lease of `socket`, whose handle is already gone, and closes
+    /// Ends the lease of `conn`, whose handle is already gone, and closes
     /// the connection (`sockrt_close` on a pooled connection).
-    pub fn discard(&self, socket: &Arc<Socket>) {
-        match self.pool.upgrade() {
-            Some(pool) => pool.slots.end_lease(Arc::clone(socket), Ending::Discarded),
-            None => socket.close(),
+    pub fn discard(conn: Conn) {
+        let pool = conn.membership().pool.upgrade();
+        match pool {
+            Some(pool) => pool.slots.end_lease(conn, Ending::Discarded),
+            None => slots::Pooled::close(&conn),
         }
     }
 }
 
-fn member(socket: &Socket) -> &Membership {
+pub(crate) fn member(socket: &Socket) -> &Membership {
     socket
         .membership
         .get()
         .expect("pooled sockets have a membership")
-}
-
-impl Pooled for Arc<Socket> {
-    fn close(&self) {
-        Socket::close(self);
-    }
-
-    fn created(&self) -> Instant {
-        member(self).created
-    }
 }
 
 /// Keep-alive connections to one endpoint, shared by any number of threads.
@@ -145,7 +138,10 @@ pub struct Pool {
     host: String,
     port: u16,
     config: PoolConfig,
-    slots: Slots<Arc<Socket>>,
+    slots: Slots<Conn>,
+    /// TLS over each connection, if the pool has a TLS config.
+    tls: Option<PoolTls>,
+    handshakes: HandshakeCounts,
 }
 
 fn millis(ms: i32) -> Option<Duration> {
@@ -155,6 +151,16 @@ fn millis(ms: i32) -> Option<Duration> {
 impl Pool {
     /// A pool for `host:port`. Nothing connects until the first acquire.
     pub fn open(host: &str, port: u16, config: PoolConfig) -> Result<Arc<Pool>> {
+        Pool::open_with_tls(host, port, config, None)
+    }
+
+    /// A pool whose connections are TLS with `tls`, if given.
+    pub fn open_with_tls(
+        host: &str,
+        port: u16,
+        config: PoolConfig,
+        tls: Option<PoolTls>,
+    ) -> Result<Arc<Pool>> {
         if host.is_empty() {
             return Err(Error::invalid("pool_open: host is empty"));
         }
@@ -174,6 +180,8 @@ impl Pool {
             port,
             config,
             slots: Slots::new(limits),
+            tls,
+            handshakes: HandshakeCounts::default(),
         }))
     }
 
@@ -207,18 +215,12 @@ impl Pool {
         match registry::pool(pool_handle, op) {
             Ok(pool) => live(&pool),
             Err(e) if e.kind() == ErrorKind::BadHandle => {
-                let object = registry::remove_if(conn, op, |object| match object {
-                    Object::Socket(s)
-                        if s.membership
-                            .get()
-                            .is_some_and(|m| m.pool_handle == pool_handle) =>
-                    {
-                        Ok(())
-                    }
+                let object = registry::remove_if(conn, op, |object| match Conn::of(object) {
+                    Some(c) if c.membership().pool_handle == pool_handle => Ok(()),
                     _ => Err(e.clone()),
                 })?;
-                if let Object::Socket(socket) = object {
-                    member(&socket).discard(&socket);
+                if let Some(c) = Conn::of(&object) {
+                    Membership::discard(c);
                 }
                 Ok(())
             }
@@ -233,8 +235,8 @@ impl Pool {
         let deadline = millis(self.config.acquire_timeout_ms).map(|d| Instant::now() + d);
         loop {
             match self.slots.acquire(deadline, self.config.check_on_acquire) {
-                Ok(Grant::Idle(socket)) => {
-                    if let Some(handle) = self.lease_idle(socket)? {
+                Ok(Grant::Idle(conn)) => {
+                    if let Some(handle) = self.lease_idle(conn)? {
                         return Ok(handle);
                     }
                 }
@@ -255,13 +257,13 @@ impl Pool {
 
     /// Hands out an idle connection if it is alive; `Ok(None)` if the
     /// liveness probe found it dead (it is closed and counted).
-    fn lease_idle(&self, socket: Arc<Socket>) -> Result<Option<Handle>> {
-        if self.config.check_on_acquire && socket.readable_now() {
-            self.slots.stale(socket);
+    fn lease_idle(&self, conn: Conn) -> Result<Option<Handle>> {
+        if self.config.check_on_acquire && conn.is_stale() {
+            self.slots.stale(conn);
             return Ok(None);
         }
-        member(&socket).reused.store(true, Ordering::Relaxed);
-        match registry::insert(Object::Socket(Arc::clone(&socket)), "pool_acquire") {
+        conn.membership().reused.store(true, Ordering::Relaxed);
+        match registry::insert(conn.object(), "pool_acquire") {
             Ok(handle) => {
                 if self.config.check_on_acquire {
                     self.slots.reused();
@@ -270,7 +272,7 @@ impl Pool {
             }
             Err(e) => {
                 // The handle table is full: the connection goes back to idle.
-                self.slots.end_lease(socket, Ending::Healthy);
+                self.slots.end_lease(conn, Ending::Healthy);
                 Err(e)
             }
         }
@@ -278,85 +280,85 @@ impl Pool {
 
     /// Connects a new connection in a slot granted for connecting.
     fn lease_new(self: &Arc<Self>) -> Result<Handle> {
-        let socket = match self.connect() {
-            Ok(socket) => socket,
+        let conn = match self.connect() {
+            Ok(conn) => conn,
             Err(e) => {
                 self.slots.connect_failed();
                 return Err(e);
             }
         };
-        if self.slots.connected(Arc::clone(&socket)).is_err() {
+        if self.slots.connected(conn.clone()).is_err() {
             return Err(pool_closed());
         }
-        registry::insert(Object::Socket(Arc::clone(&socket)), "pool_acquire")
-            .inspect_err(|_| self.slots.end_lease(socket, Ending::Discarded))
+        registry::insert(conn.object(), "pool_acquire")
+            .inspect_err(|_| self.slots.end_lease(conn, Ending::Discarded))
     }
 
-    fn connect(self: &Arc<Self>) -> Result<Arc<Socket>> {
-        let socket = Socket::tcp_connect(
-            &self.host,
-            self.port,
-            i64::from(self.config.connect_timeout_ms),
-        )?;
-        if self.config.nodelay {
-            socket.set_option(SockOption::NoDelay, 1)?;
-        }
-        let socket = Arc::new(socket);
-        let _ = socket.membership.set(Membership {
+    fn connect(self: &Arc<Self>) -> Result<Conn> {
+        let membership = Membership {
             pool: Arc::downgrade(self),
             pool_handle: self.handle.get().copied().unwrap_or(0),
             created: Instant::now(),
             fork_generation: fork_generation(),
             reused: AtomicBool::new(false),
-        });
-        Ok(socket)
+        };
+        Conn::connect(
+            &self.host,
+            self.port,
+            i64::from(self.config.connect_timeout_ms),
+            self.config.nodelay,
+            self.tls.as_ref(),
+            &self.handshakes,
+            membership,
+        )
+    }
+
+    /// TLS handshakes of this pool's connections: (full, resumed).
+    pub fn tls_handshakes(&self) -> (u64, u64) {
+        self.handshakes.get()
+    }
+
+    /// Whether the pool's connections are TLS.
+    pub fn is_tls(&self) -> bool {
+        self.tls.is_some()
     }
 
     /// Ends the lease `handle` names: back to idle if healthy, else closed.
     pub fn release(self: &Arc<Self>, handle: Handle) -> Result<()> {
-        let socket = self.take_lease(handle, "pool_release")?;
-        let ending = if member(&socket).fork_generation != fork_generation() {
+        let conn = self.take_lease(handle, "pool_release")?;
+        let ending = if conn.membership().fork_generation != fork_generation() {
             Ending::Inherited
-        } else if socket.is_broken()
+        } else if conn.is_broken()
             // Another thread still inside a call on it: the stream is in use.
-            || Arc::strong_count(&socket) > 1
-            || (self.config.check_on_acquire && socket.readable_now())
+            || conn.in_use_elsewhere()
+            || (self.config.check_on_acquire && conn.is_stale())
         {
             Ending::Broken
         } else {
             Ending::Healthy
         };
         // Per-lease settings do not leak into the next lease.
-        socket.reset_lease_settings();
-        self.slots.end_lease(socket, ending);
+        conn.socket().reset_lease_settings();
+        self.slots.end_lease(conn, ending);
         Ok(())
     }
 
     /// Ends the lease `handle` names and closes the connection.
     pub fn discard(self: &Arc<Self>, handle: Handle) -> Result<()> {
-        let socket = self.take_lease(handle, "pool_discard")?;
-        self.slots.end_lease(socket, Ending::Discarded);
+        let conn = self.take_lease(handle, "pool_discard")?;
+        self.slots.end_lease(conn, Ending::Discarded);
         Ok(())
     }
 
     /// Removes `handle` from the table if it is a lease of this pool.
-    fn take_lease(self: &Arc<Self>, handle: Handle, op: &str) -> Result<Arc<Socket>> {
-        let object = registry::remove_if(handle, op, |object| match object {
-            Object::Socket(s)
-                if s.membership
-                    .get()
-                    .is_some_and(|m| std::ptr::eq(m.pool.as_ptr(), Arc::as_ptr(self))) =>
-            {
-                Ok(())
-            }
+    fn take_lease(self: &Arc<Self>, handle: Handle, op: &str) -> Result<Conn> {
+        let object = registry::remove_if(handle, op, |object| match Conn::of(object) {
+            Some(c) if std::ptr::eq(c.membership().pool.as_ptr(), Arc::as_ptr(self)) => Ok(()),
             _ => Err(Error::invalid(format!(
                 "{op}: handle {handle:#x} is not a connection of this pool"
             ))),
         })?;
-        match object {
-            Object::Socket(socket) => Ok(socket),
-            _ => unreachable!("approved objects are sockets"),
-        }
+        Ok(Conn::of(&object).expect("approved objects are pooled connections"))
     }
 
     /// Current counts; also closes idle connections that expired.

@@ -327,6 +327,11 @@ impl TlsStream {
         &self.socket
     }
 
+    /// Checks that `name` can be a server name (a DNS name or an IP address).
+    pub fn check_server_name(name: &str, op: &str) -> Result<()> {
+        server_name(name, op).map(|_| ())
+    }
+
     pub fn side(&self) -> Side {
         self.side
     }

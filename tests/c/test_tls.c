@@ -367,6 +367,69 @@ static void test_close_wakes_blocked_recv(void)
     CHECK_OK(sockrt_close(a.listener));
 }
 
+static void test_pooled_tls(void)
+{
+    SAY("pooled TLS: reuse, resumption on a new connection, handshake counts");
+    struct server_args a1 = { 0 }, a2 = { 0 };
+    uint16_t port;
+    a1.listener = listen_any("127.0.0.1", &port);
+    CHECK_OK(sockrt_set_option(a1.listener, SOCKRT_OPT_READ_TIMEOUT_MS, T));
+    a1.cfg = pki_server_config("chain.pem", "server.key");
+    a1.rounds = 1;
+    a2 = a1;
+    pthread_t t1 = spawn(echo_server, &a1), t2 = spawn(echo_server, &a2);
+
+    sockrt_handle cfg = pki_client_config(), pool = 0, c = 0, d = 0;
+    sockrt_pool_config pc;
+    sockrt_pool_config_init(&pc);
+    CHECK_EQ(pc.tls_config, 0);
+    CHECK(pc.tls_server_name == NULL);
+    pc.tls_server_name = "localhost";
+    CHECK_ERR(sockrt_pool_open("127.0.0.1", port, &pc, &pool), SOCKRT_E_INVALID_ARGUMENT);
+    pc.tls_config = a1.cfg; /* a server config */
+    CHECK_ERR(sockrt_pool_open("127.0.0.1", port, &pc, &pool), SOCKRT_E_WRONG_KIND);
+    pc.tls_config = cfg;
+    CHECK_OK(sockrt_pool_open("127.0.0.1", port, &pc, &pool));
+    for (int i = 0; i < 3; i++) {
+        char b[4];
+        CHECK_OK(sockrt_pool_acquire(pool, &c));
+        CHECK_EQ(sockrt_pool_was_reused(c), i > 0);
+        sockrt_tls_info info;
+        CHECK_OK(sockrt_tls_get_info(c, &info)); /* a lease is a TLS stream */
+        CHECK_OK(sockrt_exchange(c, "pool", 4, b, 4));
+        CHECK(memcmp(b, "pool", 4) == 0);
+        CHECK_OK(sockrt_pool_release(pool, c));
+    }
+    /* Two at once: the second is new and resumes the first's session. */
+    CHECK_OK(sockrt_pool_acquire(pool, &c));
+    CHECK_OK(sockrt_pool_acquire(pool, &d));
+    sockrt_tls_info info;
+    CHECK_OK(sockrt_tls_get_info(d, &info));
+    CHECK(info.resumed);
+    char b[1];
+    CHECK_OK(sockrt_exchange(d, "d", 1, b, 1));
+    uint64_t full = 0, resumed = 0;
+    CHECK_OK(sockrt_pool_tls_handshakes(pool, &full, &resumed));
+    CHECK_EQ(full, 1);
+    CHECK_EQ(resumed, 1);
+    CHECK_OK(sockrt_pool_tls_handshakes(pool, NULL, NULL));
+    sockrt_pool_stats st;
+    CHECK_OK(sockrt_pool_get_stats(pool, &st));
+    CHECK_EQ(st.created, 2);
+    CHECK_EQ(st.reused, 3);
+    CHECK_EQ(st.closed_stale, 0);
+    CHECK_OK(sockrt_pool_release(pool, c));
+    CHECK_OK(sockrt_close(d)); /* close on a lease discards it */
+    CHECK_OK(sockrt_pool_close(pool));
+    join(t1);
+    join(t2);
+    CHECK_EQ(a1.results[0], SOCKRT_OK);
+    CHECK_EQ(a2.results[0], SOCKRT_OK);
+    CHECK_OK(sockrt_close(cfg));
+    CHECK_OK(sockrt_close(a1.cfg));
+    CHECK_OK(sockrt_close(a1.listener));
+}
+
 int main(void)
 {
     TEST_BEGIN("test_tls");
@@ -377,6 +440,7 @@ int main(void)
     test_upgrades_and_mutual_tls();
     test_verification_and_bad_peers();
     test_close_wakes_blocked_recv();
+    test_pooled_tls();
     CHECK_EQ(sockrt_open_handles(), handles);
     pki_cleanup();
     TEST_END("test_tls");

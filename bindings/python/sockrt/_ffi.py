@@ -52,6 +52,8 @@ class PoolConfig(Structure):
         ("max_lifetime_ms", c_int32),
         ("check_on_acquire", c_bool),
         ("nodelay", c_bool),
+        ("tls_config", c_uint64),
+        ("tls_server_name", c_char_p),
     ]
 
 
@@ -270,6 +272,7 @@ _TLS_PROTOTYPES: dict[str, tuple[object, list[object]]] = {
     "sockrt_tls_accept": (c_int32, [_H, _H, c_int32, _HP]),
     "sockrt_tls_get_info": (c_int32, [_H, POINTER(TLSInfo)]),
     "sockrt_tls_peer_subject": (c_int64, [_H, c_void_p, c_size_t]),
+    "sockrt_pool_tls_handshakes": (c_int32, [_H, POINTER(c_uint64), POINTER(c_uint64)]),
 }
 
 _PROTOTYPES.update(_TLS_PROTOTYPES)
@@ -296,6 +299,7 @@ tls_server_upgrade = lib.sockrt_tls_server_upgrade
 tls_accept = lib.sockrt_tls_accept
 tls_get_info = lib.sockrt_tls_get_info
 tls_peer_subject = lib.sockrt_tls_peer_subject
+pool_tls_handshakes = lib.sockrt_pool_tls_handshakes
 
 # ---- end of TLS ------------------------------------------------------------
 

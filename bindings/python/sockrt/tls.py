@@ -60,6 +60,9 @@ class SSLError(Error, _ssl.SSLError):
     protocol, sent an alert) or, later, a bad record or fatal alert.
     Also an ``ssl.SSLError``."""
 
+    def __str__(self) -> str:
+        return self.message
+
 
 class SSLCertVerificationError(SSLError, _ssl.SSLCertVerificationError):
     """SOCKRT_E_TLS_CERTIFICATE: the peer's certificate failed verification

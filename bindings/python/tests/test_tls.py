@@ -47,29 +47,37 @@ class StdServer:
         self.thread.start()
 
     def _run(self) -> None:
+        threads = []
         for _ in range(self.n):
             try:
                 raw, _ = self.listener.accept()
             except OSError:
-                return
-            raw.settimeout(WAIT)
-            try:
-                with self.ctx.wrap_socket(raw, server_side=True) as s:
-                    self.seen.append(
-                        {
-                            "version": s.version(),
-                            "alpn": s.selected_alpn_protocol(),
-                            "reused": s.session_reused,
-                            "peer": s.getpeercert(),
-                        }
-                    )
-                    while True:
-                        data = s.recv(65536)
-                        if not data:
-                            break
-                        s.sendall(data)
-            except (OSError, ssl.SSLError) as exc:
-                self.errors.append(exc)
+                break
+            t = threading.Thread(target=self._serve, args=(raw,), daemon=True)
+            t.start()
+            threads.append(t)
+        for t in threads:
+            t.join(WAIT * 2)
+
+    def _serve(self, raw: socket.socket) -> None:
+        raw.settimeout(WAIT)
+        try:
+            with self.ctx.wrap_socket(raw, server_side=True) as s:
+                self.seen.append(
+                    {
+                        "version": s.version(),
+                        "alpn": s.selected_alpn_protocol(),
+                        "reused": s.session_reused,
+                        "peer": s.getpeercert(),
+                    }
+                )
+                while True:
+                    data = s.recv(65536)
+                    if not data:
+                        break
+                    s.sendall(data)
+        except (OSError, ssl.SSLError) as exc:
+            self.errors.append(exc)
 
     def join(self) -> None:
         self.thread.join(WAIT * 2)
@@ -409,3 +417,32 @@ def test_context_rules(pki):
     # Settings are fixed once used.
     with pytest.raises(ValueError):
         blind.set_alpn_protocols(["h2"])
+
+
+def test_pooled_tls_against_the_ssl_server(pki):
+    """A pool of TLS connections to an OpenSSL server: one connection serves
+    every request although the server sends TLS 1.3 session tickets unasked,
+    and a new connection resumes the session."""
+    server = StdServer(std_server_ctx(pki), n=2)
+    ctx = our_client_ctx(pki)
+    with sockrt.Pool(
+        "127.0.0.1", server.port, tls=ctx, server_hostname="localhost", acquire_timeout=WAIT
+    ) as pool:
+        with pool.acquire() as conn:
+            # TLS 1.3 session tickets arrive unasked: the idle connection is
+            # readable, yet healthy.
+            assert sockrt.poll([(conn, sockrt.POLL_IN)], timeout=WAIT)
+        for i in range(5):
+            with pool.acquire() as conn:
+                assert conn.was_reused
+                assert conn.exchange(b"req%d" % i, bytearray(4)) is None
+        stats = pool.stats()
+        assert (stats.created, stats.reused, stats.closed_stale) == (1, 5, 0)
+        # Two at once: the second is a new connection, and it resumes.
+        with pool.acquire() as a, pool.acquire() as b:
+            a.sendall(b"a")
+            b.sendall(b"b")
+            assert a.recv(1) == b"a" and b.recv(1) == b"b"
+        assert pool.tls_handshakes() == (1, 1)
+    server.join()
+    assert [seen["reused"] for seen in server.seen] == [False, True]
