@@ -28,5 +28,5 @@ test-tls: tls-tools lib $(TLS_INTEROP)
 
 TEST_TARGETS += test-tls
 
-# The Python binding's TLS tests make certificates as well.
-test-python: tls-tools
+# The Python and Java bindings' TLS tests make certificates as well.
+test-python test-java: tls-tools
