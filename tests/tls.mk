@@ -22,9 +22,20 @@ $(TLS_INTEROP): tests/tls/interop.c tests/c/tls_pki.h tests/c/check.h include/so
 	@mkdir -p $(dir $@)
 	$(CC) $(STRICT_CFLAGS) -o $@ $< $(SOCKRT_LDFLAGS)
 
-test-tls: tls-tools lib $(TLS_INTEROP)
+TLS_EXAMPLE := $(BUILD_DIR)/examples/tls/hello_tls
+TLS_TEST_PKI := $(BUILD_DIR)/tests/tls-pki
+
+$(TLS_EXAMPLE): examples/tls/hello_tls.c include/sockrt.h | lib
+	@mkdir -p $(dir $@)
+	$(CC) $(STRICT_CFLAGS) -o $@ $< $(SOCKRT_LDFLAGS)
+
+test-tls: tls-tools lib $(TLS_INTEROP) $(TLS_EXAMPLE) $(if $(wildcard bindings/python/python.mk),python-env)
 	$(CARGO) test --release --test tls
 	timeout 300 $(TLS_INTEROP)
+	sh tests/tls/make_certs.sh $(TLS_TEST_PKI)
+	timeout 60 $(TLS_EXAMPLE) $(TLS_TEST_PKI) | grep -F 'echoed "hello" over TLS'
+	$(if $(PYTHON_RUN),timeout 60 env $(PYTHON_RUN) examples/tls/hello_tls.py $(TLS_TEST_PKI) \
+		| grep -F 'SSLCertVerificationError SOCKRT_E_TLS_CERTIFICATE')
 
 TEST_TARGETS += test-tls
 
