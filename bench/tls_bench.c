@@ -7,6 +7,10 @@
  *   pooled   pooled TLS request (acquire, exchange, release) vs
  *            connect + handshake + request + close per call
  * Usage: tls_bench PKI_DIR [quick|smoke]   (PKI_DIR made by tests/tls/make_certs.sh)
+ *        tls_bench PKI_DIR serve SECONDS   a TLS server for other languages' clients:
+ *            prints "port N", then for SECONDS serves each connection in a thread:
+ *            a first byte 'S' and an 8-byte big-endian count make it a sink that
+ *            answers 'k' once it has that many bytes; 'E' makes it an echo.
  * Prints one line per measurement and a line "ratio NAME VALUE" per ratio.
  */
 #include "../tests/c/check.h"
@@ -230,6 +234,64 @@ static double pooled(sockrt_handle scfg, sockrt_handle ccfg, int use_pool)
     return us;
 }
 
+struct served {
+    sockrt_handle conn;
+};
+
+static void *serve_conn(void *arg)
+{
+    sockrt_handle c = ((struct served *)arg)->conn;
+    static _Thread_local unsigned char buf[1 << 16];
+    free(arg);
+    char mode;
+    unsigned char count[8];
+    uint64_t want = UINT64_MAX, got = 0;
+    if (sockrt_recv_exact(c, &mode, 1) == SOCKRT_OK) {
+        if (mode == 'S' && sockrt_recv_exact(c, count, 8) == SOCKRT_OK) {
+            want = 0;
+            for (int i = 0; i < 8; i++)
+                want = want << 8 | count[i];
+        }
+        while (got < want) {
+            int64_t n = sockrt_recv(c, buf, sizeof buf);
+            if (n <= 0)
+                break;
+            got += (uint64_t)n;
+            if (mode == 'E' && sockrt_send_all(c, buf, (size_t)n) != SOCKRT_OK)
+                break;
+        }
+        if (mode == 'S' && got == want)
+            (void)sockrt_send_all(c, "k", 1);
+    }
+    sockrt_close(c);
+    return NULL;
+}
+
+static int serve_forever(sockrt_handle cfg, int seconds)
+{
+    uint16_t port;
+    sockrt_handle l = listen_any("127.0.0.1", &port);
+    printf("port %u\n", port);
+    fflush(stdout);
+    double end = now_ms() + seconds * 1000.0;
+    CHECK_OK(sockrt_set_option(l, SOCKRT_OPT_READ_TIMEOUT_MS, 200));
+    while (now_ms() < end) {
+        sockrt_handle c = 0;
+        int32_t rc = sockrt_tls_accept(l, cfg, T, &c);
+        if (rc != SOCKRT_OK)
+            continue; /* a timeout to look at the clock, or a failed handshake */
+        CHECK_OK(sockrt_set_option(c, SOCKRT_OPT_NODELAY, 1));
+        CHECK_OK(sockrt_set_option(c, SOCKRT_OPT_READ_TIMEOUT_MS, T));
+        struct served *arg = malloc(sizeof *arg);
+        CHECK(arg != NULL);
+        arg->conn = c;
+        pthread_t t;
+        CHECK(pthread_create(&t, NULL, serve_conn, arg) == 0);
+        pthread_detach(t);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     CHECK_MSG(argc >= 2, "usage: tls_bench PKI_DIR [quick|smoke]");
@@ -242,6 +304,10 @@ int main(int argc, char **argv)
         bulk_bytes = 1LL << 20;
         rtt_rounds = 100;
         hs_rounds = pool_rounds = 5;
+    }
+    if (argc > 3 && strcmp(argv[2], "serve") == 0) {
+        sockrt_handle cfg = server_config();
+        return serve_forever(cfg, atoi(argv[3]));
     }
     sockrt_handle scfg = server_config(), full = client_config(0), resume = client_config(1);
 
