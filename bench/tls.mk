@@ -1,5 +1,6 @@
-# TLS benchmarks (issue 17): bench/tls_bench.c (C) and bench/tls_py.py (Python:
-# sockrt.tls vs the ssl module to the same server), ratios measured in one run.
+# TLS benchmarks (issue 17): bench/tls_bench.c (C) and bench/tls/tls_py.py (Python:
+# sockrt.tls vs the ssl module) and bench/tls/TlsBench.java (Java: SockrtTlsSocket vs
+# JSSE), all clients of one libsockrt TLS server; ratios measured in one run.
 #
 #   make bench-tls               full run (QUICK=1: shorter); results in bench/results/tls-latest.txt
 #   make test-bench-tls-smoke    tiny counts (part of make test)
@@ -18,11 +19,15 @@ $(TLS_BENCH): bench/tls_bench.c tests/c/check.h include/sockrt.h | lib
 $(TLS_BENCH_PKI)/done: tests/tls/make_certs.sh | tls-tools
 	sh tests/tls/make_certs.sh $(TLS_BENCH_PKI)
 
-bench-tls: lib $(TLS_BENCH) $(TLS_BENCH_PKI)/done $(if $(PYTHON_RUN),python-env)
-	@mkdir -p bench/results
-	(timeout 900 $(TLS_BENCH) $(TLS_BENCH_PKI) $(if $(filter 1 yes true,$(QUICK)),quick) && \
-	 $(if $(PYTHON_RUN),timeout 600 env $(PYTHON_RUN) bench/tls_py.py $(TLS_BENCH) $(TLS_BENCH_PKI) \
-		$(if $(filter 1 yes true,$(QUICK)),quick),true)) | tee bench/results/tls-latest.txt
+TLS_QUICK = $(if $(filter 1 yes true,$(QUICK)),quick)
+
+bench-tls: lib $(TLS_BENCH) $(TLS_BENCH_PKI)/done $(if $(PYTHON_RUN),python-env) $(if $(JAVA_RUN),java)
+	@mkdir -p bench/results $(BUILD_DIR)/bench/tls-java
+	$(if $(JAVA_RUN),javac -Xlint:all -Werror -cp $(JAVA_JAR) -d $(BUILD_DIR)/bench/tls-java bench/tls/TlsBench.java)
+	(timeout 900 $(TLS_BENCH) $(TLS_BENCH_PKI) $(TLS_QUICK) && \
+	 $(if $(PYTHON_RUN),timeout 600 env $(PYTHON_RUN) bench/tls/tls_py.py $(TLS_BENCH) $(TLS_BENCH_PKI) $(TLS_QUICK) &&) \
+	 $(if $(JAVA_RUN),timeout 600 $(JAVA_RUN):$(BUILD_DIR)/bench/tls-java TlsBench $(TLS_BENCH) $(TLS_BENCH_PKI) $(TLS_QUICK) &&) \
+	 true) | tee bench/results/tls-latest.txt
 
 test-bench-tls-smoke: lib $(TLS_BENCH) $(TLS_BENCH_PKI)/done
 	timeout 120 $(TLS_BENCH) $(TLS_BENCH_PKI) smoke
