@@ -33,6 +33,7 @@ struct bench_opts {
     long busy_us;    /* latency mode budget, libsockrt clients only */
     int threads;     /* pool_ops: threads sharing one pool */
     int check;       /* pool_ops: check_on_acquire */
+    long timeout_ms; /* rtt64: read timeout on the libsockrt client; -1 = none */
 };
 
 static inline void bench_die(const char *what) {
@@ -54,6 +55,7 @@ static inline void bench_parse(int argc, char **argv, struct bench_opts *o) {
     o->host = "127.0.0.1";
     o->threads = 1;
     o->check = 1;
+    o->timeout_ms = -1;
     if (argc < 2 || argv[1][0] == '-')
         bench_usage(argv[0]);
     o->workload = argv[1];
@@ -71,6 +73,7 @@ static inline void bench_parse(int argc, char **argv, struct bench_opts *o) {
         else if (!strcmp(k, "--busy-us")) o->busy_us = atol(v);
         else if (!strcmp(k, "--threads")) o->threads = atoi(v);
         else if (!strcmp(k, "--check")) o->check = atoi(v);
+        else if (!strcmp(k, "--timeout-ms")) o->timeout_ms = atol(v);
         else bench_usage(argv[0]);
     }
 }

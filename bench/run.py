@@ -53,9 +53,10 @@ SERVER_LABELS = {"raw": "raw C", "sockrt": "libsockrt",
 class Client:
     """A client program: how to start it and what it can run."""
 
-    def __init__(self, name, label, lang, argv, workloads, peer=None):
+    def __init__(self, name, label, lang, argv, workloads, peer=None, suffix=()):
         self.name, self.label, self.lang = name, label, lang
         self.argv, self.workloads, self.peer = argv, set(workloads), peer
+        self.suffix = list(suffix)  # arguments after the workload's own
         self.failure = None  # why it cannot run, if it cannot
 
     def available(self):
@@ -70,6 +71,7 @@ class Row:
         self.base, self.peer = base, peer  # keys of the rows to divide by
         self.runs = {p: [] for p in PLACEMENTS}  # JSON lines per placement
         self.errors = {p: [] for p in PLACEMENTS}
+        self.syscalls = {p: None for p in PLACEMENTS}  # per operation, C rows
 
     @property
     def key(self):
@@ -130,7 +132,10 @@ def make_clients(args, mode):
     lib_x = Client("c-sockrt-exchange", "C libsockrt exchange", "C",
                    [os.path.join(bins, "sockrt_client"), "--exchange"], EXCHANGE_WORKLOADS,
                    peer="c-raw")
-    clients = [raw, lib, lib_x]
+    lib_t = Client("c-sockrt-timeout", "C libsockrt, read timeout set", "C",
+                   [os.path.join(bins, "sockrt_client")], {"rtt64"}, peer="c-raw",
+                   suffix=["--timeout-ms", "5000"])
+    clients = [raw, lib, lib_x, lib_t]
     if mode == "smoke":
         return clients
 
@@ -278,7 +283,8 @@ class Servers:
 def run_one(row, placement, ports, counts, timeout):
     client = row.client
     cpu = PLACEMENTS[placement][1]
-    cmd = ["taskset", "-c", cpu] + client.argv + workload_args(row.workload, counts, ports)
+    cmd = (["taskset", "-c", cpu] + client.argv + workload_args(row.workload, counts, ports)
+           + client.suffix)
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -327,8 +333,50 @@ def run_matrix(args, rows, counts):
                         else:
                             row.runs[placement].append(res)
                             log("   %-40s %10.3f %s" % (tag, res["value"], res["unit"]))
+            for row in rows:
+                if row.group in SYSCALL_GROUPS and row.client.lang == "C":
+                    row.syscalls[placement] = count_syscalls(
+                        row, placement, servers.ports[row.server], counts, timeout)
         finally:
             servers.stop()
+
+
+# Groups whose C rows also get a system-call count per operation.
+SYSCALL_GROUPS = ("rtt64", "udp64")
+
+
+def perf_syscalls(cmd, timeout):
+    """System calls a command makes, from perf's raw_syscalls:sys_enter."""
+    perf = ["perf", "stat", "-x", ",", "-e", "raw_syscalls:sys_enter", "--"]
+    try:
+        proc = subprocess.run(perf + cmd, capture_output=True, text=True, timeout=timeout)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    for line in proc.stderr.splitlines():
+        fields = line.split(",")
+        if len(fields) > 2 and fields[2] == "raw_syscalls:sys_enter" and fields[0].isdigit():
+            return int(fields[0]) if proc.returncode == 0 else None
+    return None
+
+
+def count_syscalls(row, placement, ports, counts, timeout):
+    """System calls per operation: two runs of N and 2N round trips, so the
+    set-up (connect, socket, ...) cancels out of the difference."""
+    cpu = PLACEMENTS[placement][1]
+    n = counts["rtt"]
+    totals = []
+    for count in (n, 2 * n):
+        c = dict(counts, rtt=count, rtt_warmup=0)
+        cmd = (["taskset", "-c", cpu] + row.client.argv
+               + workload_args(row.workload, c, ports) + row.client.suffix)
+        total = perf_syscalls(cmd, timeout)
+        if total is None:
+            return None
+        totals.append(total)
+    per_op = (totals[1] - totals[0]) / n
+    log("   %s %s %s: %.2f system calls per round trip"
+        % (placement, row.client.name, row.workload, per_op))
+    return per_op
 
 
 # --------------------------------------------------------------- results ---
@@ -355,6 +403,7 @@ def summarize(rows):
             cell = {"median": value, "samples": [x["value"] for x in r.runs[p]],
                     "p99_us": median(r, p, "p99_us"),
                     "cpu_us_per_op": median(r, p, "cpu_us_per_op"),
+                    "syscalls_per_op": r.syscalls[p],
                     "errors": r.errors[p]}
             for name, ref_key in (("ratio_raw_c", r.base), ("ratio_peer", r.peer)):
                 ref = index.get((r.group,) + ref_key) if ref_key else None
@@ -421,13 +470,13 @@ def markdown(entries, meta):
         "standard socket's (for `pooled`: its standard `connect`) in the same placement.",
         "",
         "| Group | Workload | Client | Server | Unit | same | × raw C | × peer | p99 | "
-        "split | × raw C | × peer | p99 | CPU µs/op same / split |",
-        "|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "split | × raw C | × peer | p99 | CPU µs/op same / split | syscalls/op same / split |",
+        "|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for e in entries:
         if e["status"].startswith(("missing", "failed")) and not any(
                 e["placements"][p]["samples"] for p in PLACEMENTS):
-            lines.append("| %s | %s | %s | %s | | %s | | | | | | | | |" % (
+            lines.append("| %s | %s | %s | %s | | %s | | | | | | | | | |" % (
                 e["group"], workload_label(e), e["label"], server_label(e), e["status"]))
             continue
         cells = []
@@ -437,9 +486,12 @@ def markdown(entries, meta):
                       fmt_ratio(c["ratio_peer"]),
                       fmt(c["p99_us"], "us") if c["p99_us"] is not None else ""]
         cpu = " / ".join(fmt(e["placements"][p]["cpu_us_per_op"], "us") for p in PLACEMENTS)
-        lines.append("| %s | %s | %s | %s | %s | %s | %s |" % (
+        calls = [e["placements"][p]["syscalls_per_op"] for p in PLACEMENTS]
+        calls = "" if calls == [None, None] else " / ".join(
+            "—" if v is None else "%.2f" % v for v in calls)
+        lines.append("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
             e["group"], workload_label(e), e["label"], server_label(e), e["unit"] or "",
-            " | ".join(cells), cpu))
+            " | ".join(cells), cpu, calls))
     return "\n".join(lines) + "\n"
 
 

@@ -48,6 +48,8 @@ static void run_rtt(const struct bench_opts *o, int busy) {
     char msg[BENCH_MSG] = {1};
     sockrt_handle h = tcp_connect(o, o->echo_port);
     check(sockrt_set_option(h, SOCKRT_OPT_BUSY_POLL_US, busy_us), "busy_poll");
+    if (o->timeout_ms >= 0)
+        check(sockrt_set_option(h, SOCKRT_OPT_READ_TIMEOUT_MS, o->timeout_ms), "read timeout");
     for (long i = 0; i < warm; i++)
         round_trip(h, msg);
     double cpu0 = bench_cpu_us();

@@ -432,7 +432,15 @@ fn documented(call: &str) -> &'static [i32] {
         // accepts and aborts at once makes the connect itself fail that way
         // (SO_ERROR is ECONNRESET when the handshake's result is read).
         "connect" => &[
-            E_REFUSED, E_RESET, E_TIMEOUT, E_UNREACH, E_RESOLVE, E_CLOSED, E_STATE, E_NOTAVAIL,
+            E_REFUSED,
+            E_RESET,
+            E_TIMEOUT,
+            E_UNREACH,
+            E_RESOLVE,
+            E_CLOSED,
+            E_STATE,
+            E_NOTAVAIL,
+            SOCKRT_E_IN_PROGRESS,
         ],
         "tcp_connect" => &[
             E_ARG, E_REFUSED, E_RESET, E_TIMEOUT, E_UNREACH, E_RESOLVE, E_LIMIT,
@@ -1292,11 +1300,12 @@ impl<'a> Exec<'a> {
 
     fn op_set_option(&mut self) -> Step {
         let (h, pick) = self.pick_handle();
-        let opt = (self.input.u8() % 12) as i32;
+        let opt = (self.input.u8() % 15) as i32;
         let value = self.option_value();
         let rc = sockrt_set_option(h, opt, value);
         self.check("set_option", rc.into(), true)?;
-        if (1..=9).contains(&opt) {
+        // 12 and 13 (ERROR, NREAD) are read only.
+        if (1..=11).contains(&opt) {
             self.check_pick("set_option", rc.into(), pick, Some(true))?;
         } else {
             self.check_refused_argument("set_option", rc.into(), pick)?;
@@ -1323,6 +1332,8 @@ impl<'a> Exec<'a> {
                 Some(IO_TIMEOUT_MS)
             }
             SOCKRT_OPT_BUSY_POLL_US if value > 1000 => Some(0),
+            // A lingering close(2) of a blocking socket could wait for minutes.
+            SOCKRT_OPT_LINGER if value > 0 => Some(-1),
             _ => None,
         };
         if let Some(v) = bounded {

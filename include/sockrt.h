@@ -130,6 +130,24 @@
 #define SOCKRT_E_IO -19
 
 /**
+ * A signal interrupted a blocking call, and this thread asked to be told
+ * (sockrt_set_interruptible); retry it (with the time left, if timed).
+ */
+#define SOCKRT_E_INTERRUPTED -20
+
+/**
+ * A call with SOCKRT_MSG_DONTWAIT would have had to wait.
+ */
+#define SOCKRT_E_WOULD_BLOCK -21
+
+/**
+ * sockrt_connect with timeout 0 on a stream socket: the connection is under
+ * way. Poll for SOCKRT_POLL_OUT, then read SOCKRT_OPT_ERROR to learn how it
+ * ended (0: connected).
+ */
+#define SOCKRT_E_IN_PROGRESS -22
+
+/**
  * The TLS handshake failed: the peer does not speak TLS (plain text), shares
  * no protocol version, cipher suite or ALPN protocol with us, sent an alert,
  * or closed the connection during the handshake. The message names the
@@ -240,6 +258,52 @@
  * 1000000). Calls stay blocking; this trades CPU for wake-up latency.
  */
 #define SOCKRT_OPT_BUSY_POLL_US 9
+
+/**
+ * Option: SO_LINGER in seconds; -1 = off (the default: close returns at
+ * once and the kernel sends what is queued); 0 = close resets the
+ * connection (RST) instead of ending it in order.
+ */
+#define SOCKRT_OPT_LINGER 10
+
+/**
+ * Option: SO_REUSEPORT, 0 or 1 (set it before bind).
+ */
+#define SOCKRT_OPT_REUSEPORT 11
+
+/**
+ * Option (read only): the pending socket error as an errno, 0 if none; reading
+ * it clears it. After a connect that returned SOCKRT_E_IN_PROGRESS and a poll
+ * that reported SOCKRT_POLL_OUT, 0 means connected.
+ */
+#define SOCKRT_OPT_ERROR 12
+
+/**
+ * Option (read only): bytes that can be read now without blocking (FIONREAD).
+ */
+#define SOCKRT_OPT_NREAD 13
+
+/**
+ * Option (write only, listening sockets): the accept backlog, as a second
+ * listen(2) sets it (<= 0: the system default).
+ */
+#define SOCKRT_OPT_BACKLOG 14
+
+/**
+ * Data-call flag: look at the data without taking it (receives).
+ */
+#define SOCKRT_MSG_PEEK 1
+
+/**
+ * Data-call flag: do not block; SOCKRT_E_WOULD_BLOCK instead of waiting.
+ */
+#define SOCKRT_MSG_DONTWAIT 2
+
+/**
+ * Data-call flag: a stream receive waits for the whole buffer (it may still
+ * return less at end of stream, on a signal, or when its timeout passes).
+ */
+#define SOCKRT_MSG_WAITALL 4
 
 /**
  * sockrt_poll: readable (data, a connection to accept, or end of stream).
@@ -502,6 +566,17 @@ uint64_t sockrt_open_handles(void);
 int32_t sockrt_close(sockrt_handle h);
 
 /**
+ * Chooses what a blocking call on this thread does when a signal interrupts
+ * it (EINTR): with `on` = 1 it returns SOCKRT_E_INTERRUPTED, so the caller
+ * can run its signal handlers and retry (a timed call then retries with the
+ * time it has left: the library does not restart the timeout); with `on` = 0
+ * (the default) the library retries by itself and the call goes on. Affects
+ * only the calling thread. Returns the previous setting (0 or 1), or
+ * SOCKRT_E_INVALID_ARGUMENT if `on` is neither. Does not block.
+ */
+int32_t sockrt_set_interruptible(int32_t on);
+
+/**
  * Fills `*cfg` with the defaults (see each field). Does nothing if `cfg` is
  * NULL.
  */
@@ -609,7 +684,8 @@ int32_t sockrt_bind(sockrt_handle h, const char *host, uint16_t port);
  * Makes a stream socket listen for connections; `backlog` <= 0 uses the
  * system default. An unbound socket gets a free port. Does not block.
  * Errors: SOCKRT_E_WRONG_KIND (datagram socket), SOCKRT_E_INVALID_STATE
- * (already listening, or connected).
+ * (already listening, or connected). To change the backlog of a listening
+ * socket, set SOCKRT_OPT_BACKLOG.
  */
 int32_t sockrt_listen(sockrt_handle h, int32_t backlog);
 
@@ -704,7 +780,9 @@ int32_t sockrt_recv_exact(sockrt_handle h, void *buf, size_t len);
  * `resp` (as sockrt_recv_exact). The write timeout bounds the send, the read
  * timeout the receive. Made for fixed-size replies, it saves a binding one
  * crossing of its foreign-function boundary per round trip. Errors: those of
- * sockrt_send_all and sockrt_recv_exact.
+ * sockrt_send_all and sockrt_recv_exact. `req` and `resp` may overlap
+ * (even be the same buffer): the request is sent before any byte of the
+ * response is written.
  */
 int32_t sockrt_exchange(sockrt_handle h,
                         const void *req,
@@ -782,7 +860,8 @@ int32_t sockrt_peer_addr(sockrt_handle h, char *host_out, size_t host_cap, uint1
 /**
  * Returns the socket's descriptor (>= 0) for use with select/poll/epoll.
  * It is borrowed: valid until the handle is closed; never close it, and
- * never read or write it directly. It is in non-blocking mode.
+ * never read or write it directly. It is in blocking mode: a poll(2) on it
+ * wakes when the handle is closed (the library shuts the socket down).
  * Errors (negative): as any handle lookup.
  */
 int32_t sockrt_fileno(sockrt_handle h);
@@ -799,6 +878,106 @@ int32_t sockrt_fileno(sockrt_handle h);
  * SOCKRT_E_WRONG_KIND.
  */
 int32_t sockrt_poll(const sockrt_handle *handles, uint32_t *events, size_t n, int32_t timeout_ms);
+
+/**
+ * sockrt_recv with `flags`: SOCKRT_MSG_PEEK (the bytes stay queued for the
+ * next receive), SOCKRT_MSG_DONTWAIT (SOCKRT_E_WOULD_BLOCK instead of
+ * waiting), SOCKRT_MSG_WAITALL (a stream receive waits for all `cap` bytes,
+ * or end of stream, a signal or the read timeout). Errors: those of
+ * sockrt_recv, SOCKRT_E_WOULD_BLOCK, SOCKRT_E_INVALID_ARGUMENT (other flags).
+ */
+int64_t sockrt_recv_flags(sockrt_handle h, void *buf, size_t cap, int32_t flags);
+
+/**
+ * sockrt_send with `flags`: SOCKRT_MSG_DONTWAIT (send what fits now, or
+ * SOCKRT_E_WOULD_BLOCK if nothing does). Errors: those of sockrt_send,
+ * SOCKRT_E_WOULD_BLOCK, SOCKRT_E_INVALID_ARGUMENT (other flags).
+ */
+int64_t sockrt_send_flags(sockrt_handle h, const void *buf, size_t len, int32_t flags);
+
+/**
+ * sockrt_recv_from with `flags` (SOCKRT_MSG_PEEK, SOCKRT_MSG_DONTWAIT).
+ * The sender's address is formatted only if `host_out` or `port_out` is
+ * given. Errors: those of sockrt_recv_from, SOCKRT_E_WOULD_BLOCK.
+ */
+int64_t sockrt_recv_from_flags(sockrt_handle h,
+                               void *buf,
+                               size_t cap,
+                               int32_t flags,
+                               char *host_out,
+                               size_t host_cap,
+                               uint16_t *port_out);
+
+/**
+ * sockrt_send_to with `flags` (SOCKRT_MSG_DONTWAIT). Errors: those of
+ * sockrt_send_to, SOCKRT_E_WOULD_BLOCK.
+ */
+int64_t sockrt_send_to_flags(sockrt_handle h,
+                             const void *buf,
+                             size_t len,
+                             int32_t flags,
+                             const char *host,
+                             uint16_t port);
+
+/**
+ * Takes ownership of an open socket descriptor `fd` (TCP or UDP, IPv4 or
+ * IPv6, fresh, bound, listening or connected) and writes a new handle for
+ * it to `*out`; closing the handle closes the descriptor. The descriptor is
+ * made blocking. Does not block. On error `fd` is left open and untouched.
+ * Errors: SOCKRT_E_INVALID_ARGUMENT (`out` NULL, `fd` negative),
+ * SOCKRT_E_IO (not a socket: errno ENOTSOCK or EBADF), SOCKRT_E_WRONG_KIND
+ * (another family or type), SOCKRT_E_LIMIT (handle table full).
+ */
+int32_t sockrt_adopt_fd(int32_t fd, sockrt_handle *out);
+
+/**
+ * Ends the handle `h` without closing or shutting down its descriptor, and
+ * writes the descriptor (the number sockrt_fileno gave) to `*fd_out`: the
+ * caller now owns it and must close(2) it. The handle is invalid afterwards
+ * (SOCKRT_E_BAD_HANDLE). Does not block. Errors: SOCKRT_E_INVALID_ARGUMENT
+ * (`fd_out` NULL), SOCKRT_E_WRONG_KIND (a pool or a pooled connection).
+ */
+int32_t sockrt_detach(sockrt_handle h, int32_t *fd_out);
+
+/**
+ * Writes to `*out` a new handle on a duplicate of `h`'s descriptor
+ * (close-on-exec), in the same state; the caller owns it. Closing either
+ * handle leaves the other usable: the connection is shut down only when the
+ * last of them closes. One limit follows: closing one of several dups does
+ * not wake a call blocked on it (that would take shutdown(2), which would
+ * cut the others too); such a call ends when data, an error or a timeout
+ * comes. Does not block. Errors: SOCKRT_E_INVALID_ARGUMENT
+ * (`out` NULL), SOCKRT_E_LIMIT (out of descriptors or handles).
+ */
+int32_t sockrt_dup(sockrt_handle h, sockrt_handle *out);
+
+/**
+ * Raw setsockopt(2): `level` and `name` are the operating system's numbers
+ * (SOL_SOCKET, SO_LINGER, IPPROTO_TCP, TCP_KEEPIDLE, ...), `val` holds `len`
+ * bytes. Does not block. Errors: SOCKRT_E_INVALID_ARGUMENT (`val` NULL with
+ * `len` > 0, `len` too large), SOCKRT_E_IO (the kernel refused: see errno).
+ */
+int32_t sockrt_setsockopt(sockrt_handle h,
+                          int32_t level,
+                          int32_t name,
+                          const void *val,
+                          size_t len);
+
+/**
+ * Raw getsockopt(2): on entry `*len` is the capacity of `val`, on return the
+ * length of the value written. Reading SOL_SOCKET/SO_ERROR after a
+ * background connect (SOCKRT_E_IN_PROGRESS) finishes it, as with
+ * SOCKRT_OPT_ERROR. Does not block. Errors: SOCKRT_E_INVALID_ARGUMENT (`len`
+ * NULL, `val` NULL with `*len` > 0), SOCKRT_E_IO (see errno).
+ */
+int32_t sockrt_getsockopt(sockrt_handle h, int32_t level, int32_t name, void *val, size_t *len);
+
+/**
+ * Dissolves a datagram socket's default peer (set by sockrt_connect): it can
+ * again send to and receive from anyone. Does not block. Errors:
+ * SOCKRT_E_WRONG_KIND (a stream socket).
+ */
+int32_t sockrt_disconnect(sockrt_handle h);
 
 /**
  * Creates a client TLS config and writes its handle to `*out`: the system's

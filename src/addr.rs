@@ -1,12 +1,71 @@
-//! Host/port parsing and name resolution.
+//! Address families, socket kinds, host/port parsing and name resolution.
 //!
 //! Numeric IPv4/IPv6 literals are parsed without a system call; anything else
 //! goes through the system resolver (getaddrinfo), which blocks and cannot be
 //! interrupted. IPv6 literals may be written with or without brackets.
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::socket::Family;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+
+/// Address family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    Inet,
+    Inet6,
+}
+
+impl Family {
+    pub fn of(addr: &SocketAddr) -> Family {
+        if addr.is_ipv4() {
+            Family::Inet
+        } else {
+            Family::Inet6
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Family::Inet => "IPv4",
+            Family::Inet6 => "IPv6",
+        }
+    }
+
+    pub(crate) fn domain(self) -> socket2::Domain {
+        match self {
+            Family::Inet => socket2::Domain::IPV4,
+            Family::Inet6 => socket2::Domain::IPV6,
+        }
+    }
+}
+
+/// Stream (TCP) or datagram (UDP).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Stream,
+    Datagram,
+}
+
+/// A numeric IPv4/IPv6 literal (IPv6 with or without brackets), parsed
+/// without a system call; `None` for a name.
+pub fn parse_literal(host: &str, port: u16) -> Option<SocketAddr> {
+    let bare = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    bare.parse::<IpAddr>()
+        .ok()
+        .map(|ip| SocketAddr::new(ip, port))
+}
+
+fn check_family(host: &str, addr: SocketAddr, family: Option<Family>) -> Result<SocketAddr> {
+    match family {
+        Some(f) if f != Family::of(&addr) => Err(Error::invalid(format!(
+            "{host} is not an {} address",
+            f.name()
+        ))),
+        _ => Ok(addr),
+    }
+}
 
 /// Bytes that always hold an address string and its NUL (`SOCKRT_ADDR_MAX`).
 pub(crate) const ADDR_MAX: usize = 64;
@@ -17,20 +76,13 @@ pub fn resolve(host: &str, port: u16, family: Option<Family>) -> Result<Vec<Sock
     if host.is_empty() {
         return Err(Error::invalid("host is empty"));
     }
+    if let Some(addr) = parse_literal(host, port) {
+        return Ok(vec![check_family(host, addr, family)?]);
+    }
     let bare = host
         .strip_prefix('[')
         .and_then(|h| h.strip_suffix(']'))
         .unwrap_or(host);
-    if let Ok(ip) = bare.parse::<IpAddr>() {
-        let addr = SocketAddr::new(ip, port);
-        return match family {
-            Some(f) if f != Family::of(&addr) => Err(Error::invalid(format!(
-                "{host} is not an {} address",
-                f.name()
-            ))),
-            _ => Ok(vec![addr]),
-        };
-    }
     let found: Vec<SocketAddr> = (bare, port)
         .to_socket_addrs()
         .map_err(|e| Error::new(ErrorKind::Resolve, format!("resolve {host}: {e}")))?
@@ -48,6 +100,9 @@ pub fn resolve(host: &str, port: u16, family: Option<Family>) -> Result<Vec<Sock
 
 /// The first address `host` resolves to in `family`.
 pub fn resolve_one(host: &str, port: u16, family: Family) -> Result<SocketAddr> {
+    if let Some(addr) = parse_literal(host, port) {
+        return check_family(host, addr, Some(family));
+    }
     Ok(resolve(host, port, Some(family))?[0])
 }
 

@@ -3,11 +3,25 @@
 use crate::error::{Error, ErrorKind};
 use std::time::{Duration, Instant};
 
+/// How long a call may wait, in the three shapes the engine treats apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// No timeout: the one blocking system call.
+    Forever,
+    /// Timeout 0: try once without blocking.
+    NoWait,
+    /// A positive timeout, in milliseconds.
+    Within(u64),
+}
+
 /// When a blocking call gives up; computed on first need, since most calls
 /// never wait and the default (wait forever) needs no clock read at all.
 pub(crate) struct Deadline {
     timeout_ms: i64,
     at: Option<Instant>,
+    /// Whether a blocking attempt already spent part of the time: later
+    /// attempts of the same call wait in poll(2) for the time left.
+    waited: bool,
 }
 
 impl Deadline {
@@ -15,7 +29,29 @@ impl Deadline {
         Deadline {
             timeout_ms,
             at: None,
+            waited: false,
         }
+    }
+
+    pub(crate) fn mode(&self) -> Mode {
+        match self.timeout_ms {
+            ms if ms < 0 => Mode::Forever,
+            0 => Mode::NoWait,
+            ms => Mode::Within(ms as u64),
+        }
+    }
+
+    /// Starts the clock (if it has not started) and says whether this is the
+    /// call's first blocking attempt, which may use the kernel's timeout.
+    pub(crate) fn first_wait(&mut self) -> bool {
+        self.instant();
+        !std::mem::replace(&mut self.waited, true)
+    }
+
+    /// Marks the time as partly spent (after a busy-poll spin or an EINTR).
+    pub(crate) fn mark_waited(&mut self) {
+        self.instant();
+        self.waited = true;
     }
 
     pub(crate) fn instant(&mut self) -> Option<Instant> {

@@ -26,6 +26,9 @@ pub enum ErrorKind {
     Limit,
     Panic,
     Io,
+    Interrupted,
+    WouldBlock,
+    InProgress,
     TlsHandshake,
     TlsCertificate,
     TlsTruncated,
@@ -34,7 +37,7 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// Every kind, in code order; lets tests and the FFI walk them all.
-    pub const ALL: [ErrorKind; 23] = [
+    pub const ALL: [ErrorKind; 26] = [
         ErrorKind::InvalidArgument,
         ErrorKind::BadHandle,
         ErrorKind::WrongKind,
@@ -54,6 +57,9 @@ impl ErrorKind {
         ErrorKind::Limit,
         ErrorKind::Panic,
         ErrorKind::Io,
+        ErrorKind::Interrupted,
+        ErrorKind::WouldBlock,
+        ErrorKind::InProgress,
         ErrorKind::TlsHandshake,
         ErrorKind::TlsCertificate,
         ErrorKind::TlsTruncated,
@@ -82,6 +88,9 @@ impl ErrorKind {
             ErrorKind::Limit => "resource limit reached",
             ErrorKind::Panic => "internal error (panic caught at the library boundary)",
             ErrorKind::Io => "input/output error",
+            ErrorKind::Interrupted => "interrupted by a signal",
+            ErrorKind::WouldBlock => "operation would block",
+            ErrorKind::InProgress => "connection in progress",
             ErrorKind::TlsHandshake => "TLS handshake failed",
             ErrorKind::TlsCertificate => "TLS certificate verification failed",
             ErrorKind::TlsTruncated => {
@@ -101,6 +110,8 @@ impl ErrorKind {
                 | ErrorKind::WrongKind
                 | ErrorKind::InvalidState
                 | ErrorKind::Panic
+                | ErrorKind::Interrupted
+                | ErrorKind::WouldBlock
         )
     }
 }
@@ -188,28 +199,22 @@ pub fn kind_of_errno(errno: i32) -> ErrorKind {
             ErrorKind::Unreachable
         }
         libc::ETIMEDOUT => ErrorKind::Timeout,
+        libc::EINTR => ErrorKind::Interrupted,
+        libc::EAGAIN => ErrorKind::WouldBlock,
+        libc::EINPROGRESS => ErrorKind::InProgress,
         libc::ENOTCONN | libc::EDESTADDRREQ => ErrorKind::NotConnected,
         libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM => ErrorKind::Limit,
         _ => ErrorKind::Io,
     }
 }
 
-thread_local! {
-    static LAST_ERROR: std::cell::RefCell<Option<Error>> = const { std::cell::RefCell::new(None) };
-}
-
-/// Records `err` as this thread's last failure (what `sockrt_last_error` reads).
-/// Success does not clear it, like errno.
-pub fn set_last_error(err: Error) {
-    LAST_ERROR.with(|last| *last.borrow_mut() = Some(err));
-}
-
-/// Runs `f` on this thread's last failure, if any.
-pub fn with_last_error<R>(f: impl FnOnce(Option<&Error>) -> R) -> R {
-    LAST_ERROR.with(|last| f(last.borrow().as_ref()))
-}
-
 impl Error {
+    /// The same error, caused by `errno`.
+    pub fn with_os_error(mut self, errno: i32) -> Self {
+        self.os_error = errno;
+        self
+    }
+
     /// The same error with `detail` appended to its message.
     pub fn with_detail(mut self, detail: impl fmt::Display) -> Self {
         use fmt::Write;

@@ -15,9 +15,10 @@ pub mod registry;
 pub mod socket;
 pub mod stream;
 mod sync;
+pub mod sys;
 pub mod tls;
-pub mod wake;
 
+pub use addr::{Family, Kind};
 pub use error::{Error, ErrorKind, Result};
 pub use handle::Handle;
-pub use socket::{Family, Kind, Socket};
+pub use socket::Socket;

@@ -3,7 +3,6 @@
 use crate::deadline::Deadline;
 use crate::error::{Error, Result};
 use crate::socket::Socket;
-use crate::wake::{Armed, ThreadEventFd};
 use std::io;
 
 /// Readiness bits; the C ABI uses the same values.
@@ -29,8 +28,7 @@ pub struct PollEntry<'a> {
 /// no limit). Returns how many entries are ready (0 on timeout). Closing a
 /// polled socket from another thread ends the wait with `ready::CLOSED` set.
 pub fn poll(entries: &mut [PollEntry<'_>], timeout_ms: i64) -> Result<usize> {
-    let mut fds = Vec::with_capacity(entries.len() + 1);
-    let mut closed_already = false;
+    let mut fds = Vec::with_capacity(entries.len());
     for e in entries.iter() {
         let mut events = 0;
         if e.wanted & ready::IN != 0 {
@@ -45,19 +43,9 @@ pub fn poll(entries: &mut [PollEntry<'_>], timeout_ms: i64) -> Result<usize> {
             revents: 0,
         });
     }
-    // Armed for the whole wait, so a close from another thread ends it: the
-    // thread's one notifier is registered with every socket polled.
-    let wake_fd = ThreadEventFd::current().map_err(|e| Error::from_io("poll: eventfd", &e))?;
-    let armed: Vec<Option<Armed<'_, ThreadEventFd>>> = entries
-        .iter()
-        .map(|e| e.socket.arm_with(wake_fd).ok())
-        .collect();
-    closed_already |= armed.iter().any(Option::is_none);
-    fds.push(libc::pollfd {
-        fd: wake_fd,
-        events: libc::POLLIN,
-        revents: 0,
-    });
+    // A socket closed before or during the wait was shut down (see
+    // socket::gate), so poll(2) reports a hang-up on it at once.
+    let closed_already = entries.iter().any(|e| e.socket.is_closed());
     let mut deadline = Deadline::new(if closed_already { 0 } else { timeout_ms });
     loop {
         let timeout = deadline.poll_timeout().unwrap_or(0);
@@ -66,6 +54,9 @@ pub fn poll(entries: &mut [PollEntry<'_>], timeout_ms: i64) -> Result<usize> {
         if rc < 0 {
             let err = io::Error::last_os_error();
             if err.raw_os_error() == Some(libc::EINTR) {
+                if crate::sys::interruptible() {
+                    return Err(Error::from_io("poll", &err));
+                }
                 continue;
             }
             return Err(Error::from_io("poll", &err));

@@ -152,13 +152,30 @@ pub fn close(handle: Handle) -> Result<()> {
         return Ok(());
     }
     match object {
-        Object::Socket(socket) => socket.close(),
+        Object::Socket(socket) => socket.close_shared(),
         Object::Pool(pool) => pool.close(),
         Object::Tls(tls) => tls.close(),
         // Connections made with it keep what they need.
         Object::TlsConfig(_) => {}
     }
     Ok(())
+}
+
+/// Ends a socket's handle and hands its descriptor over (`Socket::detach`).
+/// Pools and pooled connections cannot be detached.
+pub fn detach(handle: Handle) -> Result<std::os::fd::RawFd> {
+    let object = remove_if(handle, "detach", |object| match object {
+        Object::Socket(s) if s.membership.get().is_none() => Ok(()),
+        Object::Socket(_) => Err(Error::new(
+            ErrorKind::WrongKind,
+            format!("detach: handle {handle:#x} is a pooled connection"),
+        )),
+        other => Err(wrong_kind("detach", handle, other, "a socket")),
+    })?;
+    match object {
+        Object::Socket(socket) => socket.detach(),
+        _ => unreachable!("refused above"),
+    }
 }
 
 /// Live handles of every kind.

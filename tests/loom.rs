@@ -1,7 +1,7 @@
 //! Model checks of the concurrency protocols, over every interleaving loom
 //! can find. Built only with `--cfg loom` (`make loom`): the crate's locks and
 //! atomics then come from loom, so these check the real code of the handle
-//! table, the close-wake protocol and the pool's slot accounting.
+//! table, the close protocol (gate + shutdown) and the pool's slot accounting.
 #![cfg(loom)]
 
 use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -9,42 +9,59 @@ use loom::sync::{Arc, Condvar, Mutex};
 use loom::thread;
 use sockrt::handle::HandleTable;
 use sockrt::pool::slots::{Ending, Grant, Limits, Pooled, Refusal, Slots};
-use sockrt::wake::{CloseSignal, Closed, Notifier};
+use sockrt::socket::gate::{CloseGate, Closed, Wake};
 use std::time::Instant;
 
-/// A notifier loom can see: a flag and a condition variable, one per
-/// waiting thread (as the library has one eventfd per thread).
-#[derive(Clone)]
-struct ModelNotifier(Arc<(Mutex<bool>, Condvar)>);
+/// The kernel's side of one socket, as the close protocol relies on it: a
+/// blocking receive waits for data or for shutdown(2), and the shut-down
+/// state is sticky (a receive that starts after it returns at once).
+#[derive(Default)]
+struct ModelKernel {
+    state: Mutex<(bool, bool)>, // (data queued, shut down)
+    changed: Condvar,
+}
 
-impl ModelNotifier {
-    fn new() -> Self {
-        ModelNotifier(Arc::new((Mutex::new(false), Condvar::new())))
+impl ModelKernel {
+    /// recv(2) on a blocking socket: true if data came, false if shut down.
+    fn recv(&self) -> bool {
+        let mut state = self.state.lock().unwrap();
+        loop {
+            match *state {
+                (true, _) => return true,
+                (false, true) => return false,
+                _ => state = self.changed.wait(state).unwrap(),
+            }
+        }
+    }
+
+    fn shutdown(&self) {
+        self.state.lock().unwrap().1 = true;
+        self.changed.notify_all();
     }
 }
 
-impl PartialEq for ModelNotifier {
-    fn eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.0, &other.0)
+/// What the library's close does to the kernel socket: shut it down.
+struct ShutsDown<'a>(&'a ModelKernel);
+
+impl Wake for ShutsDown<'_> {
+    fn wake_all(&self) {
+        self.0.shutdown();
     }
 }
 
-impl Notifier for ModelNotifier {
-    type Token = ModelNotifier;
-    fn notify(token: &Self::Token) {
-        *token.0 .0.lock().unwrap() = true;
-        token.0 .1.notify_all();
-    }
-    fn clear(token: &Self::Token) {
-        *token.0 .0.lock().unwrap() = false;
-    }
+/// A close that forgets to shut the socket down: the model must catch it.
+struct Forgets;
+
+impl Wake for Forgets {
+    fn wake_all(&self) {}
 }
 
-/// A stand-in for a socket: its close signal, and a descriptor whose release
-/// (the drop of the last reference) is recorded.
+/// A stand-in for a socket: its gate, its kernel side, and a descriptor
+/// whose release (the drop of the last reference) is recorded.
 struct ModelSocket {
     id: u32,
-    signal: CloseSignal<ModelNotifier>,
+    gate: CloseGate,
+    kernel: ModelKernel,
     released: Arc<AtomicUsize>,
 }
 
@@ -57,65 +74,107 @@ impl Drop for ModelSocket {
 fn model_socket(id: u32, released: &Arc<AtomicUsize>) -> std::sync::Arc<ModelSocket> {
     std::sync::Arc::new(ModelSocket {
         id,
-        signal: CloseSignal::default(),
+        gate: CloseGate::default(),
+        kernel: ModelKernel::default(),
         released: Arc::clone(released),
     })
 }
 
-/// What a blocking call does: arm with its thread's notifier, then wait
-/// until close fires it. Returns whether it had to wait.
-fn block_until_closed(signal: &CloseSignal<ModelNotifier>, mine: &ModelNotifier) -> bool {
-    match signal.arm(mine.clone()) {
-        Err(Closed) => false,
-        Ok(armed) => {
-            let (flag, fired) = &*armed.token().0;
-            let mut set = flag.lock().unwrap();
-            while !*set {
-                set = fired.wait(set).unwrap();
-            }
-            drop(set);
-            drop(armed);
-            // Drained on the way out: clean for the thread's next wait.
-            assert!(!*mine.0 .0.lock().unwrap());
-            true
-        }
+/// What a blocking call does: pass the gate, then make the one blocking
+/// system call; a receive that ends without data on a closed socket is
+/// `Closed`. Returns whether the call saw the close.
+fn blocking_recv(socket: &ModelSocket) -> bool {
+    if socket.gate.enter() == Err(Closed) {
+        return true;
     }
+    let got_data = socket.kernel.recv();
+    !got_data && socket.gate.is_closed()
+}
+
+/// close from another thread, with the given way of waking the kernel.
+fn close_model(wake: fn(&ModelSocket)) {
+    let released = Arc::new(AtomicUsize::new(0));
+    let table = std::sync::Arc::new(HandleTable::with_capacity(2));
+    let handle = table.insert(model_socket(1, &released)).ok().unwrap();
+
+    let callers: Vec<_> = (0..1)
+        .map(|_| {
+            let (table, released) = (table.clone(), released.clone());
+            thread::spawn(move || {
+                // A call looks the handle up, then blocks on the socket.
+                let Some(socket) = table.get(handle) else {
+                    return;
+                };
+                assert!(blocking_recv(&socket), "a call ended without the close");
+                // Woken by close, it still holds a live descriptor.
+                assert_eq!(released.load(Ordering::SeqCst), 0);
+                assert_eq!(socket.id, 1);
+            })
+        })
+        .collect();
+
+    // close: end the handle, shut the gate and wake, drop the reference.
+    let socket = table.remove(handle).expect("first close succeeds");
+    wake(&socket);
+    drop(socket);
+    assert!(table.remove(handle).is_none(), "double close is refused");
+
+    for c in callers {
+        c.join().unwrap();
+    }
+    // Every reference gone: the descriptor was released exactly once.
+    assert_eq!(released.load(Ordering::SeqCst), 1);
 }
 
 #[test]
 fn close_wakes_every_blocked_call_and_frees_the_descriptor_last() {
     loom::model(|| {
+        close_model(|s| {
+            assert!(s.gate.close(&ShutsDown(&s.kernel), true));
+            assert!(!s.gate.close(&ShutsDown(&s.kernel), true), "closes once");
+        })
+    });
+}
+
+/// A close that marks the socket closed but does not shut it down: a call
+/// stays blocked forever, and loom reports the deadlock. Run by the next
+/// test in a child process (a deadlock aborts the process that finds it).
+#[test]
+#[ignore = "run by the_model_catches_a_close_that_does_not_shut_down"]
+fn broken_close_model() {
+    loom::model(|| close_model(|s| assert!(s.gate.close(&Forgets, true))));
+}
+
+/// The model can fail: the broken close above must be caught.
+#[test]
+fn the_model_catches_a_close_that_does_not_shut_down() {
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "broken_close_model", "--ignored", "--nocapture"])
+        .output()
+        .expect("run the test binary");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "the broken close passed the model");
+    assert!(stderr.contains("deadlock"), "unexpected failure: {stderr}");
+}
+
+/// A forked child's close does not shut the socket down (`wake` false): the
+/// parent's call stays blocked until data arrives, never sees a close.
+#[test]
+fn a_close_without_wake_leaves_blocked_calls_to_their_data() {
+    loom::model(|| {
         let released = Arc::new(AtomicUsize::new(0));
-        let table = std::sync::Arc::new(HandleTable::with_capacity(2));
-        let handle = table.insert(model_socket(1, &released)).ok().unwrap();
-
-        let callers: Vec<_> = (0..2)
-            .map(|_| {
-                let (table, released) = (table.clone(), released.clone());
-                thread::spawn(move || {
-                    // A call looks the handle up, then blocks on the socket.
-                    let Some(socket) = table.get(handle) else {
-                        return;
-                    };
-                    block_until_closed(&socket.signal, &ModelNotifier::new());
-                    // Woken by close, it still holds a live descriptor.
-                    assert_eq!(released.load(Ordering::SeqCst), 0);
-                    assert_eq!(socket.id, 1);
-                })
+        let socket = model_socket(1, &released);
+        let parent = {
+            let socket = socket.clone();
+            thread::spawn(move || {
+                let got_data = socket.kernel.recv();
+                assert!(got_data, "the child's close woke the parent");
             })
-            .collect();
-
-        // close: end the handle, fire the signal, drop the table's reference.
-        let socket = table.remove(handle).expect("first close succeeds");
-        socket.signal.close();
-        drop(socket);
-        assert!(table.remove(handle).is_none(), "double close is refused");
-
-        for c in callers {
-            c.join().unwrap();
-        }
-        // Every reference gone: the descriptor was released exactly once.
-        assert_eq!(released.load(Ordering::SeqCst), 1);
+        };
+        assert!(socket.gate.close(&ShutsDown(&socket.kernel), false));
+        socket.kernel.state.lock().unwrap().0 = true;
+        socket.kernel.changed.notify_all();
+        parent.join().unwrap();
     });
 }
 

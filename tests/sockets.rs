@@ -197,8 +197,9 @@ fn writing_to_a_reset_peer_is_an_error_not_sigpipe() {
     assert_eq!(last.expect("send fails").kind(), ErrorKind::ConnectionReset);
 }
 
-/// Runs `blocked` in a thread, closes the socket's handle after 50 ms, and
-/// returns the result and how long the wake-up took.
+/// Runs `blocked` in a thread, closes the socket's handle once the thread is
+/// really blocked in its call, and returns the result and how long the
+/// wake-up took.
 fn close_while_blocked<T: Send + 'static>(
     socket: Socket,
     blocked: impl FnOnce(&Socket) -> sockrt::Result<T> + Send + 'static,
@@ -207,11 +208,14 @@ fn close_while_blocked<T: Send + 'static>(
     let Ok(registry::Object::Socket(sock)) = registry::get(handle, "test") else {
         panic!("socket handle")
     };
+    let (tid_tx, tid_rx) = std::sync::mpsc::channel();
     let worker = std::thread::spawn(move || {
+        tid_tx.send(common::thread_id()).unwrap();
         let r = blocked(&sock);
         (r, Instant::now())
     });
-    std::thread::sleep(Duration::from_millis(50));
+    let tid = tid_rx.recv_timeout(Duration::from_secs(5)).unwrap();
+    common::wait_until_blocked(tid);
     let closed_at = Instant::now();
     registry::close(handle).unwrap();
     let (result, woke_at) = worker.join().unwrap();

@@ -43,6 +43,15 @@ pub const SOCKRT_E_LIMIT: i32 = -17;
 pub const SOCKRT_E_PANIC: i32 = -18;
 /// Any other OS error; sockrt_last_os_error() gives the errno.
 pub const SOCKRT_E_IO: i32 = -19;
+/// A signal interrupted a blocking call, and this thread asked to be told
+/// (sockrt_set_interruptible); retry it (with the time left, if timed).
+pub const SOCKRT_E_INTERRUPTED: i32 = -20;
+/// A call with SOCKRT_MSG_DONTWAIT would have had to wait.
+pub const SOCKRT_E_WOULD_BLOCK: i32 = -21;
+/// sockrt_connect with timeout 0 on a stream socket: the connection is under
+/// way. Poll for SOCKRT_POLL_OUT, then read SOCKRT_OPT_ERROR to learn how it
+/// ended (0: connected).
+pub const SOCKRT_E_IN_PROGRESS: i32 = -22;
 /// The TLS handshake failed: the peer does not speak TLS (plain text), shares
 /// no protocol version, cipher suite or ALPN protocol with us, sent an alert,
 /// or closed the connection during the handshake. The message names the
@@ -99,6 +108,29 @@ pub const SOCKRT_OPT_BROADCAST: i32 = 8;
 /// blocking for up to this many microseconds (0 = off, the default; at most
 /// 1000000). Calls stay blocking; this trades CPU for wake-up latency.
 pub const SOCKRT_OPT_BUSY_POLL_US: i32 = 9;
+/// Option: SO_LINGER in seconds; -1 = off (the default: close returns at
+/// once and the kernel sends what is queued); 0 = close resets the
+/// connection (RST) instead of ending it in order.
+pub const SOCKRT_OPT_LINGER: i32 = 10;
+/// Option: SO_REUSEPORT, 0 or 1 (set it before bind).
+pub const SOCKRT_OPT_REUSEPORT: i32 = 11;
+/// Option (read only): the pending socket error as an errno, 0 if none; reading
+/// it clears it. After a connect that returned SOCKRT_E_IN_PROGRESS and a poll
+/// that reported SOCKRT_POLL_OUT, 0 means connected.
+pub const SOCKRT_OPT_ERROR: i32 = 12;
+/// Option (read only): bytes that can be read now without blocking (FIONREAD).
+pub const SOCKRT_OPT_NREAD: i32 = 13;
+/// Option (write only, listening sockets): the accept backlog, as a second
+/// listen(2) sets it (<= 0: the system default).
+pub const SOCKRT_OPT_BACKLOG: i32 = 14;
+
+/// Data-call flag: look at the data without taking it (receives).
+pub const SOCKRT_MSG_PEEK: i32 = 1;
+/// Data-call flag: do not block; SOCKRT_E_WOULD_BLOCK instead of waiting.
+pub const SOCKRT_MSG_DONTWAIT: i32 = 2;
+/// Data-call flag: a stream receive waits for the whole buffer (it may still
+/// return less at end of stream, on a signal, or when its timeout passes).
+pub const SOCKRT_MSG_WAITALL: i32 = 4;
 
 /// sockrt_poll: readable (data, a connection to accept, or end of stream).
 pub const SOCKRT_POLL_IN: u32 = 1;

@@ -12,6 +12,7 @@
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 
 mod consts;
+mod last_error;
 mod library;
 mod pool;
 mod socket;
@@ -23,7 +24,7 @@ pub use pool::*;
 pub use socket::*;
 pub use tls::*;
 
-use crate::error::{set_last_error, Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Result};
 use std::ffi::{c_char, CStr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -54,6 +55,9 @@ pub(crate) fn code_of(kind: ErrorKind) -> i32 {
         ErrorKind::Limit => SOCKRT_E_LIMIT,
         ErrorKind::Panic => SOCKRT_E_PANIC,
         ErrorKind::Io => SOCKRT_E_IO,
+        ErrorKind::Interrupted => SOCKRT_E_INTERRUPTED,
+        ErrorKind::WouldBlock => SOCKRT_E_WOULD_BLOCK,
+        ErrorKind::InProgress => SOCKRT_E_IN_PROGRESS,
         ErrorKind::TlsHandshake => SOCKRT_E_TLS_HANDSHAKE,
         ErrorKind::TlsCertificate => SOCKRT_E_TLS_CERTIFICATE,
         ErrorKind::TlsTruncated => SOCKRT_E_TLS_TRUNCATED,
@@ -93,6 +97,38 @@ impl CReturn for i64 {
     }
 }
 
+impl CReturn for u64 {
+    type Value = u64;
+    fn from_value(n: u64) -> u64 {
+        n
+    }
+    /// Counts have no room for a code: a failure reads as 0.
+    fn from_code(_: i32) -> u64 {
+        0
+    }
+}
+
+impl CReturn for usize {
+    type Value = usize;
+    fn from_value(n: usize) -> usize {
+        n
+    }
+    fn from_code(_: i32) -> usize {
+        0
+    }
+}
+
+/// A static C string; a failure gives an empty one, never NULL.
+impl CReturn for *const std::ffi::c_char {
+    type Value = &'static CStr;
+    fn from_value(text: &'static CStr) -> Self {
+        text.as_ptr()
+    }
+    fn from_code(_: i32) -> Self {
+        c"".as_ptr()
+    }
+}
+
 /// A status that carries a small non-negative count (poll, fileno).
 pub(crate) struct Count(pub i32);
 
@@ -124,7 +160,7 @@ pub(crate) fn boundary<R: CReturn>(body: impl FnOnce() -> Result<R::Value>) -> R
         Ok(value) => R::from_value(value),
         Err(err) => {
             let code = code_of(err.kind());
-            set_last_error(err);
+            last_error::set(err);
             R::from_code(code)
         }
     }
@@ -171,6 +207,15 @@ pub(crate) fn require_out<T>(out: *mut T, what: &str) -> Result<()> {
 fn check_len(len: usize, what: &str) -> Result<()> {
     if len > isize::MAX as usize {
         return Err(Error::invalid(format!("{what} length {len} is too large")));
+    }
+    Ok(())
+}
+
+/// Checks a buffer argument without making a view of it.
+pub(crate) fn check_buf(is_null: bool, len: usize, what: &str) -> Result<()> {
+    check_len(len, what)?;
+    if is_null && len > 0 {
+        return Err(null(what));
     }
     Ok(())
 }

@@ -11,7 +11,7 @@ use super::*;
 use crate::addr::host_string;
 use crate::poll::{self as rt, PollEntry};
 use crate::registry;
-use crate::socket::{Family, Kind, ShutdownHow, SockOption, Socket};
+use crate::socket::{ip_of, Family, Kind, MsgFlags, ShutdownHow, SockOption, Socket};
 use std::ffi::{c_char, c_void};
 use std::net::SocketAddr;
 
@@ -46,6 +46,11 @@ fn option_arg(opt: i32) -> Result<SockOption> {
         SOCKRT_OPT_SEND_BUFFER => SockOption::SendBuffer,
         SOCKRT_OPT_BROADCAST => SockOption::Broadcast,
         SOCKRT_OPT_BUSY_POLL_US => SockOption::BusyPollUs,
+        SOCKRT_OPT_LINGER => SockOption::Linger,
+        SOCKRT_OPT_REUSEPORT => SockOption::ReusePort,
+        SOCKRT_OPT_ERROR => SockOption::Error,
+        SOCKRT_OPT_NREAD => SockOption::ReadableBytes,
+        SOCKRT_OPT_BACKLOG => SockOption::Backlog,
         _ => return Err(Error::invalid(format!("unknown option {opt}"))),
     })
 }
@@ -108,7 +113,8 @@ pub extern "C" fn sockrt_bind(h: sockrt_handle, host: *const c_char, port: u16) 
 /// Makes a stream socket listen for connections; `backlog` <= 0 uses the
 /// system default. An unbound socket gets a free port. Does not block.
 /// Errors: SOCKRT_E_WRONG_KIND (datagram socket), SOCKRT_E_INVALID_STATE
-/// (already listening, or connected).
+/// (already listening, or connected). To change the backlog of a listening
+/// socket, set SOCKRT_OPT_BACKLOG.
 #[no_mangle]
 pub extern "C" fn sockrt_listen(h: sockrt_handle, backlog: i32) -> i32 {
     boundary(|| registry::socket(h, "listen")?.listen(backlog))
@@ -151,6 +157,50 @@ pub extern "C" fn sockrt_connect(
         registry::socket(h, "connect")?.connect(host, port, i64::from(timeout_ms))
     })
 }
+
+/// Writes a datagram's sender to the optional outputs, formatting the
+/// address only if one is wanted.
+fn write_sender(
+    from: &socket2::SockAddr,
+    host_out: *mut c_char,
+    host_cap: usize,
+    port_out: *mut u16,
+) -> Result<()> {
+    if host_out.is_null() && port_out.is_null() {
+        return Ok(());
+    }
+    write_addr(ip_of(from, "recv_from")?, host_out, host_cap, port_out)
+}
+
+/// A sender's host buffer must hold any address of the socket's family, so
+/// that a bad argument is found before a datagram is taken and lost.
+fn check_host_cap(socket: &Socket, host_out: *mut c_char, host_cap: usize, op: &str) -> Result<()> {
+    let needed = match socket.family() {
+        Family::Inet => 16,
+        Family::Inet6 => SOCKRT_ADDR_MAX,
+    };
+    if !host_out.is_null() && host_cap < needed {
+        return Err(Error::invalid(format!(
+            "{op}: host_cap {host_cap} is below {needed} bytes"
+        )));
+    }
+    Ok(())
+}
+
+fn flags_arg(flags: i32, allowed: i32, op: &str) -> Result<MsgFlags> {
+    if flags & !allowed != 0 {
+        return Err(Error::invalid(format!(
+            "{op}: unsupported flags {flags:#x}"
+        )));
+    }
+    Ok(MsgFlags {
+        peek: flags & SOCKRT_MSG_PEEK != 0,
+        dont_wait: flags & SOCKRT_MSG_DONTWAIT != 0,
+        wait_all: flags & SOCKRT_MSG_WAITALL != 0,
+    })
+}
+
+const RECV_FLAGS: i32 = SOCKRT_MSG_PEEK | SOCKRT_MSG_DONTWAIT | SOCKRT_MSG_WAITALL;
 
 // ---- one-call shortcuts ---------------------------------------------------
 
@@ -263,7 +313,9 @@ pub extern "C" fn sockrt_recv_exact(h: sockrt_handle, buf: *mut c_void, len: usi
 /// `resp` (as sockrt_recv_exact). The write timeout bounds the send, the read
 /// timeout the receive. Made for fixed-size replies, it saves a binding one
 /// crossing of its foreign-function boundary per round trip. Errors: those of
-/// sockrt_send_all and sockrt_recv_exact.
+/// sockrt_send_all and sockrt_recv_exact. `req` and `resp` may overlap
+/// (even be the same buffer): the request is sent before any byte of the
+/// response is written.
 #[no_mangle]
 pub extern "C" fn sockrt_exchange(
     h: sockrt_handle,
@@ -273,9 +325,13 @@ pub extern "C" fn sockrt_exchange(
     resp_len: usize,
 ) -> i32 {
     boundary(|| {
-        let req = in_buf(req, req_len)?;
-        let resp = out_buf(resp, resp_len)?;
-        registry::stream(h, "exchange")?.exchange_uninit(req, resp)
+        // The two buffers may be the same memory: check both first, then
+        // touch each only in its own phase, so no two views of it coexist.
+        check_buf(req.is_null(), req_len, "req")?;
+        check_buf(resp.is_null(), resp_len, "resp")?;
+        let stream = registry::stream(h, "exchange")?;
+        stream.send_all(in_buf(req, req_len)?)?;
+        stream.recv_exact_uninit(out_buf(resp, resp_len)?)
     })
 }
 
@@ -317,17 +373,9 @@ pub extern "C" fn sockrt_recv_from(
     boundary(|| {
         let buf = out_buf(buf, cap)?;
         let socket = registry::socket(h, "recv_from")?;
-        let needed = match socket.family() {
-            Family::Inet => 16,
-            Family::Inet6 => SOCKRT_ADDR_MAX,
-        };
-        if !host_out.is_null() && host_cap < needed {
-            return Err(Error::invalid(format!(
-                "recv_from: host_cap {host_cap} is below {needed} bytes"
-            )));
-        }
-        let (n, from) = socket.recv_from_uninit(buf)?;
-        write_addr(from, host_out, host_cap, port_out)?;
+        check_host_cap(&socket, host_out, host_cap, "recv_from")?;
+        let (n, from) = socket.recv_from_flags(buf, MsgFlags::default())?;
+        write_sender(&from, host_out, host_cap, port_out)?;
         Ok(n)
     })
 }
@@ -416,7 +464,8 @@ pub extern "C" fn sockrt_peer_addr(
 
 /// Returns the socket's descriptor (>= 0) for use with select/poll/epoll.
 /// It is borrowed: valid until the handle is closed; never close it, and
-/// never read or write it directly. It is in non-blocking mode.
+/// never read or write it directly. It is in blocking mode: a poll(2) on it
+/// wakes when the handle is closed (the library shuts the socket down).
 /// Errors (negative): as any handle lookup.
 #[no_mangle]
 pub extern "C" fn sockrt_fileno(h: sockrt_handle) -> i32 {
@@ -492,4 +541,210 @@ pub extern "C" fn sockrt_poll(
         Ok(ready)
     })
     .0
+}
+
+// ---- data calls with flags ---------------------------------------------------
+
+/// sockrt_recv with `flags`: SOCKRT_MSG_PEEK (the bytes stay queued for the
+/// next receive), SOCKRT_MSG_DONTWAIT (SOCKRT_E_WOULD_BLOCK instead of
+/// waiting), SOCKRT_MSG_WAITALL (a stream receive waits for all `cap` bytes,
+/// or end of stream, a signal or the read timeout). Errors: those of
+/// sockrt_recv, SOCKRT_E_WOULD_BLOCK, SOCKRT_E_INVALID_ARGUMENT (other flags).
+#[no_mangle]
+pub extern "C" fn sockrt_recv_flags(
+    h: sockrt_handle,
+    buf: *mut c_void,
+    cap: usize,
+    flags: i32,
+) -> i64 {
+    boundary(|| {
+        let flags = flags_arg(flags, RECV_FLAGS, "recv")?;
+        let buf = out_buf(buf, cap)?;
+        registry::socket(h, "recv")?.recv_flags(buf, flags)
+    })
+}
+
+/// sockrt_send with `flags`: SOCKRT_MSG_DONTWAIT (send what fits now, or
+/// SOCKRT_E_WOULD_BLOCK if nothing does). Errors: those of sockrt_send,
+/// SOCKRT_E_WOULD_BLOCK, SOCKRT_E_INVALID_ARGUMENT (other flags).
+#[no_mangle]
+pub extern "C" fn sockrt_send_flags(
+    h: sockrt_handle,
+    buf: *const c_void,
+    len: usize,
+    flags: i32,
+) -> i64 {
+    boundary(|| {
+        let flags = flags_arg(flags, SOCKRT_MSG_DONTWAIT, "send")?;
+        let buf = in_buf(buf, len)?;
+        registry::socket(h, "send")?.send_flags(buf, flags)
+    })
+}
+
+/// sockrt_recv_from with `flags` (SOCKRT_MSG_PEEK, SOCKRT_MSG_DONTWAIT).
+/// The sender's address is formatted only if `host_out` or `port_out` is
+/// given. Errors: those of sockrt_recv_from, SOCKRT_E_WOULD_BLOCK.
+#[no_mangle]
+pub extern "C" fn sockrt_recv_from_flags(
+    h: sockrt_handle,
+    buf: *mut c_void,
+    cap: usize,
+    flags: i32,
+    host_out: *mut c_char,
+    host_cap: usize,
+    port_out: *mut u16,
+) -> i64 {
+    boundary(|| {
+        let flags = flags_arg(flags, SOCKRT_MSG_PEEK | SOCKRT_MSG_DONTWAIT, "recv_from")?;
+        let buf = out_buf(buf, cap)?;
+        let socket = registry::socket(h, "recv_from")?;
+        check_host_cap(&socket, host_out, host_cap, "recv_from")?;
+        let (n, from) = socket.recv_from_flags(buf, flags)?;
+        write_sender(&from, host_out, host_cap, port_out)?;
+        Ok(n)
+    })
+}
+
+/// sockrt_send_to with `flags` (SOCKRT_MSG_DONTWAIT). Errors: those of
+/// sockrt_send_to, SOCKRT_E_WOULD_BLOCK.
+#[no_mangle]
+pub extern "C" fn sockrt_send_to_flags(
+    h: sockrt_handle,
+    buf: *const c_void,
+    len: usize,
+    flags: i32,
+    host: *const c_char,
+    port: u16,
+) -> i64 {
+    boundary(|| {
+        let flags = flags_arg(flags, SOCKRT_MSG_DONTWAIT, "send_to")?;
+        let buf = in_buf(buf, len)?;
+        let host = host_arg(host)?;
+        registry::socket(h, "send_to")?.send_to_flags(buf, host, port, flags)
+    })
+}
+
+// ---- descriptors -------------------------------------------------------------
+
+/// Takes ownership of an open socket descriptor `fd` (TCP or UDP, IPv4 or
+/// IPv6, fresh, bound, listening or connected) and writes a new handle for
+/// it to `*out`; closing the handle closes the descriptor. The descriptor is
+/// made blocking. Does not block. On error `fd` is left open and untouched.
+/// Errors: SOCKRT_E_INVALID_ARGUMENT (`out` NULL, `fd` negative),
+/// SOCKRT_E_IO (not a socket: errno ENOTSOCK or EBADF), SOCKRT_E_WRONG_KIND
+/// (another family or type), SOCKRT_E_LIMIT (handle table full).
+#[no_mangle]
+pub extern "C" fn sockrt_adopt_fd(fd: i32, out: *mut sockrt_handle) -> i32 {
+    boundary(|| {
+        require_out(out, "out")?;
+        if fd < 0 {
+            return Err(Error::invalid(format!(
+                "adopt_fd: descriptor {fd} is negative"
+            )));
+        }
+        let socket = std::sync::Arc::new(Socket::adopt_fd(fd)?);
+        match registry::insert(registry::Object::Socket(socket.clone()), "adopt_fd") {
+            Ok(handle) => write_out(out, "out", handle),
+            Err(e) => {
+                // The descriptor goes back to the caller as it came.
+                let _ = socket.detach();
+                Err(e)
+            }
+        }
+    })
+}
+
+/// Ends the handle `h` without closing or shutting down its descriptor, and
+/// writes the descriptor (the number sockrt_fileno gave) to `*fd_out`: the
+/// caller now owns it and must close(2) it. The handle is invalid afterwards
+/// (SOCKRT_E_BAD_HANDLE). Does not block. Errors: SOCKRT_E_INVALID_ARGUMENT
+/// (`fd_out` NULL), SOCKRT_E_WRONG_KIND (a pool or a pooled connection).
+#[no_mangle]
+pub extern "C" fn sockrt_detach(h: sockrt_handle, fd_out: *mut i32) -> i32 {
+    boundary(|| {
+        require_out(fd_out, "fd_out")?;
+        let fd = registry::detach(h)?;
+        write_out(fd_out, "fd_out", fd)
+    })
+}
+
+/// Writes to `*out` a new handle on a duplicate of `h`'s descriptor
+/// (close-on-exec), in the same state; the caller owns it. Closing either
+/// handle leaves the other usable: the connection is shut down only when the
+/// last of them closes. One limit follows: closing one of several dups does
+/// not wake a call blocked on it (that would take shutdown(2), which would
+/// cut the others too); such a call ends when data, an error or a timeout
+/// comes. Does not block. Errors: SOCKRT_E_INVALID_ARGUMENT
+/// (`out` NULL), SOCKRT_E_LIMIT (out of descriptors or handles).
+#[no_mangle]
+pub extern "C" fn sockrt_dup(h: sockrt_handle, out: *mut sockrt_handle) -> i32 {
+    boundary(|| {
+        require_out(out, "out")?;
+        let socket = registry::socket(h, "dup")?.dup()?;
+        publish(socket, out, "dup")
+    })
+}
+
+/// Raw setsockopt(2): `level` and `name` are the operating system's numbers
+/// (SOL_SOCKET, SO_LINGER, IPPROTO_TCP, TCP_KEEPIDLE, ...), `val` holds `len`
+/// bytes. Does not block. Errors: SOCKRT_E_INVALID_ARGUMENT (`val` NULL with
+/// `len` > 0, `len` too large), SOCKRT_E_IO (the kernel refused: see errno).
+#[no_mangle]
+pub extern "C" fn sockrt_setsockopt(
+    h: sockrt_handle,
+    level: i32,
+    name: i32,
+    val: *const c_void,
+    len: usize,
+) -> i32 {
+    boundary(|| {
+        if len > u32::MAX as usize {
+            return Err(Error::invalid(format!(
+                "setsockopt: length {len} is too large"
+            )));
+        }
+        let val = in_buf(val, len)?;
+        registry::stream(h, "setsockopt")?
+            .socket()
+            .set_raw_option(level, name, val)
+    })
+}
+
+/// Raw getsockopt(2): on entry `*len` is the capacity of `val`, on return the
+/// length of the value written. Reading SOL_SOCKET/SO_ERROR after a
+/// background connect (SOCKRT_E_IN_PROGRESS) finishes it, as with
+/// SOCKRT_OPT_ERROR. Does not block. Errors: SOCKRT_E_INVALID_ARGUMENT (`len`
+/// NULL, `val` NULL with `*len` > 0), SOCKRT_E_IO (see errno).
+#[no_mangle]
+pub extern "C" fn sockrt_getsockopt(
+    h: sockrt_handle,
+    level: i32,
+    name: i32,
+    val: *mut c_void,
+    len: *mut usize,
+) -> i32 {
+    boundary(|| {
+        require_out(len, "len")?;
+        // SAFETY: non-NULL (checked) and valid (header contract).
+        let cap = unsafe { *len }.min(u32::MAX as usize);
+        let buf = out_buf(val, cap)?;
+        // SAFETY: MaybeUninit<u8> and u8 share layout; zero it first so the
+        // kernel's partial write leaves nothing uninitialized in view.
+        let bytes: &mut [u8] = unsafe {
+            std::ptr::write_bytes(buf.as_mut_ptr(), 0, buf.len());
+            &mut *(buf as *mut [std::mem::MaybeUninit<u8>] as *mut [u8])
+        };
+        let n = registry::stream(h, "getsockopt")?
+            .socket()
+            .get_raw_option(level, name, bytes)?;
+        write_out(len, "len", n)
+    })
+}
+
+/// Dissolves a datagram socket's default peer (set by sockrt_connect): it can
+/// again send to and receive from anyone. Does not block. Errors:
+/// SOCKRT_E_WRONG_KIND (a stream socket).
+#[no_mangle]
+pub extern "C" fn sockrt_disconnect(h: sockrt_handle) -> i32 {
+    boundary(|| registry::socket(h, "disconnect")?.disconnect())
 }

@@ -132,7 +132,7 @@ static void check_bad_enums(void)
     struct pair p;
     sockrt_handle out = 0, udp = 0;
     int64_t v = 0;
-    static const int32_t bad_opts[] = { 0, -1, 10, 99, INT32_MIN, INT32_MAX };
+    static const int32_t bad_opts[] = { 0, -1, 15, 99, INT32_MIN, INT32_MAX };
 
     SAY("unknown family/type: SOCKRT_E_INVALID_ARGUMENT");
     CHECK_ERR(sockrt_socket(0, SOCKRT_STREAM, &out), SOCKRT_E_INVALID_ARGUMENT);

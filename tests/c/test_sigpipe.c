@@ -122,7 +122,8 @@ static void expect_cloexec(sockrt_handle h, const char *what)
     CHECK_MSG(flags >= 0, "fcntl(F_GETFD) on %s: %s", what, strerror(errno));
     CHECK_MSG(flags & FD_CLOEXEC, "%s (fd %d) is not close-on-exec", what, fd);
     flags = fcntl(fd, F_GETFL);
-    CHECK_MSG(flags >= 0 && (flags & O_NONBLOCK), "%s (fd %d) is not non-blocking", what, fd);
+    /* Blocking: a call with no timeout is one system call (see the header). */
+    CHECK_MSG(flags >= 0 && !(flags & O_NONBLOCK), "%s (fd %d) is not blocking", what, fd);
 }
 
 /* Marks which descriptors are open now. */

@@ -141,3 +141,30 @@ fn count_fds(keep: impl Fn(&str) -> bool) -> usize {
         })
         .count()
 }
+
+/// The calling thread's kernel id, for [`wait_until_blocked`].
+pub fn thread_id() -> i32 {
+    // SAFETY: gettid has no arguments and cannot fail.
+    unsafe { libc::gettid() }
+}
+
+/// Waits (up to 5 s) until thread `tid` of this process sleeps in a system
+/// call: its /proc state reads 'S' three times in a row. Panics otherwise,
+/// so a test that means to close a blocked call never closes an idle one.
+pub fn wait_until_blocked(tid: i32) {
+    let path = format!("/proc/self/task/{tid}/stat");
+    let give_up = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let mut sleeping = 0;
+    while std::time::Instant::now() < give_up {
+        let stat = std::fs::read_to_string(&path).unwrap_or_default();
+        let state = stat
+            .rsplit_once(") ")
+            .and_then(|(_, rest)| rest.chars().next());
+        sleeping = if state == Some('S') { sleeping + 1 } else { 0 };
+        if sleeping >= 3 {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    panic!("thread {tid} never blocked");
+}
