@@ -5,9 +5,9 @@ use crate::handle::{Handle, HandleTable};
 use crate::pool::conn::Conn;
 use crate::pool::{Membership, Pool};
 use crate::socket::Socket;
-use crate::stream::Stream;
-use crate::tls::{TlsConfig, TlsStream};
+use crate::stream::{Stream, Transport};
 use once_cell::sync::Lazy;
+use std::any::Any;
 use std::sync::Arc;
 
 /// Anything a handle can name.
@@ -15,10 +15,12 @@ use std::sync::Arc;
 pub enum Object {
     Socket(Arc<Socket>),
     Pool(Arc<Pool>),
-    /// A TLS stream: data calls work on it as on a socket (see [`stream`]).
-    Tls(Arc<TlsStream>),
-    /// A client or server TLS configuration.
-    TlsConfig(Arc<TlsConfig>),
+    /// A TLS stream (any [`Transport`] layer): data calls work on it as on
+    /// a socket (see [`stream`]).
+    Tls(Arc<dyn Transport>),
+    /// A client or server TLS configuration (`tls::TlsConfig`; held opaquely
+    /// here, since TLS sits above the registry).
+    TlsConfig(Arc<dyn Any + Send + Sync>),
 }
 
 impl Object {
@@ -27,7 +29,7 @@ impl Object {
         match self {
             Object::Socket(_) => "a socket",
             Object::Pool(_) => "a pool",
-            Object::Tls(_) => "a TLS stream",
+            Object::Tls(t) => t.kind_name(),
             Object::TlsConfig(_) => "a TLS config",
         }
     }
@@ -89,7 +91,7 @@ pub fn socket(handle: Handle, op: &str) -> Result<Arc<Socket>> {
 pub fn stream(handle: Handle, op: &str) -> Result<Stream> {
     match get(handle, op)? {
         Object::Socket(s) => Ok(Stream::Plain(s)),
-        Object::Tls(t) => Ok(Stream::Tls(t)),
+        Object::Tls(t) => Ok(Stream::Layered(t)),
         other => Err(wrong_kind(op, handle, &other, "a socket")),
     }
 }
@@ -103,15 +105,16 @@ pub fn pool(handle: Handle, op: &str) -> Result<Arc<Pool>> {
 }
 
 /// The TLS stream `handle` names; `WrongKind` for any other object.
-pub fn tls(handle: Handle, op: &str) -> Result<Arc<TlsStream>> {
+pub fn tls(handle: Handle, op: &str) -> Result<Arc<dyn Transport>> {
     match get(handle, op)? {
         Object::Tls(t) => Ok(t),
         other => Err(wrong_kind(op, handle, &other, "a TLS stream")),
     }
 }
 
-/// The TLS config `handle` names; `WrongKind` for any other object.
-pub fn tls_config(handle: Handle, op: &str) -> Result<Arc<TlsConfig>> {
+/// The TLS config `handle` names, opaque (`tls::TlsConfig` downcasts it);
+/// `WrongKind` for any other object.
+pub fn tls_config(handle: Handle, op: &str) -> Result<Arc<dyn Any + Send + Sync>> {
     match get(handle, op)? {
         Object::TlsConfig(c) => Ok(c),
         other => Err(wrong_kind(op, handle, &other, "a TLS config")),

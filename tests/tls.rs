@@ -468,9 +468,9 @@ fn mutual_tls() {
 
 // ---- pooled TLS ---------------------------------------------------------
 
-use sockrt::pool::conn::PoolTls;
 use sockrt::pool::{Pool, PoolConfig};
 use sockrt::registry;
+use sockrt::tls::PoolTls;
 
 fn tls_pool(port: u16, client: &Arc<TlsConfig>) -> Arc<Pool> {
     let config = PoolConfig {
@@ -482,7 +482,7 @@ fn tls_pool(port: u16, client: &Arc<TlsConfig>) -> Arc<Pool> {
         config: Arc::clone(client),
         server_name: "localhost".into(),
     };
-    Pool::open_with_tls("127.0.0.1", port, config, Some(tls)).unwrap()
+    Pool::open_with_tls("127.0.0.1", port, config, Some(Arc::new(tls))).unwrap()
 }
 
 /// Waits (bounded) until the lease's socket has bytes to read.

@@ -1,10 +1,11 @@
 //! The connection pool's C ABI.
 
 use super::*;
-use crate::pool::conn::PoolTls;
+use crate::pool::conn::Upgrade;
 use crate::pool::{Pool, PoolConfig, PoolStats};
 use crate::registry::{self, Object};
-use crate::tls::TlsStream;
+use crate::tls::{PoolTls, TlsStream};
+use std::sync::Arc;
 
 /// Settings for sockrt_pool_open. Fill it with sockrt_pool_config_init, then
 /// change what you need.
@@ -162,7 +163,7 @@ pub extern "C" fn sockrt_pool_open(
 }
 
 /// The TLS settings of a pool config, checked before the pool opens.
-fn pool_tls(c: &sockrt_pool_config, host: &str) -> Result<Option<PoolTls>> {
+fn pool_tls(c: &sockrt_pool_config, host: &str) -> Result<Option<Arc<dyn Upgrade>>> {
     let op = "pool_open";
     if c.tls_config == 0 {
         if !c.tls_server_name.is_null() {
@@ -172,7 +173,7 @@ fn pool_tls(c: &sockrt_pool_config, host: &str) -> Result<Option<PoolTls>> {
         }
         return Ok(None);
     }
-    let config = registry::tls_config(c.tls_config, op)?;
+    let config = super::tls::any_config(c.tls_config, op)?;
     // Built now, so a bad config fails here rather than at the first acquire.
     config.client_config(op)?;
     let server_name = if c.tls_server_name.is_null() {
@@ -183,10 +184,10 @@ fn pool_tls(c: &sockrt_pool_config, host: &str) -> Result<Option<PoolTls>> {
             .to_owned()
     };
     TlsStream::check_server_name(&server_name, op)?;
-    Ok(Some(PoolTls {
+    Ok(Some(Arc::new(PoolTls {
         config,
         server_name,
-    }))
+    })))
 }
 
 /// Leases a connection: the newest idle one that passes the liveness check,

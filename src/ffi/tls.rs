@@ -96,7 +96,7 @@ fn publish_config(config: TlsConfig, out: *mut sockrt_handle, op: &str) -> Resul
 
 fn publish_stream(stream: TlsStream, out: *mut sockrt_handle, op: &str) -> Result<()> {
     let stream = Arc::new(stream);
-    match registry::insert(Object::Tls(Arc::clone(&stream)), op) {
+    match registry::insert(Object::Tls(stream.clone()), op) {
         Ok(handle) => write_out(out, "out", handle),
         Err(e) => {
             stream.close();
@@ -105,8 +105,39 @@ fn publish_stream(stream: TlsStream, out: *mut sockrt_handle, op: &str) -> Resul
     }
 }
 
-fn config_of(h: sockrt_handle, side: Side, op: &str) -> Result<Arc<TlsConfig>> {
-    let config = registry::tls_config(h, op)?;
+/// The TLS config `h` names (any side).
+pub(crate) fn any_config(h: sockrt_handle, op: &str) -> Result<Arc<TlsConfig>> {
+    TlsConfig::of(registry::tls_config(h, op)?).ok_or_else(|| {
+        Error::new(
+            ErrorKind::WrongKind,
+            format!("{op}: handle {h:#x} is not a TLS config"),
+        )
+    })
+}
+
+/// The TLS stream `h` names.
+fn stream_of(h: sockrt_handle, op: &str) -> Result<Arc<dyn crate::stream::Transport>> {
+    let stream = registry::tls(h, op)?;
+    if stream.as_any().downcast_ref::<TlsStream>().is_none() {
+        return Err(Error::new(
+            ErrorKind::WrongKind,
+            format!("{op}: handle {h:#x} is not a TLS stream"),
+        ));
+    }
+    Ok(stream)
+}
+
+fn info_of(h: sockrt_handle, op: &str) -> Result<crate::tls::TlsInfo> {
+    let stream = stream_of(h, op)?;
+    let tls = stream
+        .as_any()
+        .downcast_ref::<TlsStream>()
+        .expect("checked by stream_of");
+    Ok(tls.info())
+}
+
+pub(crate) fn config_of(h: sockrt_handle, side: Side, op: &str) -> Result<Arc<TlsConfig>> {
+    let config = any_config(h, op)?;
     if config.side() != side {
         let (is, wanted) = match side {
             Side::Client => ("server", "client"),
@@ -274,7 +305,7 @@ pub extern "C" fn sockrt_tls_config_add_alpn(
 ) -> i32 {
     boundary(|| {
         let protocol = bytes_arg(protocol, len, "protocol")?;
-        registry::tls_config(cfg, "tls_config_add_alpn")?.add_alpn(protocol)
+        any_config(cfg, "tls_config_add_alpn")?.add_alpn(protocol)
     })
 }
 
@@ -289,8 +320,7 @@ pub extern "C" fn sockrt_tls_config_set_versions(cfg: sockrt_handle, min: i32, m
             u16::try_from(v)
                 .map_err(|_| Error::invalid(format!("tls_config_set_versions: bad version {v}")))
         };
-        registry::tls_config(cfg, "tls_config_set_versions")?
-            .set_versions(version(min)?, version(max)?)
+        any_config(cfg, "tls_config_set_versions")?.set_versions(version(min)?, version(max)?)
     })
 }
 
@@ -302,7 +332,7 @@ pub extern "C" fn sockrt_tls_config_set_versions(cfg: sockrt_handle, min: i32, m
 pub extern "C" fn sockrt_tls_config_set_resumption(cfg: sockrt_handle, on: i32) -> i32 {
     boundary(|| {
         let on = flag_arg(on, "on")?;
-        registry::tls_config(cfg, "tls_config_set_resumption")?.set_resumption(on)
+        any_config(cfg, "tls_config_set_resumption")?.set_resumption(on)
     })
 }
 
@@ -453,7 +483,7 @@ pub extern "C" fn sockrt_tls_accept(
 pub extern "C" fn sockrt_tls_get_info(h: sockrt_handle, out: *mut sockrt_tls_info) -> i32 {
     boundary(|| {
         require_out(out, "out")?;
-        let info = registry::tls(h, "tls_get_info")?.info();
+        let info = info_of(h, "tls_get_info")?;
         let mut c = sockrt_tls_info {
             version: i32::from(info.version),
             cipher_suite: info.cipher_suite,
@@ -490,7 +520,7 @@ pub extern "C" fn sockrt_tls_get_info(h: sockrt_handle, out: *mut sockrt_tls_inf
 #[no_mangle]
 pub extern "C" fn sockrt_tls_peer_subject(h: sockrt_handle, buf: *mut c_char, cap: usize) -> i64 {
     boundary(|| {
-        let info = registry::tls(h, "tls_peer_subject")?.info();
+        let info = info_of(h, "tls_peer_subject")?;
         let subject = info.peer_subject.ok_or_else(|| {
             Error::new(
                 ErrorKind::InvalidState,

@@ -1,23 +1,23 @@
-//! A pooled connection: plain TCP, or TLS over TCP when the pool has a TLS
-//! config. The pool's accounting (`slots`) is generic over it; this file is
-//! everything TLS adds to the pool.
+//! A pooled connection: plain TCP, or a layer over TCP (TLS) when the pool
+//! has an [`Upgrade`]. The pool's accounting (`slots`) is generic over it;
+//! this file is everything TLS adds to the pool, and it knows TLS only
+//! through the [`Transport`] seam (TLS sits above the pool).
 
 use super::slots::Pooled;
 use super::{member, Membership};
 use crate::error::Result;
 use crate::registry::Object;
 use crate::socket::Socket;
-use crate::tls::{TlsConfig, TlsStream};
+use crate::stream::Transport;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-/// TLS settings of a pool: a client config (shared by every connection, so
-/// it holds the sessions they resume) and the name certificates must match.
-#[derive(Debug, Clone)]
-pub struct PoolTls {
-    pub config: Arc<TlsConfig>,
-    pub server_name: String,
+/// Turns each new connection of a pool into a layered one: the TLS client
+/// handshake (`tls::PoolTls`), done within `timeout_ms` (negative: none).
+/// Returns the layer and whether the handshake resumed an earlier session.
+pub trait Upgrade: Send + Sync {
+    fn upgrade(&self, socket: Arc<Socket>, timeout_ms: i64) -> Result<(Arc<dyn Transport>, bool)>;
 }
 
 /// Handshakes the pool's TLS connections did, full and resumed.
@@ -40,7 +40,7 @@ impl HandshakeCounts {
 #[derive(Clone)]
 pub enum Conn {
     Plain(Arc<Socket>),
-    Tls(Arc<TlsStream>),
+    Tls(Arc<dyn Transport>),
 }
 
 impl Conn {
@@ -110,7 +110,7 @@ impl Conn {
         port: u16,
         timeout_ms: i64,
         nodelay: bool,
-        tls: Option<&PoolTls>,
+        tls: Option<&dyn Upgrade>,
         counts: &HandshakeCounts,
         membership: Membership,
     ) -> Result<Conn> {
@@ -129,14 +129,13 @@ impl Conn {
         } else {
             (timeout_ms - started.elapsed().as_millis() as i64).max(0)
         };
-        let stream =
-            TlsStream::client(socket, &tls.config, &tls.server_name, left, "pool_acquire")?;
-        if stream.info().resumed {
+        let (stream, resumed) = tls.upgrade(socket, left)?;
+        if resumed {
             counts.resumed.fetch_add(1, Ordering::Relaxed);
         } else {
             counts.full.fetch_add(1, Ordering::Relaxed);
         }
-        Ok(Conn::Tls(Arc::new(stream)))
+        Ok(Conn::Tls(stream))
     }
 }
 

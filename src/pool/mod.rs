@@ -22,7 +22,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::handle::Handle;
 use crate::registry::{self, Object};
 use crate::socket::Socket;
-use conn::{Conn, HandshakeCounts, PoolTls};
+use conn::{Conn, HandshakeCounts, Upgrade};
 use once_cell::sync::Lazy;
 use slots::{Ending, Grant, Limits, Refusal, Slots};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -140,7 +140,7 @@ pub struct Pool {
     config: PoolConfig,
     slots: Slots<Conn>,
     /// TLS over each connection, if the pool has a TLS config.
-    tls: Option<PoolTls>,
+    tls: Option<Arc<dyn Upgrade>>,
     handshakes: HandshakeCounts,
 }
 
@@ -154,12 +154,12 @@ impl Pool {
         Pool::open_with_tls(host, port, config, None)
     }
 
-    /// A pool whose connections are TLS with `tls`, if given.
+    /// A pool whose new connections are upgraded (to TLS) by `tls`, if given.
     pub fn open_with_tls(
         host: &str,
         port: u16,
         config: PoolConfig,
-        tls: Option<PoolTls>,
+        tls: Option<Arc<dyn Upgrade>>,
     ) -> Result<Arc<Pool>> {
         if host.is_empty() {
             return Err(Error::invalid("pool_open: host is empty"));
@@ -307,7 +307,7 @@ impl Pool {
             self.port,
             i64::from(self.config.connect_timeout_ms),
             self.config.nodelay,
-            self.tls.as_ref(),
+            self.tls.as_deref(),
             &self.handshakes,
             membership,
         )

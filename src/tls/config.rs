@@ -165,6 +165,11 @@ impl TlsConfig {
         Ok(config)
     }
 
+    /// The config an opaque registry object is, if it is one.
+    pub fn of(object: Arc<dyn std::any::Any + Send + Sync>) -> Option<Arc<TlsConfig>> {
+        object.downcast::<TlsConfig>().ok()
+    }
+
     pub fn side(&self) -> Side {
         self.side
     }

@@ -860,3 +860,69 @@ impl TlsStream {
         }
     }
 }
+
+impl crate::stream::Transport for TlsStream {
+    fn socket(&self) -> &Arc<Socket> {
+        TlsStream::socket(self)
+    }
+    fn send(&self, buf: &[u8]) -> Result<usize> {
+        TlsStream::send(self, buf)
+    }
+    fn recv_uninit(&self, buf: &mut [MaybeUninit<u8>]) -> Result<usize> {
+        TlsStream::recv_uninit(self, buf)
+    }
+    fn send_all(&self, buf: &[u8]) -> Result<()> {
+        TlsStream::send_all(self, buf)
+    }
+    fn recv_exact_uninit(&self, buf: &mut [MaybeUninit<u8>]) -> Result<()> {
+        TlsStream::recv_exact_uninit(self, buf)
+    }
+    fn shutdown(&self, how: ShutdownHow) -> Result<()> {
+        TlsStream::shutdown(self, how)
+    }
+    fn close(&self) {
+        TlsStream::close(self)
+    }
+    fn has_buffered_input(&self) -> bool {
+        TlsStream::has_buffered_input(self)
+    }
+    fn is_broken(&self) -> bool {
+        TlsStream::is_broken(self)
+    }
+    fn settle(&self) -> bool {
+        TlsStream::settle(self)
+    }
+    fn kind_name(&self) -> &'static str {
+        "a TLS stream"
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+/// A pool's TLS: each new connection does the client handshake with a
+/// shared client config (whose session store makes later connections
+/// resume) for a server name.
+#[derive(Debug, Clone)]
+pub struct PoolTls {
+    pub config: Arc<TlsConfig>,
+    pub server_name: String,
+}
+
+impl crate::pool::conn::Upgrade for PoolTls {
+    fn upgrade(
+        &self,
+        socket: Arc<Socket>,
+        timeout_ms: i64,
+    ) -> Result<(Arc<dyn crate::stream::Transport>, bool)> {
+        let stream = TlsStream::client(
+            socket,
+            &self.config,
+            &self.server_name,
+            timeout_ms,
+            "pool_acquire",
+        )?;
+        let resumed = stream.info().resumed;
+        Ok((Arc::new(stream), resumed))
+    }
+}
