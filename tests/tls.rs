@@ -586,3 +586,94 @@ fn pooled_tls_drops_a_closed_connection_and_resumes_its_session() {
     );
     pool.close();
 }
+
+// ---- random input: never a hang, a panic or a wrong kind of error ---------
+
+/// xorshift64*: deterministic bytes for reproducible runs.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn bytes(&mut self, max: usize) -> Vec<u8> {
+        let n = (self.next() as usize) % (max + 1);
+        let mut v: Vec<u8> = (0..n).map(|_| self.next() as u8).collect();
+        // Half the time, look like a TLS record header so the parser goes deeper.
+        if v.len() >= 5 && self.next() % 2 == 0 {
+            v[0] = [0x14, 0x15, 0x16, 0x17][(self.next() % 4) as usize];
+            v[1] = 3;
+            v[2] = (self.next() % 5) as u8;
+            let len = (v.len() - 5).min(0x4000) as u16;
+            v[3..5].copy_from_slice(&len.to_be_bytes());
+        }
+        v
+    }
+}
+
+#[test]
+fn random_bytes_to_a_tls_server_and_from_a_tls_peer_end_in_clear_errors() {
+    let server_cfg = server_config();
+    let client_cfg = client_config();
+    let mut rng = Rng(0x5eed_1234_9876_abcd);
+    let tls_kinds = [
+        ErrorKind::TlsHandshake,
+        ErrorKind::TlsCertificate,
+        ErrorKind::ConnectionReset,
+        ErrorKind::Timeout,
+    ];
+    for round in 0..40 {
+        let garbage = rng.bytes(600);
+        // Our server reads garbage from a client.
+        let (l, port) = listener();
+        let cfg = Arc::clone(&server_cfg);
+        let t = std::thread::spawn(move || {
+            let sock = l.accept().unwrap();
+            TlsStream::server(Arc::new(sock), &cfg, 500, "accept").map(|_| ())
+        });
+        let mut raw = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        let _ = raw.write_all(&garbage);
+        drop(raw); // the end of the stream right after
+        let e = t.join().unwrap().unwrap_err();
+        assert!(tls_kinds.contains(&e.kind()), "round {round}: {e}");
+
+        // Our client reads garbage from a server.
+        let lst = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = lst.local_addr().unwrap().port();
+        let reply = rng.bytes(600);
+        let t = std::thread::spawn(move || {
+            let (mut s, _) = lst.accept().unwrap();
+            let mut hello = [0u8; 1024];
+            let _ = s.read(&mut hello);
+            let _ = s.write_all(&reply);
+        });
+        let e =
+            TlsStream::connect("127.0.0.1", port, &client_cfg, Some("localhost"), 500).unwrap_err();
+        assert!(tls_kinds.contains(&e.kind()), "round {round}: {e}");
+        t.join().unwrap();
+    }
+}
+
+#[test]
+fn random_pem_is_refused_as_invalid_argument() {
+    let mut rng = Rng(42);
+    let config = TlsConfig::client();
+    for _ in 0..200 {
+        let mut pem = b"-----BEGIN CERTIFICATE-----\n".to_vec();
+        pem.extend(rng.bytes(300).iter().map(|b| {
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="[(*b % 65) as usize]
+        }));
+        pem.extend_from_slice(b"\n-----END CERTIFICATE-----\n");
+        for input in [pem.as_slice(), rng.bytes(300).as_slice()] {
+            if let Err(e) = config.add_ca_pem(input) {
+                assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
+            }
+            let e = TlsConfig::server(input, input).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
+        }
+    }
+}

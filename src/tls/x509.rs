@@ -172,6 +172,28 @@ mod tests {
     }
 
     #[test]
+    fn random_and_cut_down_ders_are_none_or_text_never_a_panic() {
+        let mut x: u64 = 0x1234_5678_9abc_def0;
+        for round in 0..5000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let len = (x % 200) as usize;
+            let mut der: Vec<u8> = (0..len)
+                .map(|i| (x.rotate_left(i as u32 % 64) >> 3) as u8)
+                .collect();
+            // Plausible nesting, so the walk goes deeper than the first byte.
+            if der.len() > 4 && round % 2 == 0 {
+                der[0] = SEQUENCE;
+                der[1] = (len - 2).min(127) as u8;
+                der[2] = SEQUENCE;
+                der[3] = (len - 4).min(127) as u8;
+            }
+            let _ = subject(&der);
+        }
+    }
+
+    #[test]
     fn dotted_oids() {
         assert_eq!(dotted(&[0x55, 0x04, 0x03]), "2.5.4.3");
         assert_eq!(
