@@ -10,7 +10,10 @@
 //! sockrt_close sends a TLS close_notify if it can without blocking, then
 //! wakes every call blocked on the stream (SOCKRT_E_CLOSED). A peer that ends
 //! the TCP stream without close_notify makes a receive fail with
-//! SOCKRT_E_TLS_TRUNCATED instead of returning 0.
+//! SOCKRT_E_TLS_TRUNCATED instead of returning 0. Calls that would bypass
+//! or split the TLS layer refuse a TLS handle with SOCKRT_E_WRONG_KIND:
+//! sockrt_recv_flags and sockrt_send_flags (and the _from/_to forms),
+//! sockrt_dup, sockrt_detach, sockrt_disconnect, bind/listen/accept/connect.
 //!
 //! Configs are handles too (close them with sockrt_close; connections made
 //! with a config keep what they need). A config can be changed until a

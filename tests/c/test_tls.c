@@ -147,6 +147,14 @@ static void test_connect_and_every_data_call(void)
         /* Stream calls that make no sense for TLS. */
         CHECK_ERR(sockrt_send_to(c, "x", 1, "127.0.0.1", 9), SOCKRT_E_WRONG_KIND);
         CHECK_ERR(sockrt_listen(c, 1), SOCKRT_E_WRONG_KIND);
+        char peek[1];
+        sockrt_handle copy = 0;
+        int fd = -1;
+        CHECK_ERR(sockrt_recv_flags(c, peek, 1, SOCKRT_MSG_PEEK), SOCKRT_E_WRONG_KIND);
+        CHECK_ERR(sockrt_dup(c, &copy), SOCKRT_E_WRONG_KIND);
+        CHECK_ERR(sockrt_detach(c, &fd), SOCKRT_E_WRONG_KIND);
+        int32_t one = 1;
+        CHECK_OK(sockrt_setsockopt(c, 6 /* IPPROTO_TCP */, 1 /* TCP_NODELAY */, &one, sizeof one));
 
         /* send, recv, send_all, recv_exact, exchange, poll. */
         unsigned char out[100000], in[100000];
