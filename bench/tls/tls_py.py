@@ -73,7 +73,8 @@ def main() -> None:
         results = {}
         for name, connect in (("ssl", std_connect), ("sockrt.tls", our_connect)):
             results[name] = (bulk(connect), rtt(connect))
-            print(f"python {name:10s} bulk {results[name][0]:8.1f} MiB/s   rtt64 {results[name][1]:7.1f} us")
+            mibs, us = results[name]
+            print(f"python {name:10s} bulk {mibs:8.1f} MiB/s   rtt64 {us:7.1f} us")
         print(f"ratio python_tls_bulk_vs_ssl {results['sockrt.tls'][0] / results['ssl'][0]:.2f}")
         print(f"ratio python_tls_rtt64_vs_ssl {results['ssl'][1] / results['sockrt.tls'][1]:.2f}")
     finally:
