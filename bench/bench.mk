@@ -3,7 +3,7 @@
 # The runner is bench/run.py (Python 3, standard library only).
 
 BENCH_OUT   := $(BUILD_DIR)/bench
-BENCH_C     := peer_server raw_client sockrt_client sockrt_server
+BENCH_C     := peer_server raw_client sockrt_client sockrt_server pool_contended
 BENCH_BINS  := $(addprefix $(BENCH_OUT)/,$(BENCH_C))
 BENCH_PY    ?= python3
 BENCH_ARGS  ?=

@@ -3,22 +3,32 @@
 run either on the standard ``socket`` module or on ``sockrt`` (whose API has
 the same shape), so the only difference is the socket layer.
 
+The client code is the standard module's: the module object is the one
+difference (`import socket` or `import sockrt as socket`), so rtt64, udp64,
+bulk and connect measure unmodified stdlib-shaped code on sockrt.
+
 usage: py_client.py socket|sockrt|sockrt-exchange WORKLOAD [--echo P] [--sink P] [--udp P]
-       [--count N] [--warmup N] [--bytes N] [--busy-us N] [--host H]
+       [--count N] [--warmup N] [--bytes N] [--busy-us N] [--host H] [--threads N]
+       [--conns N]
 "sockrt-exchange" is sockrt with each round trip done by one
 Socket.exchange call instead of sendall + recv_into (rtt64, pooled).
+"pool64x8" runs --threads (64) threads through --conns (8) connections, --count
+requests in all: a sockrt Pool (check_on_acquire off) against a queue.Queue
+of sockets of the module; it reports requests/s and fails if any failed.
 Prints one JSON line (see bench/bench_common.h).
 """
 
 import argparse
 import json
+import queue
 import sys
+import threading
 import time
 
 MSG = 64
 CHUNK = 65536
 DEFAULTS = {"rtt64": 50000, "rtt64-busy": 50000, "udp64": 50000,
-            "connect": 5000, "pooled": 5000}
+            "connect": 5000, "pooled": 5000, "pool64x8": 64000}
 
 
 def cpu_us():
@@ -27,7 +37,7 @@ def cpu_us():
 
 
 class Layer:
-    """What differs between the two libraries, and nothing else."""
+    """The socket module in use; the code below is the same for both."""
 
     def __init__(self, impl):
         self.impl = impl
@@ -38,16 +48,14 @@ class Layer:
         self.mod = mod
 
     def connect(self, host, port):
-        s = self.mod.create_connection((host, port))
-        if self.impl == "socket":
-            s.setsockopt(self.mod.IPPROTO_TCP, self.mod.TCP_NODELAY, 1)
-        else:
-            s.set_nodelay(True)
+        socket = self.mod
+        s = socket.create_connection((host, port))
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return s
 
     def udp(self, host, port):
-        s = self.mod.socket(self.mod.AF_INET, self.mod.SOCK_DGRAM) \
-            if self.impl == "socket" else self.mod.Socket(self.mod.AF_INET, self.mod.SOCK_DGRAM)
+        socket = self.mod
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         s.connect((host, port))
         s.settimeout(5.0)  # a lost datagram becomes an error, not a hang
         return s
@@ -179,12 +187,75 @@ def run_requests(o, layer, pooled):
             "cpu_us_per_op": round(cpu / o.count, 3)}
 
 
+def run_pool64(o, layer):
+    """o.threads threads, each doing its share of o.count 64-byte round trips
+    through o.conns connections: sockrt's Pool, or a queue.Queue of sockets."""
+    per_thread = max(1, o.count // o.threads)
+    total = per_thread * o.threads
+    failed = [0]
+    if o.impl == "sockrt":
+        pool = layer.mod.Pool(o.host, o.echo, max_idle=o.conns, max_total=o.conns,
+                              acquire_timeout=None, check_on_acquire=False)
+
+        def worker():
+            buf = bytearray(MSG)
+            view = memoryview(buf)
+            acquire = pool.acquire
+            for _ in range(per_thread):
+                try:
+                    with acquire() as conn:
+                        conn.sendall(buf)
+                        recv_exact_into(conn, view)
+                except (OSError, EOFError):
+                    failed[0] += 1
+    else:
+        conns = queue.Queue()
+        for _ in range(o.conns):
+            conns.put(layer.connect(o.host, o.echo))
+
+        def worker():
+            buf = bytearray(MSG)
+            view = memoryview(buf)
+            get, put = conns.get, conns.put
+            for _ in range(per_thread):
+                conn = get()
+                try:
+                    conn.sendall(buf)
+                    recv_exact_into(conn, view)
+                except (OSError, EOFError):
+                    failed[0] += 1
+                    conn.close()
+                    conn = layer.connect(o.host, o.echo)
+                put(conn)
+    threads = [threading.Thread(target=worker) for _ in range(o.threads)]
+    cpu0 = cpu_us()
+    t0 = time.perf_counter_ns()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    ns = time.perf_counter_ns() - t0
+    cpu = cpu_us() - cpu0
+    if o.impl == "sockrt":
+        pool.close()
+    else:
+        while not conns.empty():
+            conns.get().close()
+    if failed[0]:
+        sys.exit("py_client: pool64x8: %d of %d requests failed" % (failed[0], total))
+    return {"client": o.client, "workload": "pool64x8", "unit": "req/s",
+            "value": round(total / (ns / 1e9), 1), "count": total, "threads": o.threads,
+            "connections": o.conns, "failed": failed[0],
+            "cpu_us_per_op": round(cpu / total, 3)}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("impl", choices=["socket", "sockrt", "sockrt-exchange"])
     ap.add_argument("workload")
     ap.add_argument("--host", default="127.0.0.1")
-    for name in ("echo", "sink", "udp", "count", "warmup", "bytes", "busy-us"):
+    for name in ("echo", "sink", "udp", "count", "warmup", "bytes", "busy-us", "threads",
+                 "conns"):
         ap.add_argument("--" + name, type=int, default=0)
     o = ap.parse_args()
     o.client = "py-" + o.impl
@@ -194,6 +265,8 @@ def main():
     o.impl = "sockrt" if o.exchange else o.impl
     o.count = o.count or DEFAULTS.get(o.workload, 1)
     o.warmup = o.warmup or 2000
+    o.threads = o.threads or 64
+    o.conns = o.conns or 8
     layer = Layer(o.impl)
     w = o.workload
     if w in ("rtt64", "rtt64-busy"):
@@ -208,6 +281,8 @@ def main():
         if w == "pooled" and o.impl != "sockrt":
             sys.exit("py_client: pooled needs sockrt")
         line = run_requests(o, layer, w == "pooled")
+    elif w == "pool64x8":
+        line = run_pool64(o, layer)
     else:
         sys.exit("py_client: unknown workload %s" % w)
     print(json.dumps(line), flush=True)

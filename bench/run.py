@@ -29,11 +29,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 # Iteration counts per mode; "full" is what the benchmark issue specifies.
 MODES = {
     "full": dict(rtt=50000, rtt_warmup=2000, bulk=1 << 30, req=5000,
-                 pool=1000000, call=5000000, reps=3, lifetime=1500),
+                 pool=1000000, call=5000000, reps=3, lifetime=1500, pool64=320000),
     "quick": dict(rtt=5000, rtt_warmup=500, bulk=128 << 20, req=500,
-                  pool=100000, call=500000, reps=2, lifetime=600),
+                  pool=100000, call=500000, reps=2, lifetime=600, pool64=64000),
     "smoke": dict(rtt=200, rtt_warmup=20, bulk=4 << 20, req=50,
-                  pool=2000, call=10000, reps=1, lifetime=120),
+                  pool=2000, call=10000, reps=1, lifetime=120, pool64=1280),
 }
 
 # (server CPU, client CPU)
@@ -135,7 +135,13 @@ def make_clients(args, mode):
     lib_t = Client("c-sockrt-timeout", "C libsockrt, read timeout set", "C",
                    [os.path.join(bins, "sockrt_client")], {"rtt64"}, peer="c-raw",
                    suffix=["--timeout-ms", "5000"])
-    clients = [raw, lib, lib_x, lib_t]
+    # The contended pool: 64 threads through 8 connections (bench/pool_contended.c).
+    trivial_pool = Client("c-trivial-pool", "C trivial pool (mutex+condvar, raw fds)", "C",
+                          [os.path.join(bins, "pool_contended"), "trivial"], {"pool64x8"})
+    lib_pool = Client("c-sockrt-pool", "C libsockrt pool", "C",
+                      [os.path.join(bins, "pool_contended"), "sockrt"], {"pool64x8"},
+                      peer="c-trivial-pool")
+    clients = [raw, lib, lib_x, lib_t, trivial_pool, lib_pool]
     if mode == "smoke":
         return clients
 
@@ -143,9 +149,10 @@ def make_clients(args, mode):
     py = ["env"] + shlex.split(args.python_run) if args.python_run.strip() else None
     py_script = os.path.join(HERE, "py_client.py")
     py_sock = Client("py-socket", "Python socket", "Python",
-                     py and py + [py_script, "socket"], C_WORKLOADS)
+                     py and py + [py_script, "socket"], C_WORKLOADS | {"pool64x8"})
     py_lib = Client("py-sockrt", "Python sockrt", "Python",
-                    py and py + [py_script, "sockrt"], LIB_WORKLOADS, peer="py-socket")
+                    py and py + [py_script, "sockrt"], LIB_WORKLOADS | {"pool64x8"},
+                    peer="py-socket")
     py_x = Client("py-sockrt-exchange", "Python sockrt exchange", "Python",
                   py and py + [py_script, "sockrt-exchange"], EXCHANGE_WORKLOADS,
                   peer="py-socket")
@@ -164,9 +171,12 @@ def make_clients(args, mode):
     else:
         java_failure = "missing: the Java binding (JAVA_RUN) is not available"
     main = java and java + ["SockBench"]
-    jnet = Client("java-net", "Java java.net", "Java", main and main + ["net"], C_WORKLOADS)
+    jnet = Client("java-net", "Java java.net", "Java", main and main + ["net"],
+                  C_WORKLOADS | {"pool64x8"})
+    jfac = Client("java-net-sockrt", "Java java.net.Socket from SockrtSocketFactory", "Java",
+                  main and main + ["net-sockrt"], C_WORKLOADS, peer="java-net")
     jarr = Client("java-sockrt", "Java sockrt byte[]", "Java",
-                  main and main + ["sockrt"], LIB_WORKLOADS, peer="java-net")
+                  main and main + ["sockrt"], LIB_WORKLOADS | {"pool64x8"}, peer="java-net")
     jdir = Client("java-sockrt-direct", "Java sockrt ByteBuffer", "Java",
                   main and main + ["sockrt-direct"], LIB_WORKLOADS,
                   peer="java-net")
@@ -175,7 +185,7 @@ def make_clients(args, mode):
     jdir_x = Client("java-sockrt-direct-exchange", "Java sockrt exchange (ByteBuffer)", "Java",
                     main and main + ["sockrt-direct-exchange"], EXCHANGE_WORKLOADS,
                     peer="java-net")
-    java_clients = [jnet, jarr, jdir, jarr_x, jdir_x]
+    java_clients = [jnet, jfac, jarr, jdir, jarr_x, jdir_x]
     for c in java_clients:
         c.failure = java_failure
     return clients + java_clients
@@ -200,6 +210,8 @@ def workload_args(workload, counts, ports):
         return ["pool_ops"] + a
     if workload == "call":
         a += ["--count", str(counts["call"])]
+    if workload == "pool64x8":
+        a += ["--count", str(counts["pool64"]), "--threads", "64", "--conns", "8"]
     return [workload] + a
 
 
@@ -233,9 +245,20 @@ def make_rows(clients):
     for name in ("c-sockrt", "py-sockrt", "java-sockrt", "java-sockrt-direct"):
         add("rtt64-busy", name, "rtt64-busy", "raw", base=busy_base)
     add("rtt64-busy", "c-sockrt", "rtt64-busy", "sockrt-busy", base=busy_base)
+    # req/s: higher is better; the ratio is to the trivial C pool of the same run.
+    add("pool64x8", "c-trivial-pool", "pool64x8")
+    add("pool64x8", "c-sockrt-pool", "pool64x8", base=("c-trivial-pool", "pool64x8", "raw"))
+    # Python: a sockrt Pool against a queue.Queue of 8 standard sockets.
+    add("pool64x8", "py-socket", "pool64x8", base=("c-trivial-pool", "pool64x8", "raw"))
+    add("pool64x8", "py-sockrt", "pool64x8", base=("c-trivial-pool", "pool64x8", "raw"),
+        peer=("py-socket", "pool64x8", "raw"))
     for w in ("call", "pool_ops-nocheck-1t", "pool_ops-check-1t",
               "pool_ops-nocheck-2t", "pool_ops-check-2t"):
         add("library costs", "c-sockrt", w)
+    # The contended pool in Java: SockrtPool against an ArrayBlockingQueue of
+    # java.net sockets (64 threads, 8 connections; req/s, higher is better).
+    add("pool64x8", "java-net", "pool64x8")
+    add("pool64x8", "java-sockrt", "pool64x8", peer=("java-net", "pool64x8", "raw"))
     return rows
 
 
@@ -465,7 +488,9 @@ def markdown(entries, meta):
            meta["machine"]["kernel"], meta["mode"], meta["counts"]["reps"]),
         "",
         "Placement `same`: client and server pinned to CPU 0; `split`: server on CPU 0, "
-        "client on CPU 1. µs and ns: lower is better; GB/s: higher is better. "
+        "client on CPU 1. µs and ns: lower is better; GB/s and req/s: higher is better "
+        "(`pool64x8`: 64 threads through a pool of 8 connections; its `× raw C` is the "
+        "trivial C pool's figure). "
         "`× raw C` and `× peer` divide the figure by raw C's and by the language's "
         "standard socket's (for `pooled`: its standard `connect`) in the same placement.",
         "",

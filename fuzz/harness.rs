@@ -1493,8 +1493,8 @@ impl<'a> Exec<'a> {
             acquire_timeout_ms: 0,
             idle_timeout_ms: 0,
             max_lifetime_ms: 0,
-            check_on_acquire: false,
-            nodelay: false,
+            check_on_acquire: 0,
+            nodelay: 0,
             tls_config: 0,
             tls_server_name: std::ptr::null(),
         };
@@ -1506,8 +1506,8 @@ impl<'a> Exec<'a> {
         cfg.idle_timeout_ms = [-1, 0, 1, i32::MAX][self.input.u8() as usize % 4];
         cfg.max_lifetime_ms = [-1, 0, 1, i32::MAX][self.input.u8() as usize % 4];
         let b = self.input.u8();
-        cfg.check_on_acquire = b & 1 == 0;
-        cfg.nodelay = b & 2 == 0;
+        cfg.check_on_acquire = u8::from(b & 1 == 0);
+        cfg.nodelay = u8::from(b & 2 == 0);
         if !self.room() {
             return Ok(());
         }

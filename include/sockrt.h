@@ -336,6 +336,23 @@
 #define SOCKRT_ADDR_MAX 64
 
 /**
+ * sockrt_poller_add / _modify (interest only): edge-triggered, report a
+ * readiness change once until the caller has consumed it (read or written
+ * until SOCKRT_E_WOULD_BLOCK). Without it, readiness is level-triggered.
+ */
+#define SOCKRT_POLL_EDGE 32
+
+/**
+ * The most events one sockrt_poller_wait reports (its `max` limit).
+ */
+#define SOCKRT_POLLER_MAX_EVENTS 65536
+
+/**
+ * sockrt_pool_acquire_ex: a connection that never served a lease.
+ */
+#define SOCKRT_ACQUIRE_FRESH 1
+
+/**
  * sockrt_tls_config_set_versions: TLS 1.2.
  */
 #define SOCKRT_TLS_1_2 771
@@ -360,6 +377,26 @@
  * 0 is never a valid handle.
  */
 typedef uint64_t sockrt_handle;
+
+/**
+ * One ready registration, filled in by sockrt_poller_wait.
+ */
+typedef struct sockrt_poll_event {
+  /**
+   * The token given to sockrt_poller_add / _modify.
+   */
+  uint64_t token;
+  /**
+   * SOCKRT_POLL_IN / _OUT ready, plus SOCKRT_POLL_ERR / _HUP; or
+   * SOCKRT_POLL_CLOSED alone: the handle ended while registered (reported
+   * once; the registration is gone).
+   */
+  uint32_t events;
+  /**
+   * Zero; room for later use.
+   */
+  uint32_t reserved;
+} sockrt_poll_event;
 
 /**
  * Settings for sockrt_pool_open. Fill it with sockrt_pool_config_init, then
@@ -394,15 +431,24 @@ typedef struct sockrt_pool_config {
    */
   int32_t max_lifetime_ms;
   /**
-   * Probe an idle connection before handing it out (one non-blocking
-   * poll(2)) and at release; default true: never hand out a connection the
-   * peer closed or reset. Off: acquire and release make no system call.
+   * 0 or 1 (default 1): probe an idle connection before handing it out
+   * (one non-blocking poll(2)) and at release, so a connection the peer
+   * closed or reset is never handed out. The probe cannot see a close
+   * still in flight: a server that answered `Connection: close`, or
+   * timed the connection out an instant ago, whose FIN has not arrived
+   * yet. So honour `Connection: close` (discard that connection), keep
+   * idle_timeout_ms below the server's idle timeout, and retry an
+   * idempotent request that failed on a reused connection once, with
+   * sockrt_pool_acquire_ex(pool, SOCKRT_ACQUIRE_FRESH, ...) (another idle
+   * one may be just as stale). 0: acquire and release make no system call.
+   * Any other value: SOCKRT_E_INVALID_ARGUMENT.
    */
-  bool check_on_acquire;
+  uint8_t check_on_acquire;
   /**
-   * TCP_NODELAY on pooled connections (default true).
+   * 0 or 1 (default 1): TCP_NODELAY on pooled connections. Any other
+   * value: SOCKRT_E_INVALID_ARGUMENT.
    */
-  bool nodelay;
+  uint8_t nodelay;
   /**
    * A client TLS config handle (sockrt_tls_client_config_new): the pool
    * hands out verified TLS streams over its connections, and the config
@@ -420,7 +466,7 @@ typedef struct sockrt_pool_config {
 
 /**
  * Pool counters; `idle` and `in_use` are current, the rest count events
- * since the pool opened.
+ * since the pool opened. (The C ABI uses this type as `sockrt_pool_stats`.)
  */
 typedef struct sockrt_pool_stats {
   /**
@@ -445,7 +491,8 @@ typedef struct sockrt_pool_stats {
    */
   uint64_t closed_stale;
   /**
-   * Connections closed for idle_timeout_ms or max_lifetime_ms.
+   * Connections closed for idle_timeout_ms or max_lifetime_ms, or idle
+   * ones closed to make room for a SOCKRT_ACQUIRE_FRESH connection.
    */
   uint64_t closed_expired;
   /**
@@ -577,6 +624,114 @@ int32_t sockrt_close(sockrt_handle h);
 int32_t sockrt_set_interruptible(int32_t on);
 
 /**
+ * Creates a poller (an epoll set and one eventfd: two descriptors,
+ * close-on-exec) and writes its handle to `*out`; close it with
+ * sockrt_close. Errors: SOCKRT_E_INVALID_ARGUMENT (`out` NULL),
+ * SOCKRT_E_LIMIT (out of descriptors or handles).
+ */
+int32_t sockrt_poller_open(sockrt_handle *out);
+
+/**
+ * Registers socket handle `h` (stream, listener or datagram) with the
+ * poller for `events`: SOCKRT_POLL_IN and/or SOCKRT_POLL_OUT, optionally
+ * SOCKRT_POLL_EDGE (events 0 registers for errors and hang-ups only).
+ * `token` comes back with every event of this registration. Does not block.
+ * Errors: SOCKRT_E_BAD_HANDLE (either handle), SOCKRT_E_WRONG_KIND (`poller`
+ * is not a poller, or `h` is not a socket: a TLS stream is refused, since
+ * the input it has decrypted already is invisible to epoll), SOCKRT_E_INVALID_ARGUMENT
+ * (unknown event bits), SOCKRT_E_INVALID_STATE (`h` is registered with this
+ * poller already, by handle or by its descriptor).
+ */
+int32_t sockrt_poller_add(sockrt_handle poller, sockrt_handle h, uint32_t events, uint64_t token);
+
+/**
+ * Changes the interest and token of `h`'s registration (same `events` as
+ * sockrt_poller_add). Errors as sockrt_poller_add, and
+ * SOCKRT_E_INVALID_STATE if `h` is not registered with this poller.
+ */
+int32_t sockrt_poller_modify(sockrt_handle poller,
+                             sockrt_handle h,
+                             uint32_t events,
+                             uint64_t token);
+
+/**
+ * Ends `h`'s registration; no event for it is reported afterwards.
+ * Errors: SOCKRT_E_BAD_HANDLE, SOCKRT_E_WRONG_KIND, SOCKRT_E_INVALID_STATE
+ * (`h` is not registered with this poller; a handle that ended has been
+ * removed already, and was reported with SOCKRT_POLL_CLOSED).
+ */
+int32_t sockrt_poller_remove(sockrt_handle poller, sockrt_handle h);
+
+/**
+ * Registers a descriptor that is not a sockrt handle (a pipe, an eventfd,
+ * another library's socket) by number, as sockrt_poller_add does for a
+ * handle. The caller keeps it open while it is registered and removes it
+ * before closing it (as with epoll, a descriptor closed while registered is
+ * dropped silently). Errors: SOCKRT_E_INVALID_ARGUMENT (negative `fd`,
+ * unknown event bits), SOCKRT_E_INVALID_STATE (registered already),
+ * SOCKRT_E_IO (errno EBADF: not an open descriptor; EPERM: a descriptor
+ * epoll cannot watch, such as a regular file).
+ */
+int32_t sockrt_poller_add_fd(sockrt_handle poller, int32_t fd, uint32_t events, uint64_t token);
+
+/**
+ * Changes the interest and token of descriptor `fd`'s registration.
+ * Errors as sockrt_poller_modify.
+ */
+int32_t sockrt_poller_modify_fd(sockrt_handle poller, int32_t fd, uint32_t events, uint64_t token);
+
+/**
+ * Ends descriptor `fd`'s registration. Errors as sockrt_poller_remove.
+ */
+int32_t sockrt_poller_remove_fd(sockrt_handle poller, int32_t fd);
+
+/**
+ * Waits up to `timeout_ms` (negative: no limit; 0: do not wait) until a
+ * registration is ready, then fills `events[0..max]` and returns how many it
+ * filled (0 on timeout, or after sockrt_poller_wake). One epoll_wait,
+ * however many registrations. A signal ends the wait with
+ * SOCKRT_E_INTERRUPTED only if this thread asked for that
+ * (sockrt_set_interruptible); otherwise the wait goes on.
+ * Errors: SOCKRT_E_INVALID_ARGUMENT (`events` NULL, `max` 0 or above
+ * SOCKRT_POLLER_MAX_EVENTS), SOCKRT_E_BAD_HANDLE, SOCKRT_E_WRONG_KIND,
+ * SOCKRT_E_CLOSED (the poller was closed during the wait),
+ * SOCKRT_E_INTERRUPTED (see above).
+ */
+int32_t sockrt_poller_wait(sockrt_handle poller,
+                           struct sockrt_poll_event *events,
+                           size_t max,
+                           int32_t timeout_ms);
+
+/**
+ * Makes the thread blocked in sockrt_poller_wait on this poller return 0
+ * now (or the next wait, if none is blocked). Does not block. Errors:
+ * SOCKRT_E_BAD_HANDLE, SOCKRT_E_WRONG_KIND.
+ */
+int32_t sockrt_poller_wake(sockrt_handle poller);
+
+/**
+ * Fan-out: sends the same `len` bytes of `buf` once to each of the `n`
+ * stream handles, without ever blocking (one send(2) each with
+ * MSG_DONTWAIT | MSG_NOSIGNAL), and writes each handle's result to
+ * `results[i]`: the bytes it took (fewer than `len` when its send buffer
+ * filled: the caller sends the rest later), or a negative code for that
+ * handle alone: SOCKRT_E_WOULD_BLOCK (send buffer full, nothing sent),
+ * SOCKRT_E_BAD_HANDLE, SOCKRT_E_WRONG_KIND (not a plain stream: a TLS
+ * stream is refused), SOCKRT_E_CLOSED,
+ * SOCKRT_E_CONNECTION_RESET (the peer is gone), SOCKRT_E_NOT_CONNECTED, ...
+ * A full or failed subscriber never delays the others. Per-handle failures
+ * are not recorded as this thread's last error. Returns how many handles
+ * took all `len` bytes, or a negative code (nothing sent) for:
+ * SOCKRT_E_INVALID_ARGUMENT (`handles` or `results` NULL with `n` > 0,
+ * `buf` NULL with `len` > 0, a length too large).
+ */
+int64_t sockrt_send_many(const sockrt_handle *handles,
+                         size_t n,
+                         const void *buf,
+                         size_t len,
+                         int64_t *results);
+
+/**
  * Fills `*cfg` with the defaults (see each field). Does nothing if `cfg` is
  * NULL.
  */
@@ -588,12 +743,13 @@ void sockrt_pool_config_init(struct sockrt_pool_config *cfg);
  * happens on the network until the first acquire, and the host is resolved
  * at each new connection. Close it with sockrt_pool_close or sockrt_close.
  * With `cfg->tls_config` set, each new connection does a TLS handshake
- * (within connect_timeout_ms, counted in sockrt_pool_tls_handshakes) and
- * leases are TLS stream handles; the liveness check then processes pending
- * TLS records without blocking, so session tickets a server sends do not
- * make an idle connection look dead. Errors: SOCKRT_E_INVALID_ARGUMENT
- * (NULL `out`, bad host or server name, port 0), SOCKRT_E_BAD_HANDLE or
- * SOCKRT_E_WRONG_KIND (`tls_config` is not a client TLS config).
+ * after its TCP connect (both within connect_timeout_ms; counted in
+ * sockrt_pool_tls_handshakes) and leases are TLS stream handles; the
+ * liveness check then processes pending TLS records without blocking, so
+ * session tickets a server sends do not make an idle connection look dead.
+ * Errors: SOCKRT_E_INVALID_ARGUMENT (NULL `out`, bad host or server name,
+ * port 0, a flag not 0 or 1), SOCKRT_E_BAD_HANDLE or SOCKRT_E_WRONG_KIND
+ * (`tls_config` is not a client TLS config).
  */
 int32_t sockrt_pool_open(const char *host,
                          uint16_t port,
@@ -605,19 +761,44 @@ int32_t sockrt_pool_open(const char *host,
  * or a new one (blocks connecting, up to connect_timeout_ms) if max_total
  * allows; otherwise queues, first come first served, up to
  * acquire_timeout_ms for one to be released. Writes an ordinary stream
- * handle to `*conn_out`, usable with every data call. End the lease with
+ * handle to `*conn_out`, usable with every data call (a TLS stream handle
+ * if the pool has a TLS config). End the lease with
  * sockrt_pool_release (healthy), sockrt_pool_discard (broken) or
- * sockrt_close. Errors: SOCKRT_E_POOL_EXHAUSTED (no slot in time),
- * SOCKRT_E_POOL_CLOSED, connect errors (SOCKRT_E_CONNECTION_REFUSED, ...).
+ * sockrt_close. sockrt_pool_close wakes a queued or connecting acquire at
+ * once (SOCKRT_E_POOL_CLOSED; a half-made connection is closed).
+ * Errors: SOCKRT_E_POOL_EXHAUSTED (no slot in time), SOCKRT_E_POOL_CLOSED,
+ * connect errors (SOCKRT_E_CONNECTION_REFUSED, ...).
  */
 int32_t sockrt_pool_acquire(sockrt_handle pool, sockrt_handle *conn_out);
+
+/**
+ * Like sockrt_pool_acquire, but `timeout_ms` replaces the pool's
+ * acquire_timeout_ms for this call (negative: wait forever, 0: do not
+ * wait), and `flags` may hold SOCKRT_ACQUIRE_FRESH: a connection that never
+ * served a lease. A fresh acquire opens a new connection even when idle
+ * ones exist, closing the oldest idle one if that is needed to stay within
+ * max_total (counted in closed_expired); it never hands out an idle one.
+ * Use it for the one retry of an idempotent request that failed on a
+ * reused connection (sockrt_pool_was_reused). Bindings that must react to
+ * signals while waiting for a slot call it in bounded slices with the time
+ * left. Errors: as sockrt_pool_acquire; SOCKRT_E_INVALID_ARGUMENT for
+ * unknown flags.
+ */
+int32_t sockrt_pool_acquire_ex(sockrt_handle pool,
+                               uint32_t flags,
+                               int32_t timeout_ms,
+                               sockrt_handle *conn_out);
 
 /**
  * Ends a lease: the connection goes back to idle if healthy; if a call on it
  * failed, it was shut down, has unread bytes, or another call is still in
  * flight on it, it is closed instead (closed_broken). Either way `conn` is
- * invalid afterwards. Works after sockrt_pool_close too (the connection is
- * then closed). Does not block. Errors: SOCKRT_E_INVALID_ARGUMENT
+ * invalid afterwards. The per-lease settings (read and write timeouts,
+ * busy polling) are reset at release, so the next lease starts with the
+ * defaults; socket options (SOCKRT_OPT_NODELAY, buffer sizes, keep-alive)
+ * stay as this lease left them. Works after sockrt_pool_close too (the
+ * connection is then closed). Does not block. Errors:
+ * SOCKRT_E_INVALID_ARGUMENT
  * (`conn` is not a connection of this pool; it stays valid),
  * SOCKRT_E_BAD_HANDLE (already released, discarded or closed).
  */
@@ -652,10 +833,11 @@ int32_t sockrt_pool_get_stats(sockrt_handle pool, struct sockrt_pool_stats *out)
 int32_t sockrt_pool_tls_handshakes(sockrt_handle pool, uint64_t *full_out, uint64_t *resumed_out);
 
 /**
- * Closes the pool: idle connections close now; threads queued in acquire
- * return SOCKRT_E_POOL_CLOSED; leased connections stay usable and close when
- * released, discarded or closed. The pool handle is invalid afterwards.
- * Does not block.
+ * Closes the pool: idle connections close now; threads queued in acquire,
+ * and acquires still connecting a new connection, return
+ * SOCKRT_E_POOL_CLOSED at once (a half-made connection is closed); leased
+ * connections stay usable and close when released, discarded or closed.
+ * The pool handle is invalid afterwards. Does not block.
  */
 int32_t sockrt_pool_close(sockrt_handle pool);
 

@@ -10,6 +10,7 @@ pub mod error;
 pub mod ffi;
 pub mod handle;
 pub mod poll;
+pub mod poller;
 pub mod pool;
 pub mod registry;
 pub mod socket;

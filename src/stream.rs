@@ -33,7 +33,7 @@ pub trait Transport: Send + Sync + 'static {
     /// For an idle pooled connection: processes what the peer sent, without
     /// blocking, and says whether the connection is still fit for reuse.
     fn settle(&self) -> bool;
-    /// What it is, for messages ("a TLS stream").
+    /// What it is, for messages ("TLS stream", after "a").
     fn kind_name(&self) -> &'static str;
     /// The concrete layer, for calls only it has (what TLS negotiated).
     fn as_any(&self) -> &dyn Any;

@@ -71,8 +71,8 @@ mod model {
             self.wait(guard);
             WaitTimeoutResult
         }
-        pub fn notify_all(&self) {
-            self.0.notify_all();
+        pub fn notify_one(&self) {
+            self.0.notify_one();
         }
     }
 }

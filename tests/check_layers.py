@@ -11,7 +11,7 @@ import re
 import sys
 
 LAYERS = ["error", "sync", "addr", "sys", "deadline", "handle", "socket", "poll", "stream",
-          "pool", "registry", "tls", "poller", "ffi"]
+          "pool", "tls", "poller", "registry", "ffi"]
 # `crate::name` anywhere in code (use lines and paths alike), comments dropped.
 USE = re.compile(r"\bcrate::([a-z_]+)")
 

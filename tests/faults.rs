@@ -257,8 +257,8 @@ fn pool(port: u16, check_on_acquire: bool) -> sockrt_handle {
         acquire_timeout_ms: 0,
         idle_timeout_ms: 0,
         max_lifetime_ms: 0,
-        check_on_acquire: false,
-        nodelay: false,
+        check_on_acquire: 0,
+        nodelay: 0,
         tls_config: 0,
         tls_server_name: std::ptr::null(),
     };
@@ -266,7 +266,7 @@ fn pool(port: u16, check_on_acquire: bool) -> sockrt_handle {
     cfg.max_total = 4;
     cfg.acquire_timeout_ms = 1000;
     cfg.connect_timeout_ms = 2000;
-    cfg.check_on_acquire = check_on_acquire;
+    cfg.check_on_acquire = u8::from(check_on_acquire);
     let mut p = 0;
     assert_eq!(
         sockrt_pool_open(c"127.0.0.1".as_ptr(), port, &cfg, &mut p),
@@ -404,8 +404,7 @@ fn a_dropped_pool_with_an_idle_connection_is_freed() {
     use sockrt::pool::{Pool, PoolConfig};
     let server = upstream(Upstream::Echo);
     let pool = Pool::open("127.0.0.1", server.port, PoolConfig::default()).unwrap();
-    let conn = pool.acquire().unwrap();
-    pool.release(conn).unwrap();
+    pool.acquire().unwrap().release();
     assert_eq!(pool.stats().idle, 1);
     let weak = std::sync::Arc::downgrade(&pool);
     drop(pool);

@@ -8,9 +8,8 @@ use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use loom::sync::{Arc, Condvar, Mutex};
 use loom::thread;
 use sockrt::handle::HandleTable;
-use sockrt::pool::slots::{Ending, Grant, Limits, Pooled, Refusal, Slots};
+use sockrt::pool::slots::{Ending, Grant, Limits, Pooled, Refusal, Slots, Stamp, Want};
 use sockrt::socket::gate::{CloseGate, Closed, Wake};
-use std::time::Instant;
 
 /// The kernel's side of one socket, as the close protocol relies on it: a
 /// blocking receive waits for data or for shutdown(2), and the shut-down
@@ -212,8 +211,8 @@ impl Pooled for ModelConn {
     fn close(&self) {
         self.0.store(true, Ordering::SeqCst);
     }
-    fn created(&self) -> Instant {
-        Instant::now()
+    fn created(&self) -> Stamp {
+        Stamp::now()
     }
 }
 
@@ -227,39 +226,84 @@ fn limits(max_total: u32) -> Limits {
 }
 
 /// A lease as Pool makes one: reuse an idle connection or connect a new one.
-fn lease(slots: &Slots<ModelConn>) -> Result<ModelConn, Refusal> {
-    match slots.acquire(None, false)? {
+fn lease_with(slots: &Slots<ModelConn>, mut want: Want) -> Result<ModelConn, Refusal> {
+    match slots.acquire(&mut want)? {
         Grant::Idle(conn) => Ok(conn),
         Grant::Connect => {
             let conn = ModelConn(Arc::new(AtomicBool::new(false)));
-            slots.connected(conn.clone()).map_err(|_| Refusal::Closed)?;
-            Ok(conn)
+            slots.connected(conn).map_err(|_| Refusal::Closed)
         }
     }
 }
 
+fn lease(slots: &Slots<ModelConn>) -> Result<ModelConn, Refusal> {
+    lease_with(slots, Want::default())
+}
+
+/// Three threads through one slot: each release hands the slot to exactly
+/// one waiter and wakes only that one; nobody sleeps forever (loom reports
+/// a deadlock if a wake-up is lost) and the counts stay exact.
+fn three_threads_share_one_slot() {
+    let slots = std::sync::Arc::new(Slots::new(limits(1)));
+    let workers: Vec<_> = (0..3)
+        .map(|_| {
+            let slots = slots.clone();
+            thread::spawn(move || {
+                let conn = lease(&slots).expect("every waiter is served");
+                assert!(
+                    !conn.0.load(Ordering::SeqCst),
+                    "handed out a closed connection"
+                );
+                slots.end_lease(conn, Ending::Healthy);
+            })
+        })
+        .collect();
+    for w in workers {
+        w.join().unwrap();
+    }
+    let stats = slots.stats();
+    assert_eq!(stats.created, 1, "one slot means one connection");
+    assert_eq!((stats.in_use, stats.idle), (0, 1));
+}
+
 #[test]
 fn no_waiter_is_lost_when_threads_share_one_slot() {
+    loom::model(three_threads_share_one_slot);
+}
+
+/// The model can fail: with the hand-off broken on purpose (the slot is
+/// granted to the front waiter, but that waiter is never woken), loom finds
+/// the interleaving where a waiter sleeps forever.
+#[test]
+#[should_panic(expected = "deadlock")]
+fn the_model_catches_a_hand_off_that_forgets_to_wake() {
+    sockrt::pool::slots::BREAK_HANDOFF.with(|b| b.set(true));
+    loom::model(three_threads_share_one_slot);
+}
+
+#[test]
+fn a_fresh_lease_waits_its_turn_and_makes_room() {
     loom::model(|| {
         let slots = std::sync::Arc::new(Slots::new(limits(1)));
-        let workers: Vec<_> = (0..3)
-            .map(|_| {
-                let slots = slots.clone();
-                thread::spawn(move || {
-                    let conn = lease(&slots).expect("every waiter is served");
-                    assert!(
-                        !conn.0.load(Ordering::SeqCst),
-                        "handed out a closed connection"
-                    );
-                    slots.end_lease(conn, Ending::Healthy);
-                })
+        let held = lease(&slots).unwrap();
+        let fresh = {
+            let slots = slots.clone();
+            thread::spawn(move || {
+                let want = Want {
+                    fresh: true,
+                    ..Want::default()
+                };
+                let conn = lease_with(&slots, want).expect("a fresh lease is served");
+                slots.end_lease(conn, Ending::Healthy);
             })
-            .collect();
-        for w in workers {
-            w.join().unwrap();
-        }
+        };
+        // Released healthy, it goes idle; the fresh lease closes it to make
+        // room (or, if it came first, waits until the release).
+        slots.end_lease(held.clone(), Ending::Healthy);
+        fresh.join().unwrap();
+        assert!(held.0.load(Ordering::SeqCst), "the idle one made room");
         let stats = slots.stats();
-        assert_eq!(stats.created, 1, "one slot means one connection");
+        assert_eq!((stats.created, stats.closed_expired), (2, 1));
         assert_eq!((stats.in_use, stats.idle), (0, 1));
     });
 }
@@ -276,7 +320,7 @@ fn stale_and_broken_connections_free_their_slots() {
             })
         };
         // The liveness check rejects an idle connection, then a new one is made.
-        match slots.acquire(None, false).unwrap() {
+        match slots.acquire(&mut Want::default()).unwrap() {
             Grant::Idle(conn) => slots.stale(conn),
             Grant::Connect => slots.connect_failed(),
         }
@@ -305,6 +349,7 @@ fn closing_the_pool_wakes_waiters_and_spares_the_lease() {
         };
         slots.close();
         assert_eq!(waiter.join().unwrap(), Err(Refusal::Closed));
+        assert_eq!(slots.stats().in_use, 1, "only the lease is counted");
         assert!(
             !held.0.load(Ordering::SeqCst),
             "close spares leased connections"
@@ -315,5 +360,35 @@ fn closing_the_pool_wakes_waiters_and_spares_the_lease() {
             "a lease ended after close is closed"
         );
         assert_eq!(slots.stats().idle, 0);
+    });
+}
+
+#[test]
+fn a_release_racing_with_close_keeps_the_counts_exact() {
+    loom::model(|| {
+        let slots = std::sync::Arc::new(Slots::new(limits(1)));
+        let held = lease(&slots).unwrap();
+        let waiter = {
+            let slots = slots.clone();
+            thread::spawn(move || {
+                let got = lease(&slots);
+                if let Ok(conn) = &got {
+                    slots.end_lease(conn.clone(), Ending::Healthy);
+                }
+                got.is_ok()
+            })
+        };
+        let releaser = {
+            let (slots, held) = (slots.clone(), held.clone());
+            thread::spawn(move || slots.end_lease(held, Ending::Healthy))
+        };
+        // Close races with the release (which may grant the slot to the
+        // waiter) and with the waiter taking its grant.
+        slots.close();
+        releaser.join().unwrap();
+        let served = waiter.join().unwrap();
+        let stats = slots.stats();
+        assert_eq!((stats.in_use, stats.idle), (0, 0), "served: {served}");
+        assert!(held.0.load(Ordering::SeqCst), "the released lease closed");
     });
 }

@@ -468,8 +468,8 @@ fn mutual_tls() {
 
 // ---- pooled TLS ---------------------------------------------------------
 
-use sockrt::pool::{Pool, PoolConfig};
-use sockrt::registry;
+use sockrt::pool::{Lease, Pool, PoolConfig};
+use sockrt::stream::Stream;
 use sockrt::tls::PoolTls;
 
 fn tls_pool(port: u16, client: &Arc<TlsConfig>) -> Arc<Pool> {
@@ -486,8 +486,8 @@ fn tls_pool(port: u16, client: &Arc<TlsConfig>) -> Arc<Pool> {
 }
 
 /// Waits (bounded) until the lease's socket has bytes to read.
-fn wait_readable(conn: sockrt::Handle) {
-    let fd = registry::stream(conn, "test").unwrap().socket().fileno();
+fn wait_readable(conn: &Lease) {
+    let fd = conn.socket().fileno();
     let mut pfd = libc::pollfd {
         fd,
         events: libc::POLLIN,
@@ -505,13 +505,15 @@ fn pooled_tls_reuses_connections_although_tickets_arrive_unasked() {
     client.set_versions(TLS_1_3, TLS_1_3).unwrap();
     let pool = tls_pool(port, &client);
     let conn = pool.acquire().unwrap();
+    assert!(conn.is_tls());
     // TLS 1.3 servers send session tickets after the handshake: the idle
     // connection is readable, yet healthy.
-    wait_readable(conn);
-    pool.release(conn).unwrap();
+    wait_readable(&conn);
+    conn.release();
     let conn = pool.acquire().unwrap();
-    let stream = registry::stream(conn, "test").unwrap();
-    assert!(stream.socket().was_reused());
+    assert!(conn.was_reused());
+    let stream = conn.stream();
+    assert!(matches!(stream, Stream::Layered(_)));
     stream.send_all(b"ping").unwrap();
     let mut b = [std::mem::MaybeUninit::new(0u8); 4];
     stream.recv_exact_uninit(&mut b).unwrap();
@@ -520,8 +522,7 @@ fn pooled_tls_reuses_connections_although_tickets_arrive_unasked() {
         unsafe { std::mem::transmute::<[std::mem::MaybeUninit<u8>; 4], [u8; 4]>(b) },
         *b"ping"
     );
-    drop(stream);
-    pool.release(conn).unwrap();
+    conn.release();
     let stats = pool.stats();
     assert_eq!(
         (
@@ -563,16 +564,15 @@ fn pooled_tls_drops_a_closed_connection_and_resumes_its_session() {
     let pool = tls_pool(port, &client);
     for round in 0..2 {
         let conn = pool.acquire().unwrap();
-        let stream = registry::stream(conn, "test").unwrap();
         assert!(
-            !stream.socket().was_reused(),
+            !conn.was_reused(),
             "round {round}: a closed connection was handed out"
         );
+        let stream = conn.stream();
         stream.send_all(b"once").unwrap();
         let mut b = [std::mem::MaybeUninit::new(0u8); 4];
         stream.recv_exact_uninit(&mut b).unwrap();
-        drop(stream);
-        pool.release(conn).unwrap();
+        conn.release();
     }
     let stats = pool.stats();
     assert_eq!(stats.created, 2);

@@ -2,6 +2,7 @@ import io.sockrt.PooledConnection;
 import io.sockrt.SockrtDatagramSocket;
 import io.sockrt.SockrtPool;
 import io.sockrt.SockrtSocket;
+import io.sockrt.SockrtSocketFactory;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -12,19 +13,31 @@ import java.net.DatagramSocket;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The Java clients: the workloads of the C clients on java.net.Socket
  * ("net"), on io.sockrt with byte[] ("sockrt") and with direct ByteBuffers
  * ("sockrt-direct"), and those two with each round trip done by one
  * exchange call instead of sendAll + recvExact ("sockrt-exchange",
- * "sockrt-direct-exchange"). Prints one JSON line (see bench/bench_common.h).
+ * "sockrt-direct-exchange"), and java.net.Socket objects made by
+ * io.sockrt.SockrtSocketFactory driven by the same java.net code as "net"
+ * ("net-sockrt"). Prints one JSON line (see bench/bench_common.h).
  *
- * usage: SockBench net|sockrt|sockrt-direct|sockrt-exchange|sockrt-direct-exchange
+ * The pool64x8 workload: --threads threads (64) make --count round trips in
+ * all (64000 if not given) through --conns (8) connections: "net" leases
+ * java.net sockets from an ArrayBlockingQueue, the sockrt clients lease from
+ * a SockrtPool. It prints requests/s and the failed requests.
+ *
+ * usage: SockBench net|net-sockrt|sockrt|sockrt-direct|sockrt-exchange|sockrt-direct-exchange
  *        WORKLOAD [--echo P] [--sink P]
  *        [--udp P] [--count N] [--warmup N] [--bytes N] [--busy-us N] [--host H]
+ *        [--threads N] [--conns N]
  */
 public final class SockBench {
     static final int MSG = 64;
@@ -33,7 +46,7 @@ public final class SockBench {
     String impl;
     String workload;
     String host = "127.0.0.1";
-    int echo, sink, udp, busyUs = 50;
+    int echo, sink, udp, busyUs = 50, threads = 64, poolSize = 8;
     long count, warmup = 2000, bytes = 1L << 30;
 
     public static void main(String[] args) throws Exception {
@@ -59,11 +72,14 @@ public final class SockBench {
                 case "--warmup" -> warmup = v;
                 case "--bytes" -> bytes = v;
                 case "--busy-us" -> busyUs = (int) v;
+                case "--threads" -> threads = (int) v;
+                case "--conns", "--pool-size" -> poolSize = (int) v;
                 default -> throw new IllegalArgumentException("unknown option " + a[i]);
             }
         }
         if (count <= 0) {
-            count = workload.equals("connect") || workload.equals("pooled") ? 5000 : 50000;
+            count = workload.equals("connect") || workload.equals("pooled") ? 5000
+                    : workload.equals("pool64x8") ? 64000 : 50000;
         }
     }
 
@@ -79,7 +95,7 @@ public final class SockBench {
         return impl.endsWith("-exchange");
     }
 
-    String run() throws IOException {
+    String run() throws Exception {
         return switch (workload) {
             case "rtt64" -> rtt(false);
             case "rtt64-busy" -> rtt(true);
@@ -87,6 +103,7 @@ public final class SockBench {
             case "bulk" -> bulk();
             case "connect" -> requests(false);
             case "pooled" -> requests(true);
+            case "pool64x8" -> contendedPool();
             default -> throw new IllegalArgumentException("unknown workload " + workload);
         };
     }
@@ -113,7 +130,11 @@ public final class SockBench {
         final byte[] chunk;
 
         NetConn(String host, int port, boolean bulk) throws IOException {
-            s = new Socket();
+            this(new Socket(), host, port, bulk);
+        }
+
+        NetConn(Socket socket, String host, int port, boolean bulk) throws IOException {
+            s = socket;
             s.setTcpNoDelay(true);
             s.connect(new InetSocketAddress(host, port));
             in = s.getInputStream();
@@ -210,6 +231,9 @@ public final class SockBench {
     Conn connect(int port, boolean bulk) throws IOException {
         if (impl.equals("net")) {
             return new NetConn(host, port, bulk);
+        }
+        if (impl.equals("net-sockrt")) {
+            return new NetConn(FACTORY.createSocket(), host, port, bulk);
         }
         return new SockrtConn(new SockrtSocket(host, port), direct(), exchange(), bulk);
     }
@@ -338,6 +362,88 @@ public final class SockBench {
                         + "\"count\":%d,\"cpu_us_per_op\":%.3f}",
                 client(), pooled ? "pooled" : "connect", ns / 1e3 / count, count,
                 cpu / 1e3 / count);
+    }
+
+    static final SockrtSocketFactory FACTORY = new SockrtSocketFactory();
+
+    /** Many threads, few connections: requests per second and failed requests. */
+    String contendedPool() throws Exception {
+        AtomicLong next = new AtomicLong();
+        AtomicLong failures = new AtomicLong();
+        List<Thread> workers = new ArrayList<>();
+        long cpu0;
+        long t0;
+        long ns;
+        if (impl.equals("net")) {
+            ArrayBlockingQueue<NetConn> idle = new ArrayBlockingQueue<>(poolSize);
+            for (int i = 0; i < poolSize; i++) {
+                idle.add(new NetConn(host, echo, false));
+            }
+            cpu0 = cpuNanos();
+            t0 = System.nanoTime();
+            for (int t = 0; t < threads; t++) {
+                workers.add(startThread(() -> {
+                    while (next.getAndIncrement() < count) {
+                        NetConn c = null;
+                        try {
+                            c = idle.take();
+                            c.roundTrip();
+                        } catch (Exception e) {
+                            failures.incrementAndGet();
+                        } finally {
+                            if (c != null) {
+                                idle.add(c);
+                            }
+                        }
+                    }
+                }));
+            }
+            join(workers);
+            ns = System.nanoTime() - t0;
+            for (NetConn c : idle) {
+                c.close();
+            }
+        } else {
+            // As the C row: no liveness probe, which the queue of java.net sockets does not make either.
+            try (SockrtPool pool = SockrtPool.builder().maxTotal(poolSize).maxIdle(poolSize)
+                    .acquireTimeoutMs(-1).checkOnAcquire(false).open(host, echo)) {
+                cpu0 = cpuNanos();
+                t0 = System.nanoTime();
+                for (int t = 0; t < threads; t++) {
+                    workers.add(startThread(() -> {
+                        byte[] msg = new byte[MSG]; // per thread, as NetConn's
+                        while (next.getAndIncrement() < count) {
+                            try (PooledConnection pc = pool.acquire()) {
+                                pc.sendAll(msg);
+                                pc.recvExact(msg);
+                            } catch (Exception e) {
+                                failures.incrementAndGet();
+                            }
+                        }
+                    }));
+                }
+                join(workers);
+                ns = System.nanoTime() - t0;
+            }
+        }
+        long cpu = cpuNanos() - cpu0;
+        return String.format(Locale.ROOT,
+                "{\"client\":\"%s\",\"workload\":\"pool64x8\",\"unit\":\"req/s\",\"value\":%.1f,"
+                        + "\"count\":%d,\"threads\":%d,\"pool_size\":%d,\"failures\":%d,"
+                        + "\"cpu_us_per_op\":%.3f}",
+                client(), count * 1e9 / ns, count, threads, poolSize, failures.get(), cpu / 1e3 / count);
+    }
+
+    static Thread startThread(Runnable body) {
+        Thread t = new Thread(body);
+        t.start();
+        return t;
+    }
+
+    static void join(List<Thread> workers) throws InterruptedException {
+        for (Thread w : workers) {
+            w.join();
+        }
     }
 
     // ---- reporting ----

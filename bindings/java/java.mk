@@ -27,7 +27,17 @@ JAVA_MVN = mvn -B --no-transfer-progress -Dstyle.color=never -f $(JAVA_SRC_DIR)/
 
 JAVA_RUN := java -Dsockrt.jni.path=$(JAVA_JNI_LIB) -cp $(JAVA_JAR):$(JAVA_EXAMPLES)
 
-.PHONY: java java-tools test-java
+# Where Maven's build (make java) puts the JNI library inside the jar.
+JAVA_NATIVE_DIR := $(JAVA_OUT)/maven/classes/META-INF/native/linux-x86_64
+# make java-native: what the Maven build runs (process-classes) to compile
+# the glue against the JNI header javac wrote, with libsockrt linked in
+# statically, so the jar's library is one self-contained file. Its Rust
+# symbols stay hidden; debug info is stripped (it would name build paths).
+JNI_HEADERS ?= $(JAVA_JNI_HDRS)
+JNI_OUT     ?= $(JAVA_NATIVE_DIR)
+JAVA_JNI_LDFLAGS := $(RUST_OUT)/libsockrt.a -Wl,--exclude-libs,ALL -Wl,--gc-sections -Wl,-S -pthread -ldl -lm
+
+.PHONY: java java-tools java-native test-java test-java-consumer
 
 java: lib $(JAVA_JAR) $(JAVA_JNI_LIB) $(JAVA_EXAMPLES)/.stamp
 
@@ -38,28 +48,37 @@ java-tools:
 		apt-get update -qq && apt-get install -y -qq openjdk-17-jdk-headless maven >/dev/null; \
 	fi
 
-$(JAVA_JAR): $(JAVA_MAIN_SRCS) $(JAVA_SRC_DIR)/pom.xml | java-tools
-	$(JAVA_MVN) -q -DskipTests package
-
-# The glue is compiled against headers generated from the native method
-# declarations, so a mismatch fails the build instead of the first call.
-$(JAVA_JNI_HDRS)/io_sockrt_SockrtNative.h: $(JAVA_MAIN_SRCS) | java-tools
-	@mkdir -p $(JAVA_JNI_HDRS) $(JAVA_OUT)/jni-classes
-	javac -h $(JAVA_JNI_HDRS) -d $(JAVA_OUT)/jni-classes $(JAVA_MAIN_SRCS)
-	@touch $@
-
-$(JAVA_JNI_LIB): $(JAVA_GLUE_SRCS) $(JAVA_GLUE_HDRS) $(JAVA_JNI_HDRS)/io_sockrt_SockrtNative.h $(TOP)/include/sockrt.h | lib
+java-native: lib
+	@test -f $(JNI_HEADERS)/io_sockrt_SockrtNative.h || { echo "no JNI header in $(JNI_HEADERS): run the Maven build (make java)"; exit 1; }
+	@mkdir -p $(JNI_OUT)
 	$(CC) $(STRICT_CFLAGS) -fPIC -shared \
-		-I$(JAVA_HOME_DIR)/include -I$(JAVA_HOME_DIR)/include/linux -I$(JAVA_JNI_HDRS) \
-		-o $@ $(JAVA_GLUE_SRCS) $(SOCKRT_LDFLAGS)
+		-I$(JAVA_HOME_DIR)/include -I$(JAVA_HOME_DIR)/include/linux -I$(JNI_HEADERS) \
+		-o $(JNI_OUT)/libsockrt_jni.so $(JAVA_GLUE_SRCS) $(JAVA_JNI_LDFLAGS)
+
+# The jar, with the JNI library in it (Maven runs make java-native); no
+# sources or javadoc jars here, `mvn install` (test-java) makes those.
+$(JAVA_JAR): $(JAVA_MAIN_SRCS) $(JAVA_GLUE_SRCS) $(JAVA_GLUE_HDRS) $(JAVA_SRC_DIR)/pom.xml $(TOP)/include/sockrt.h | java-tools lib
+	$(JAVA_MVN) -q -DskipTests -Dmaven.javadoc.skip=true -Dmaven.source.skip=true package
+
+# A copy beside the jar for programs that name it with -Dsockrt.jni.path.
+$(JAVA_JNI_LIB): $(JAVA_JAR)
+	cp $(JAVA_NATIVE_DIR)/libsockrt_jni.so $@
 
 $(JAVA_EXAMPLES)/.stamp: $(JAVA_EX_SRCS) $(JAVA_JAR)
 	@mkdir -p $(JAVA_EXAMPLES)
 	javac -Xlint:all -Werror -cp $(JAVA_JAR) -d $(JAVA_EXAMPLES) $(JAVA_EX_SRCS)
 	@touch $@
 
+# The JUnit suite, then the jars (main, sources, javadoc) installed in the
+# local Maven repository. The tests load the JNI library the way a user's
+# program does: from the built classes, with no system property.
 test-java: java
-	$(JAVA_MVN) test -Dsockrt.jni.path=$(JAVA_JNI_LIB) -Dsockrt.header=$(TOP)/include/sockrt.h \
-		-Dsockrt.examples.dir=$(JAVA_EXAMPLES)
+	$(JAVA_MVN) install -Dsockrt.header=$(TOP)/include/sockrt.h -Dsockrt.examples.dir=$(JAVA_EXAMPLES)
+	$(MAKE) --no-print-directory test-java-consumer
+
+# A separate project, made in a temporary directory, that depends on
+# io.sockrt:sockrt from the local repository and runs with no system property.
+test-java-consumer:
+	JAVA_VERSION=$(JAVA_VERSION) timeout 600 bash $(JAVA_SRC_DIR)/consumer-test.sh
 
 TEST_TARGETS += test-java

@@ -248,3 +248,70 @@ def send_response(sock, status, body=b"", content_type="text/plain; charset=utf-
 def send_error(sock, error):
     body = f"{error.status} {REASONS.get(error.status, 'Error')}: {error.detail}\n".encode()
     send_response(sock, error.status, body, headers=error.headers, keep_alive=False)
+
+
+def parse_buffered(buffer, limits):
+    """The non-blocking reader: one request head (and body) from the bytes
+    received so far, checked against the same limits as Connection.
+
+    Returns None while more bytes are needed; otherwise removes the request
+    from `buffer` and returns it. Raises HttpError for a request that must be
+    refused. A request whose body has not arrived yet is returned with
+    `request.body_missing` > 0 and left in the buffer, so that the caller can
+    answer `Expect: 100-continue`; call again when more bytes came."""
+    end = buffer.find(b"\r\n\r\n")
+    line_end = buffer.find(b"\r\n")
+    if line_end < 0 and len(buffer) > limits.max_request_line:
+        raise HttpError(414, "request line too long")
+    if line_end > limits.max_request_line:
+        raise HttpError(414, "request line too long")
+    if end < 0:
+        if line_end >= 0 and len(buffer) - line_end > limits.max_header_bytes:
+            raise HttpError(431, "header block too large")
+        return None
+    if end - line_end > limits.max_header_bytes:
+        raise HttpError(431, "header block too large")
+    request = parse_head(bytes(buffer[:end]), limits)
+    length = body_length(request, limits)
+    have = len(buffer) - end - 4
+    if have < length:
+        request.body_missing = length - have
+        return request
+    request.body_missing = 0
+    request.body = bytes(buffer[end + 4:end + 4 + length])
+    del buffer[:end + 4 + length]
+    return request
+
+
+def body_length(request, limits):
+    """The Content-Length a request announces (0 without one), checked."""
+    if "transfer-encoding" in request.headers:
+        raise HttpError(501, "transfer codings are not supported; send Content-Length")
+    length_text = request.header("content-length")
+    if length_text is None:
+        if request.method == "POST":
+            raise HttpError(411, "POST needs a Content-Length")
+        return 0
+    if not length_text.isdigit():
+        raise HttpError(400, "bad Content-Length")
+    length = int(length_text)
+    if length > limits.max_body:
+        raise HttpError(413, f"body larger than {limits.max_body} bytes")
+    expect = request.header("expect")
+    if expect is not None and expect.lower() != "100-continue":
+        raise HttpError(417, "only 100-continue can be expected")
+    return length
+
+
+def response_bytes(status, body=b"", content_type="text/plain; charset=utf-8",
+                   headers=None, keep_alive=False):
+    """A whole response, as send_response sends it."""
+    all_headers = {"Content-Type": content_type, "Cache-Control": "no-store"}
+    all_headers.update(headers or {})
+    return response_head(status, all_headers, keep_alive, len(body)) + body
+
+
+def error_bytes(error):
+    """The response send_error sends for `error`."""
+    body = f"{error.status} {REASONS.get(error.status, 'Error')}: {error.detail}\n".encode()
+    return response_bytes(error.status, body, headers=error.headers, keep_alive=False)

@@ -165,3 +165,80 @@ def parse_close(payload):
     except UnicodeDecodeError:
         raise ProtocolError(CLOSE_INVALID_PAYLOAD, "close reason is not UTF-8") from None
     return code, reason
+
+
+class FrameParser:
+    """The non-blocking reader: feed it received bytes, take complete
+    messages out. Same checks as FrameReader."""
+
+    def __init__(self, initial=b"", max_message=65536):
+        self.buffer = bytearray(initial)
+        self.max_message = max_message
+        self._opcode = None
+        self._parts = []
+        self._size = 0
+
+    def feed(self, data):
+        self.buffer += data
+
+    def _frame(self):
+        """(fin, opcode, payload) of the next whole frame, or None."""
+        buf = self.buffer
+        if len(buf) < 2:
+            return None
+        first, second = buf[0], buf[1]
+        fin, rsv, opcode = bool(first & 0x80), first & 0x70, first & 0x0F
+        masked, length = bool(second & 0x80), second & 0x7F
+        if rsv:
+            raise ProtocolError(CLOSE_PROTOCOL_ERROR, "reserved bits set without an extension")
+        if opcode not in CONTROL_OPCODES and opcode not in DATA_OPCODES:
+            raise ProtocolError(CLOSE_PROTOCOL_ERROR, f"unknown opcode {opcode:#x}")
+        if not masked:
+            raise ProtocolError(CLOSE_PROTOCOL_ERROR, "client frames must be masked")
+        pos = 2
+        if length == 126:
+            if len(buf) < 4:
+                return None
+            (length,) = struct.unpack_from("!H", buf, 2)
+            pos = 4
+        elif length == 127:
+            if len(buf) < 10:
+                return None
+            (length,) = struct.unpack_from("!Q", buf, 2)
+            pos = 10
+        if opcode in CONTROL_OPCODES and (length > 125 or not fin):
+            raise ProtocolError(CLOSE_PROTOCOL_ERROR, "control frames are short and unfragmented")
+        if length > self.max_message:
+            raise ProtocolError(CLOSE_TOO_BIG, "message too big")
+        if len(buf) < pos + 4 + length:
+            return None
+        mask = bytes(buf[pos:pos + 4])
+        payload = _unmask(bytes(buf[pos + 4:pos + 4 + length]), mask)
+        del buf[:pos + 4 + length]
+        return fin, opcode, payload
+
+    def next(self):
+        """The next complete item, or None: ("control", opcode, payload) for
+        a control frame (even between fragments), ("message", opcode,
+        payload) for a whole data message."""
+        while True:
+            frame = self._frame()
+            if frame is None:
+                return None
+            fin, frame_op, payload = frame
+            if frame_op in CONTROL_OPCODES:
+                return "control", frame_op, payload
+            if self._opcode is None:
+                if frame_op == OP_CONTINUATION:
+                    raise ProtocolError(CLOSE_PROTOCOL_ERROR, "continuation without a message")
+                self._opcode = frame_op
+            elif frame_op != OP_CONTINUATION:
+                raise ProtocolError(CLOSE_PROTOCOL_ERROR, "new message inside a fragmented one")
+            self._size += len(payload)
+            if self._size > self.max_message:
+                raise ProtocolError(CLOSE_TOO_BIG, "message too big")
+            self._parts.append(payload)
+            if fin:
+                opcode, parts = self._opcode, self._parts
+                self._opcode, self._parts, self._size = None, [], 0
+                return "message", opcode, b"".join(parts)

@@ -14,12 +14,14 @@
 mod consts;
 mod last_error;
 mod library;
+mod poller;
 mod pool;
 mod socket;
 mod tls;
 
 pub use consts::*;
 pub use library::*;
+pub use poller::*;
 pub use pool::*;
 pub use socket::*;
 pub use tls::*;

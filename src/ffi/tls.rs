@@ -13,7 +13,11 @@
 //! SOCKRT_E_TLS_TRUNCATED instead of returning 0. Calls that would bypass
 //! or split the TLS layer refuse a TLS handle with SOCKRT_E_WRONG_KIND:
 //! sockrt_recv_flags and sockrt_send_flags (and the _from/_to forms),
-//! sockrt_dup, sockrt_detach, sockrt_disconnect, bind/listen/accept/connect.
+//! sockrt_dup, sockrt_detach, sockrt_disconnect, bind/listen/accept/connect,
+//! the poller's sockrt_poller_add/_modify/_remove (a TLS stream may hold
+//! decrypted input its descriptor no longer shows, which epoll cannot see:
+//! poll a TLS stream with sockrt_poll) and sockrt_send_many (SOCKRT_E_WRONG_KIND
+//! in that handle's result).
 //!
 //! Configs are handles too (close them with sockrt_close; connections made
 //! with a config keep what they need). A config can be changed until a
@@ -158,7 +162,7 @@ pub(crate) fn config_of(h: sockrt_handle, side: Side, op: &str) -> Result<Arc<Tl
 /// upgrade: its handle ends here.
 fn take_socket(h: sockrt_handle, op: &str) -> Result<Arc<Socket>> {
     let object = registry::remove_if(h, op, |object| match object {
-        Object::Socket(s) if s.membership.get().is_some() => Err(Error::new(
+        Object::Lease(_) => Err(Error::new(
             ErrorKind::InvalidState,
             format!(
                 "{op}: handle {h:#x} is a pooled connection; give the pool a TLS config instead"
@@ -167,7 +171,10 @@ fn take_socket(h: sockrt_handle, op: &str) -> Result<Arc<Socket>> {
         Object::Socket(_) => Ok(()),
         other => Err(Error::new(
             ErrorKind::WrongKind,
-            format!("{op}: handle {h:#x} is {}, not a socket", other.kind_name()),
+            format!(
+                "{op}: handle {h:#x} is a {}, not a socket",
+                other.kind_name()
+            ),
         )),
     })?;
     match object {

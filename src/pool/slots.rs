@@ -2,25 +2,53 @@
 //!
 //! Every connection the pool owns is idle, in use (leased) or connecting, and
 //! `max_total` caps the sum. Idle connections are reused newest first. An
-//! acquire that finds no idle connection and no free slot queues: waiters
-//! hold tickets and are served strictly first come, first served; every event
-//! that frees a slot wakes them all and only the front ticket may take it, so
-//! none is lost and none is overtaken. Each grant is ended exactly once
-//! (`connected`/`connect_failed` for a connect grant, `stale` or `end_lease`
-//! for a lease), which keeps the counts exact. tests/loom.rs checks this over
-//! every interleaving of several threads.
+//! acquire that finds no idle connection and no free slot queues, strictly
+//! first come, first served. Each waiter parks on its own condition variable:
+//! whatever frees a slot (a release, a discard, a failed connect) grants it
+//! to the front waiter under the lock and wakes that one thread only, so a
+//! release costs one wake-up however many threads wait, none is lost and none
+//! is overtaken. A grant is counted (in use or connecting) the moment it is
+//! made; a waiter that times out takes a grant that raced with its timeout.
+//! Each grant is ended exactly once (`connected`/`connect_failed` for a
+//! connect grant, `stale` or `end_lease` for a lease), which keeps the counts
+//! exact. tests/loom.rs checks this over every interleaving of several
+//! threads.
 
 use super::PoolStats;
-use crate::sync::{Condvar, Mutex, MutexGuard};
+use crate::sync::{Condvar, Mutex};
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+/// A coarse monotonic timestamp (CLOCK_MONOTONIC_COARSE: millisecond-ish
+/// resolution for a fraction of the cost of a precise clock read), for idle
+/// timeouts and lifetimes, which are read on every acquire and release.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Stamp(Duration);
+
+impl Stamp {
+    pub fn now() -> Stamp {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: a valid timespec to write; this clock cannot fail on Linux.
+        unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC_COARSE, &mut ts) };
+        Stamp(Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32))
+    }
+
+    /// Time from `earlier` to `self` (zero if `earlier` is later).
+    pub fn since(self, earlier: Stamp) -> Duration {
+        self.0.saturating_sub(earlier.0)
+    }
+}
 
 /// What the accounting needs to know of a pooled connection.
 pub trait Pooled {
     /// Closes the connection; called once the pool lets go of it.
     fn close(&self);
     /// When the connection was made (for the maximum lifetime).
-    fn created(&self) -> Instant;
+    fn created(&self) -> Stamp;
 }
 
 /// The limits a pool enforces.
@@ -33,7 +61,27 @@ pub struct Limits {
     pub max_lifetime: Option<Duration>,
 }
 
+/// What one acquire asks for.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Want {
+    /// Give up queueing after this long (`None`: wait as long as it takes),
+    /// counted from `started`.
+    pub timeout: Option<Duration>,
+    /// When the acquire began; set on the first wait if `None` (so an
+    /// acquire that never waits never reads the clock).
+    pub started: Option<Instant>,
+    /// The caller checks idle connections before use and counts the ones it
+    /// keeps with `reused`; otherwise an idle grant counts as a reuse at
+    /// once (saving a lock round trip).
+    pub probed: bool,
+    /// Only a slot to connect in will do, never an idle connection: a free
+    /// slot if there is one, else the oldest idle connection is closed to
+    /// make room.
+    pub fresh: bool,
+}
+
 /// What `acquire` grants.
+#[derive(Debug)]
 pub enum Grant<C> {
     /// An idle connection, now counted in use. End it with `stale` if it
     /// turns out dead, else with `end_lease`.
@@ -62,20 +110,34 @@ pub enum Ending {
     Broken,
     /// The caller discarded or closed it: closed.
     Discarded,
-    /// Inherited across fork(): dropped without counting.
+    /// Inherited across fork(): this process never counted it, so it is
+    /// dropped without counting (and without `close`, which belongs to the
+    /// parent's connection).
     Inherited,
 }
 
 struct Idle<C> {
     conn: C,
-    since: Instant,
+    since: Stamp,
+}
+
+/// A queued acquire: its place in line, what it wants, and the condition
+/// variable only it waits on.
+struct Waiter {
+    ticket: u64,
+    want: Want,
+    wake: Arc<Condvar>,
 }
 
 struct State<C> {
     idle: Vec<Idle<C>>,
     in_use: u64,
     connecting: u64,
-    waiters: VecDeque<u64>,
+    /// Queued acquires, first come first.
+    waiters: VecDeque<Waiter>,
+    /// Grants made to waiters that have not woken to take them yet (already
+    /// counted in `in_use` or `connecting`).
+    granted: Vec<(u64, Grant<C>)>,
     next_ticket: u64,
     closed: bool,
     fork_generation: u64,
@@ -86,7 +148,14 @@ struct State<C> {
 pub struct Slots<C: Pooled> {
     limits: Limits,
     state: Mutex<State<C>>,
-    freed: Condvar,
+}
+
+#[cfg(loom)]
+std::thread_local! {
+    /// Model tests only: grant to the front waiter but forget to wake it
+    /// (the lost wake-up a broken hand-off would cause), to show that the
+    /// model catches it.
+    pub static BREAK_HANDOFF: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 impl<C: Pooled> Slots<C> {
@@ -98,93 +167,90 @@ impl<C: Pooled> Slots<C> {
                 in_use: 0,
                 connecting: 0,
                 waiters: VecDeque::new(),
+                granted: Vec::new(),
                 next_ticket: 0,
                 closed: false,
                 fork_generation: super::fork_generation(),
                 stats: PoolStats::default(),
             }),
-            freed: Condvar::new(),
         }
     }
 
-    /// Waits for an idle connection or a free slot, first come first
-    /// served, until `deadline` (`None`: no limit).
-    ///
-    /// `probed`: the caller checks idle connections before use and counts
-    /// the ones it keeps with `reused`; otherwise an idle grant counts as a
-    /// reuse at once (saving a lock round trip).
-    pub fn acquire(&self, deadline: Option<Instant>, probed: bool) -> Result<Grant<C>, Refusal> {
-        let mut ticket = None;
+    /// Grants an idle connection or a free slot, queueing first come first
+    /// served until one is handed over or `want.deadline` passes.
+    pub fn acquire(&self, want: &mut Want) -> Result<Grant<C>, Refusal> {
         let mut state = self.state.lock();
+        self.tidy(&mut state, Stamp::now());
+        if state.closed {
+            return Err(Refusal::Closed);
+        }
+        // Someone queued means nothing is free (every freed slot goes to
+        // the front waiter at once): join the back of the line.
+        if state.waiters.is_empty() {
+            if let Some(grant) = self.try_grant(&mut state, *want) {
+                return Ok(grant);
+            }
+        }
+        let deadline = want
+            .timeout
+            .map(|t| *want.started.get_or_insert_with(Instant::now) + t);
+        let ticket = state.next_ticket;
+        state.next_ticket += 1;
+        let wake = Arc::new(Condvar::new());
+        state.waiters.push_back(Waiter {
+            ticket,
+            want: *want,
+            wake: Arc::clone(&wake),
+        });
+        state.stats.waits += 1;
         loop {
-            self.tidy(&mut state, Instant::now());
-            if state.closed {
-                self.leave_queue(&mut state, ticket);
-                return Err(Refusal::Closed);
-            }
-            let my_turn = match ticket {
-                Some(t) => state.waiters.front() == Some(&t),
-                None => state.waiters.is_empty(),
-            };
-            if my_turn {
-                if let Some(idle) = state.idle.pop() {
-                    self.leave_queue(&mut state, ticket);
-                    state.in_use += 1;
-                    if !probed {
-                        state.stats.reused += 1;
-                    }
-                    return Ok(Grant::Idle(idle.conn));
-                }
-                if self.has_free_slot(&state) {
-                    self.leave_queue(&mut state, ticket);
-                    state.connecting += 1;
-                    return Ok(Grant::Connect);
-                }
-            }
-            let t = *ticket.get_or_insert_with(|| {
-                let t = state.next_ticket;
-                state.next_ticket += 1;
-                state.waiters.push_back(t);
-                state.stats.waits += 1;
-                t
-            });
             let timed_out = match deadline {
                 None => {
-                    self.freed.wait(&mut state);
+                    wake.wait(&mut state);
                     false
                 }
-                Some(at) => self.freed.wait_until(&mut state, at).timed_out(),
+                Some(at) => wake.wait_until(&mut state, at).timed_out(),
             };
-            if timed_out && !state.closed {
-                self.leave_queue(&mut state, Some(t));
+            // A grant wins over a timeout that raced with it.
+            if let Some(i) = state.granted.iter().position(|(t, _)| *t == ticket) {
+                return Ok(state.granted.swap_remove(i).1);
+            }
+            if state.closed {
+                state.waiters.retain(|w| w.ticket != ticket);
+                return Err(Refusal::Closed);
+            }
+            if timed_out {
+                state.waiters.retain(|w| w.ticket != ticket);
                 state.stats.timeouts += 1;
                 return Err(Refusal::Exhausted {
                     in_use: state.in_use,
                 });
             }
+            // Spurious wake-up: still queued, wait on.
         }
     }
 
-    /// Ends a connect grant with a new connection, now in use; or gives the
-    /// connection back (closed) if the pool closed meanwhile.
-    pub fn connected(&self, conn: C) -> Result<(), C> {
+    /// Ends a connect grant with a new connection, now in use (`Ok`: the
+    /// caller's lease); or closes it and gives it back as `Err` if the pool
+    /// closed meanwhile.
+    pub fn connected(&self, conn: C) -> Result<C, C> {
         let mut state = self.state.lock();
         state.connecting -= 1;
         if state.closed {
             drop(state);
-            self.freed.notify_all();
             conn.close();
             return Err(conn);
         }
         state.stats.created += 1;
         state.in_use += 1;
-        Ok(())
+        Ok(conn)
     }
 
     /// Ends a connect grant that failed to connect.
     pub fn connect_failed(&self) {
-        self.state.lock().connecting -= 1;
-        self.freed.notify_all();
+        let mut state = self.state.lock();
+        state.connecting -= 1;
+        self.dispatch(&mut state);
     }
 
     /// Counts an idle connection handed out for reuse.
@@ -196,22 +262,29 @@ impl<C: Pooled> Slots<C> {
     pub fn stale(&self, conn: C) {
         conn.close();
         let mut state = self.state.lock();
-        state.in_use = state.in_use.saturating_sub(1);
+        if !self.tidy(&mut state, Stamp::now()) {
+            state.in_use -= 1;
+        }
         state.stats.closed_stale += 1;
-        drop(state);
-        self.freed.notify_all();
+        self.dispatch(&mut state);
     }
 
     /// Ends a lease: keeps the connection idle if it is healthy and there is
     /// room, else closes it and counts why.
     pub fn end_lease(&self, conn: C, ending: Ending) {
+        if ending == Ending::Inherited {
+            // Never counted here; dropping our copy sends nothing.
+            return;
+        }
         let mut state = self.state.lock();
-        // Saturating: a lease inherited across fork() was never counted here.
-        state.in_use = state.in_use.saturating_sub(1);
-        let now = Instant::now();
+        let now = Stamp::now();
+        if self.tidy(&mut state, now) {
+            // Forked since this lease was counted: it is the parent's.
+            return;
+        }
+        state.in_use -= 1;
         match ending {
             _ if state.closed => conn.close(),
-            Ending::Inherited => conn.close(),
             Ending::Broken | Ending::Discarded => {
                 conn.close();
                 state.stats.closed_broken += 1;
@@ -221,6 +294,7 @@ impl<C: Pooled> Slots<C> {
                 state.stats.closed_expired += 1;
             }
             Ending::Healthy if self.limits.max_idle == 0 => conn.close(),
+            Ending::Inherited => {}
             Ending::Healthy => {
                 if state.idle.len() >= self.limits.max_idle as usize {
                     // Keep the newest: the oldest idle one makes room.
@@ -229,15 +303,13 @@ impl<C: Pooled> Slots<C> {
                 state.idle.push(Idle { conn, since: now });
             }
         }
-        self.tidy(&mut state, now);
-        drop(state);
-        self.freed.notify_all();
+        self.dispatch(&mut state);
     }
 
     /// Current counts; also closes idle connections that expired.
     pub fn stats(&self) -> PoolStats {
         let mut state = self.state.lock();
-        self.tidy(&mut state, Instant::now());
+        self.tidy(&mut state, Stamp::now());
         PoolStats {
             idle: state.idle.len() as u64,
             in_use: state.in_use,
@@ -246,15 +318,34 @@ impl<C: Pooled> Slots<C> {
     }
 
     /// Closes idle connections and refuses every acquire from now on,
-    /// waking queued ones. Leases end normally (and then close).
+    /// waking every queued one (grants not yet taken are taken back).
+    /// Leases end normally (and then close).
     pub fn close(&self) {
         let mut state = self.state.lock();
+        // In a fork child, what the parent had is dropped, never closed.
+        self.tidy(&mut state, Stamp::now());
         state.closed = true;
         for idle in state.idle.drain(..) {
             idle.conn.close();
         }
-        drop(state);
-        self.freed.notify_all();
+        let granted = std::mem::take(&mut state.granted);
+        for (_, grant) in granted {
+            match grant {
+                Grant::Idle(conn) => {
+                    conn.close();
+                    state.in_use -= 1;
+                }
+                Grant::Connect => state.connecting -= 1,
+            }
+        }
+        for waiter in state.waiters.drain(..) {
+            waiter.wake.notify_one();
+        }
+    }
+
+    /// Whether the pool is closed.
+    pub fn is_closed(&self) -> bool {
+        self.state.lock().closed
     }
 
     fn has_free_slot(&self, state: &State<C>) -> bool {
@@ -262,39 +353,78 @@ impl<C: Pooled> Slots<C> {
         self.limits.max_total == 0 || total < u64::from(self.limits.max_total)
     }
 
-    fn leave_queue(&self, state: &mut MutexGuard<'_, State<C>>, ticket: Option<u64>) {
-        let Some(t) = ticket else { return };
-        let was_front = state.waiters.front() == Some(&t);
-        state.waiters.retain(|&w| w != t);
-        if was_front {
-            // The next in line may be able to go now.
-            self.freed.notify_all();
+    /// What `want` can have right now, counted; `None` if it must wait.
+    fn try_grant(&self, state: &mut State<C>, want: Want) -> Option<Grant<C>> {
+        if !want.fresh {
+            if let Some(idle) = state.idle.pop() {
+                state.in_use += 1;
+                if !want.probed {
+                    state.stats.reused += 1;
+                }
+                return Some(Grant::Idle(idle.conn));
+            }
+        }
+        if self.has_free_slot(state) {
+            state.connecting += 1;
+            return Some(Grant::Connect);
+        }
+        if want.fresh && !state.idle.is_empty() {
+            // Room for a fresh connection: the oldest idle one goes.
+            state.idle.remove(0).conn.close();
+            state.stats.closed_expired += 1;
+            state.connecting += 1;
+            return Some(Grant::Connect);
+        }
+        None
+    }
+
+    /// Hands what is free to the waiters at the front of the line, waking
+    /// each one served (and only those).
+    fn dispatch(&self, state: &mut State<C>) {
+        while let Some(front) = state.waiters.front() {
+            let Some(grant) = self.try_grant(state, front.want) else {
+                break;
+            };
+            let Some(waiter) = state.waiters.pop_front() else {
+                break;
+            };
+            state.granted.push((waiter.ticket, grant));
+            #[cfg(loom)]
+            if BREAK_HANDOFF.with(|b| b.get()) {
+                continue;
+            }
+            waiter.wake.notify_one();
         }
     }
 
-    fn outlived(&self, conn: &C, now: Instant) -> bool {
+    fn outlived(&self, conn: &C, now: Stamp) -> bool {
         self.limits
             .max_lifetime
-            .is_some_and(|life| now.saturating_duration_since(conn.created()) >= life)
+            .is_some_and(|life| now.since(conn.created()) >= life)
     }
 
     /// Closes idle connections that expired; after a fork, forgets what was
     /// inherited from the parent (dropping our copy of a descriptor in the
-    /// child sends nothing, so the parent's connections are untouched).
-    /// Idle connections are kept oldest first, so the idle timeout only needs
-    /// a look at the front; a maximum lifetime needs a look at all of them.
-    fn tidy(&self, state: &mut State<C>, now: Instant) {
+    /// child sends nothing, so the parent's connections are untouched) and
+    /// returns true. Idle connections are kept oldest first, so the idle
+    /// timeout only needs a look at the front; a maximum lifetime needs a
+    /// look at all of them.
+    fn tidy(&self, state: &mut State<C>, now: Stamp) -> bool {
         let generation = super::fork_generation();
-        if generation != state.fork_generation {
+        let forked = generation != state.fork_generation;
+        if forked {
             state.fork_generation = generation;
             state.idle.clear();
             state.in_use = 0;
             state.connecting = 0;
+            // The parent's queued threads do not exist here.
+            state.waiters.clear();
+            state.granted.clear();
         }
         let idle_expired = |idle: &Idle<C>| {
             self.limits
                 .idle_timeout
-                .is_some_and(|limit| now.saturating_duration_since(idle.since) >= limit)
+                .is_some_and(|limit| now.since(idle.since) >= limit)
         };
         let before = state.idle.len();
         let stale_front = state
@@ -317,9 +447,7 @@ impl<C: Pooled> Slots<C> {
             });
         }
         let expired = (before - state.idle.len()) as u64;
-        if expired > 0 {
-            state.stats.closed_expired += expired;
-            self.freed.notify_all();
-        }
+        state.stats.closed_expired += expired;
+        forked
     }
 }

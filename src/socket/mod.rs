@@ -65,7 +65,6 @@ pub struct Socket {
     broken: AtomicBool,
     /// The last named datagram destination and its resolved address.
     last_destination: Mutex<Option<(String, u16, SockAddr)>>,
-    pub(crate) membership: once_cell::sync::OnceCell<crate::pool::Membership>,
 }
 
 impl std::fmt::Debug for Socket {
@@ -135,7 +134,6 @@ impl Socket {
             recv_exact_lock: Mutex::new(()),
             broken: AtomicBool::new(false),
             last_destination: Mutex::new(None),
-            membership: once_cell::sync::OnceCell::new(),
         }
     }
 
@@ -248,12 +246,6 @@ impl Socket {
         self.read_timeout_ms.store(-1, Ordering::Relaxed);
         self.write_timeout_ms.store(-1, Ordering::Relaxed);
         self.busy_poll_us.store(0, Ordering::Relaxed);
-    }
-
-    /// Whether this pooled connection served an earlier lease (false for a
-    /// connection that is new or not from a pool).
-    pub fn was_reused(&self) -> bool {
-        self.membership.get().is_some_and(|m| m.was_reused())
     }
 
     /// The descriptor, for select/poll by the caller. Blocking; borrowed.

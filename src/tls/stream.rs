@@ -893,7 +893,7 @@ impl crate::stream::Transport for TlsStream {
         TlsStream::settle(self)
     }
     fn kind_name(&self) -> &'static str {
-        "a TLS stream"
+        "TLS stream"
     }
     fn as_any(&self) -> &dyn std::any::Any {
         self

@@ -3,9 +3,18 @@
  * liveness check (closed and out-of-step idle connections are never handed
  * out), max_total with many threads, acquire timeouts, idle expiry, closing
  * the pool under use, the release rules, and a stress run with a server that
- * drops connections at random.
+ * drops connections at random. Then the hand-off to exactly one waiter,
+ * close of an acquire that is still connecting, the config's flag bytes,
+ * sockrt_pool_acquire_ex, and leases inherited across fork().
  */
 #include "check.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 
 #define IO_TIMEOUT_MS 10000
 #define MAX_CONNS 128
@@ -149,7 +158,6 @@ static void server_command(int *cmd)
         CHECK_MSG(now_ms() - t0 < 5000, "server did not carry out a command");
         sleep_ms(1);
     }
-    sleep_ms(30); /* let the FIN or bytes reach the client side */
 }
 
 /*
@@ -180,6 +188,103 @@ static uint64_t settled_handles(void)
         last = now;
     }
     return last;
+}
+
+
+/* ---- real states to wait for ------------------------------------------------ */
+
+static int gettid_now(void) { return (int)syscall(SYS_gettid); }
+
+/* Whether thread `tid` of this process sleeps in the kernel (state S). */
+static int thread_sleeping(int tid)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/self/task/%d/stat", tid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return 0;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *close_paren = strrchr(buf, ')');
+    return close_paren != NULL && close_paren[1] == ' ' && close_paren[2] == 'S';
+}
+
+/* Waits (bounded) until every thread in tids[0..n) has started and sleeps. */
+static void wait_until_blocked(int *tids, int n)
+{
+    double t0 = now_ms();
+    for (;;) {
+        int asleep = 0;
+        for (int i = 0; i < n; i++)
+            asleep += __atomic_load_n(&tids[i], __ATOMIC_ACQUIRE) != 0 &&
+                      thread_sleeping(__atomic_load_n(&tids[i], __ATOMIC_ACQUIRE));
+        if (asleep == n)
+            return;
+        CHECK_MSG(now_ms() - t0 < 10000, "only %d of %d threads blocked", asleep, n);
+        sleep_ms(1);
+    }
+}
+
+/*
+ * Our side of the TCP connections to 127.0.0.1:port, from /proc/net/tcp:
+ * how many are in `state` (hex: "02" SYN_SENT, "08" CLOSE_WAIT, "" any) and
+ * have bytes waiting to be read if `with_bytes`.
+ */
+static int tcp_to(uint16_t port, const char *state, int with_bytes)
+{
+    char line[512], remote[32], want[32];
+    unsigned st = 0, txq = 0, rxq = 0;
+    int n = 0;
+    FILE *f = fopen("/proc/net/tcp", "r");
+    CHECK(f != NULL);
+    snprintf(want, sizeof want, "0100007F:%04X", port);
+    while (fgets(line, sizeof line, f) != NULL) {
+        if (sscanf(line, " %*d: %*s %31s %x %x:%x", remote, &st, &txq, &rxq) != 4)
+            continue;
+        if (strcmp(remote, want) != 0)
+            continue;
+        if (state[0] != '\0' && st != (unsigned)strtoul(state, NULL, 16))
+            continue;
+        if (with_bytes && rxq == 0)
+            continue;
+        n++;
+    }
+    fclose(f);
+    return n;
+}
+
+/* Waits (bounded) until tcp_to(port, state, with_bytes) == expected. */
+static void wait_tcp(uint16_t port, const char *state, int with_bytes, int expected)
+{
+    double t0 = now_ms();
+    while (tcp_to(port, state, with_bytes) != expected) {
+        CHECK_MSG(now_ms() - t0 < 5000, "%d connections to port %u in state %s, not %d",
+                  tcp_to(port, state, with_bytes), port, state, expected);
+        sleep_ms(1);
+    }
+}
+
+/* Waits (bounded) until a handle is readable. */
+static void wait_readable(sockrt_handle h)
+{
+    uint32_t ev = SOCKRT_POLL_IN;
+    CHECK_EQ(sockrt_poll(&h, &ev, 1, 5000), 1);
+}
+
+/* This thread's voluntary context switches so far (times it slept). */
+static long voluntary_switches(void)
+{
+    char line[256];
+    long n = -1;
+    FILE *f = fopen("/proc/thread-self/status", "r");
+    CHECK(f != NULL);
+    while (fgets(line, sizeof line, f) != NULL)
+        if (sscanf(line, "voluntary_ctxt_switches: %ld", &n) == 1)
+            break;
+    fclose(f);
+    CHECK(n >= 0);
+    return n;
 }
 
 /* ---- client helpers ------------------------------------------------------- */
@@ -259,8 +364,8 @@ static void check_config_defaults(void)
     CHECK_EQ(cfg.acquire_timeout_ms, 5000);
     CHECK_EQ(cfg.idle_timeout_ms, 60000);
     CHECK(cfg.max_lifetime_ms < 0);
-    CHECK(cfg.check_on_acquire == true);
-    CHECK(cfg.nodelay == true);
+    CHECK_EQ(cfg.check_on_acquire, 1);
+    CHECK_EQ(cfg.nodelay, 1);
 }
 
 /* ---- reuse ------------------------------------------------------------------- */
@@ -336,6 +441,7 @@ static void check_stale_closed(struct server *s)
     fill_idle(pool, conns);
     CHECK_EQ(stats(pool).idle, HELD);
     server_command(&s->cmd_close_all);
+    wait_tcp(s->port, "08", 0, HELD); /* each FIN arrived: CLOSE_WAIT on our side */
     expect_all_fresh(pool, conns);
     st = stats(pool);
     print_stats("after the server closed the idle ones", &st);
@@ -344,6 +450,7 @@ static void check_stale_closed(struct server *s)
 
     SAY("the server sends unsolicited bytes to idle connections: they are not handed out");
     server_command(&s->cmd_junk_all);
+    wait_tcp(s->port, "01", 1, HELD); /* the stray bytes arrived */
     expect_all_fresh(pool, conns);
     st = stats(pool);
     print_stats("after stray bytes", &st);
@@ -463,16 +570,23 @@ static void check_idle_expiry(struct server *s)
     sockrt_handle pool, conn;
     sockrt_pool_stats st;
 
-    SAY("idle_timeout_ms=100: after 300 ms idle 0 and closed_expired counted");
+    SAY("idle_timeout_ms=100: the idle connection expires, closed_expired counted");
     cfg.idle_timeout_ms = 100;
     pool = open_pool(s, &cfg);
     conn = acquire(pool);
     expect_round_trip(conn, 1);
     CHECK_OK(sockrt_pool_release(pool, conn));
     CHECK_EQ(stats(pool).idle, 1);
-    sleep_ms(300);
+    {
+        double t0 = now_ms(), waited;
+        while (stats(pool).idle != 0) /* bounded: expiry takes 100 ms */
+            CHECK_MSG(now_ms() - t0 < 5000, "an idle connection never expired");
+        waited = now_ms() - t0;
+        printf("    expired after %.1f ms\n", waited);
+        CHECK_MSG(waited >= 90, "expired after %.1f ms, before idle_timeout_ms", waited);
+    }
     st = stats(pool);
-    print_stats("after 300 ms", &st);
+    print_stats("after the expiry", &st);
     CHECK_EQ(st.idle, 0);
     CHECK_EQ(st.closed_expired, 1);
     conn = acquire(pool);
@@ -491,12 +605,14 @@ struct queued {
     sockrt_handle pool;
     int32_t rc;
     double returned_at;
+    int tid;
 };
 
 static void *queued_main(void *arg)
 {
     struct queued *q = arg;
     sockrt_handle conn = 0;
+    __atomic_store_n(&q->tid, gettid_now(), __ATOMIC_RELEASE);
     q->rc = sockrt_pool_acquire(q->pool, &conn);
     q->returned_at = now_ms();
     if (q->rc == SOCKRT_OK)
@@ -522,9 +638,24 @@ static void check_close_under_use(struct server *s)
     for (int i = 0; i < QUEUED; i++) {
         q[i].pool = pool;
         q[i].rc = 1;
+        q[i].tid = 0;
         t[i] = spawn(queued_main, &q[i]);
     }
-    sleep_ms(100);
+    {
+        /* Really queued: every wait counted, every thread asleep. */
+        int tids[QUEUED];
+        double t0 = now_ms();
+        while (stats(pool).waits != QUEUED) {
+            CHECK_MSG(now_ms() - t0 < 10000, "acquirers never queued");
+            sleep_ms(1);
+        }
+        for (int i = 0; i < QUEUED; i++) {
+            while (__atomic_load_n(&q[i].tid, __ATOMIC_ACQUIRE) == 0)
+                sleep_ms(1); /* set before the acquire, which we saw counted */
+            tids[i] = q[i].tid;
+        }
+        wait_until_blocked(tids, QUEUED);
+    }
     closed_at = now_ms();
     CHECK_OK(sockrt_pool_close(pool));
     for (int i = 0; i < QUEUED; i++) {
@@ -595,7 +726,7 @@ static void check_release_rules(struct server *s)
     SAY("release with unread bytes waiting: closed (closed_broken)");
     conn = acquire(pool);
     CHECK_OK(sockrt_send_all(conn, "unread!!", 8));
-    sleep_ms(30); /* the echo arrives and is never read */
+    wait_readable(conn); /* the echo arrived; it is never read */
     CHECK_OK(sockrt_pool_release(pool, conn));
     CHECK_EQ(stats(pool).closed_broken, st.closed_broken + 2);
     CHECK_EQ(stats(pool).idle, 0);
@@ -749,6 +880,287 @@ static void check_stress(void)
     CHECK_EQ(sockrt_open_handles(), handles_before);
 }
 
+
+/* ---- config flag bytes --------------------------------------------------------------------- */
+
+static void check_config_flags(void)
+{
+    sockrt_pool_config cfg;
+    sockrt_handle pool = 7;
+    uint64_t handles = sockrt_open_handles();
+
+    SAY("a config flag byte other than 0 or 1: SOCKRT_E_INVALID_ARGUMENT, nothing opened");
+    for (int which = 0; which < 2; which++) {
+        static const uint8_t bad[] = { 2, 0xff };
+        for (size_t b = 0; b < sizeof bad; b++) {
+            sockrt_pool_config_init(&cfg);
+            if (which == 0)
+                memset(&cfg.check_on_acquire, bad[b], 1);
+            else
+                memset(&cfg.nodelay, bad[b], 1);
+            CHECK_ERR(sockrt_pool_open("127.0.0.1", 9, &cfg, &pool), SOCKRT_E_INVALID_ARGUMENT);
+            CHECK_EQ(pool, 7);
+        }
+    }
+    CHECK_EQ(sockrt_open_handles(), handles);
+    SAY("flag bytes 0 and 1 are accepted");
+    sockrt_pool_config_init(&cfg);
+    cfg.check_on_acquire = 0;
+    cfg.nodelay = 1;
+    CHECK_OK(sockrt_pool_open("127.0.0.1", 9, &cfg, &pool));
+    CHECK_OK(sockrt_pool_close(pool));
+}
+
+/* ---- acquire_ex ------------------------------------------------------------------------------ */
+
+static void check_acquire_ex(struct server *s)
+{
+    sockrt_pool_config cfg = config();
+    sockrt_handle pool, a, b, c = 0;
+    double t0;
+
+    SAY("sockrt_pool_acquire_ex: unknown flags refused, timeout_ms replaces acquire_timeout_ms");
+    cfg.max_total = 2;
+    cfg.acquire_timeout_ms = -1; /* the pool would wait forever */
+    pool = open_pool(s, &cfg);
+    CHECK_ERR(sockrt_pool_acquire_ex(pool, 2, 0, &c), SOCKRT_E_INVALID_ARGUMENT);
+    CHECK_ERR(sockrt_pool_acquire_ex(pool, 0, 0, NULL), SOCKRT_E_INVALID_ARGUMENT);
+    CHECK_EQ(c, 0);
+    CHECK_OK(sockrt_pool_acquire_ex(pool, 0, 0, &a));
+    CHECK_OK(sockrt_pool_acquire_ex(pool, SOCKRT_ACQUIRE_FRESH, 0, &b));
+    CHECK_ERR(sockrt_pool_acquire_ex(pool, 0, 0, &c), SOCKRT_E_POOL_EXHAUSTED);
+    t0 = now_ms();
+    CHECK_ERR(sockrt_pool_acquire_ex(pool, SOCKRT_ACQUIRE_FRESH, 50, &c), SOCKRT_E_POOL_EXHAUSTED);
+    CHECK_MSG(now_ms() - t0 >= 40, "gave up after %.1f ms of 50", now_ms() - t0);
+    CHECK_EQ(stats(pool).timeouts, 2);
+
+    SAY("SOCKRT_ACQUIRE_FRESH with every slot idle: the oldest idle one makes room");
+    expect_round_trip(a, 41);
+    expect_round_trip(b, 42);
+    CHECK_OK(sockrt_pool_release(pool, a));
+    CHECK_OK(sockrt_pool_release(pool, b));
+    CHECK_OK(sockrt_pool_acquire_ex(pool, SOCKRT_ACQUIRE_FRESH, 0, &c));
+    CHECK_EQ(sockrt_pool_was_reused(c), 0);
+    CHECK_OK(sockrt_set_option(c, SOCKRT_OPT_READ_TIMEOUT_MS, IO_TIMEOUT_MS));
+    expect_round_trip(c, 43);
+    {
+        sockrt_pool_stats st = stats(pool);
+        print_stats("after a fresh acquire", &st);
+        CHECK_EQ(st.created, 3);
+        CHECK_EQ(st.idle, 1);
+        CHECK_EQ(st.closed_expired, 1);
+    }
+    CHECK_OK(sockrt_pool_release(pool, c));
+    CHECK_OK(sockrt_pool_close(pool));
+}
+
+/* ---- hand-off: a release wakes one waiter ------------------------------------------------------ */
+
+#define HANDOFF_THREADS 16
+#define HANDOFF_CYCLES 100
+
+struct handoff {
+    sockrt_handle pool;
+    long switches; /* voluntary context switches, summed over threads */
+    int served;
+};
+
+static void *handoff_main(void *arg)
+{
+    struct handoff *h = arg;
+    long before = voluntary_switches();
+    for (int i = 0; i < HANDOFF_CYCLES; i++) {
+        sockrt_handle conn = 0;
+        CHECK_OK(sockrt_pool_acquire(h->pool, &conn));
+        double t0 = now_ms();
+        while (now_ms() - t0 < 0.05) {
+            /* hold the lease 50 us, without sleeping, so the others queue */
+        }
+        CHECK_OK(sockrt_pool_release(h->pool, conn));
+    }
+    __atomic_add_fetch(&h->switches, voluntary_switches() - before, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&h->served, HANDOFF_CYCLES, __ATOMIC_RELAXED);
+    return NULL;
+}
+
+static void check_handoff(struct server *s)
+{
+    sockrt_pool_config cfg = config();
+    struct handoff h = { 0 };
+    pthread_t t[HANDOFF_THREADS];
+    sockrt_pool_stats st;
+    double per_wait;
+
+    SAY("%d threads, one connection, check off: each release wakes exactly one waiter",
+        HANDOFF_THREADS);
+    cfg.max_total = 1;
+    cfg.check_on_acquire = 0; /* acquire and release make no system call */
+    cfg.acquire_timeout_ms = -1;
+    h.pool = open_pool(s, &cfg);
+    for (int i = 0; i < HANDOFF_THREADS; i++)
+        t[i] = spawn(handoff_main, &h);
+    for (int i = 0; i < HANDOFF_THREADS; i++)
+        join(t[i]);
+    st = stats(h.pool);
+    print_stats("after the hand-off run", &st);
+    per_wait = st.waits ? (double)h.switches / (double)st.waits : 0;
+    printf("    %ld voluntary context switches for %" PRIu64 " waits (%.2f per wait)\n",
+           h.switches, st.waits, per_wait);
+    CHECK_EQ(h.served, HANDOFF_THREADS * HANDOFF_CYCLES);
+    CHECK_EQ(st.created, 1);
+    CHECK_EQ(st.in_use, 0);
+    CHECK_MSG(st.waits >= HANDOFF_CYCLES, "only %" PRIu64 " waits: no contention", st.waits);
+    /* One sleep per wait, plus the odd one on the pool's lock; waking every
+       waiter at each release costs about one per queued thread instead. */
+    CHECK_MSG(per_wait < 3.0, "%.2f sleeps per wait: releases wake more than one waiter",
+              per_wait);
+    CHECK_OK(sockrt_pool_close(h.pool));
+}
+
+/* ---- close wakes an acquire that is connecting ----------------------------------------------- */
+
+#define CONNECTING 2
+
+struct connecting {
+    sockrt_handle pool;
+    int32_t rc;
+    double returned_at;
+    int tid, done;
+};
+
+static void *connecting_main(void *arg)
+{
+    struct connecting *c = arg;
+    sockrt_handle conn = 0;
+    __atomic_store_n(&c->tid, gettid_now(), __ATOMIC_RELEASE);
+    c->rc = sockrt_pool_acquire(c->pool, &conn);
+    c->returned_at = now_ms();
+    __atomic_store_n(&c->done, 1, __ATOMIC_RELEASE);
+    if (c->rc == SOCKRT_OK)
+        CHECK_OK(sockrt_close(conn));
+    return NULL;
+}
+
+static void check_close_wakes_connecting(void)
+{
+    sockrt_handle listener = 0, pool = 0;
+    sockrt_pool_config cfg = config();
+    struct connecting c[CONNECTING];
+    pthread_t t[CONNECTING];
+    int fillers[16], n_fillers = 0, tids[CONNECTING];
+    uint16_t port = 0;
+    int fds_before = count_fds();
+    double closed_at, worst = 0;
+
+    SAY("pool_close wakes acquires stuck connecting (accept queue full) and closes their sockets");
+    CHECK_OK(sockrt_tcp_listen("127.0.0.1", 0, 1, &listener));
+    CHECK_OK(sockrt_local_addr(listener, NULL, 0, &port));
+    /* Fill the accept queue: once full, the kernel drops new SYNs. */
+    for (;;) {
+        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        CHECK(n_fillers < 16);
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        CHECK(fd >= 0);
+        fillers[n_fillers++] = fd;
+        if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0)
+            continue;
+        CHECK_MSG(errno == EINPROGRESS, "connect: %s", strerror(errno));
+        struct pollfd p = { .fd = fd, .events = POLLOUT };
+        if (poll(&p, 1, 300) == 0)
+            break; /* this one hangs: the queue is full */
+    }
+    printf("    accept queue full after %d connections\n", n_fillers - 1);
+    cfg.connect_timeout_ms = -1; /* only the close can end these connects */
+    cfg.acquire_timeout_ms = -1;
+    cfg.max_total = CONNECTING;
+    CHECK_OK(sockrt_pool_open("127.0.0.1", port, &cfg, &pool));
+    for (int i = 0; i < CONNECTING; i++) {
+        c[i] = (struct connecting){ pool, 1, 0, 0, 0 };
+        t[i] = spawn(connecting_main, &c[i]);
+    }
+    /* Both connects under way (the filler's SYN_SENT too), threads asleep. */
+    wait_tcp(port, "02", 0, CONNECTING + 1);
+    for (int i = 0; i < CONNECTING; i++) {
+        while (__atomic_load_n(&c[i].tid, __ATOMIC_ACQUIRE) == 0)
+            sleep_ms(1); /* set before the connect we saw under way */
+        tids[i] = c[i].tid;
+    }
+    wait_until_blocked(tids, CONNECTING);
+    closed_at = now_ms();
+    CHECK_OK(sockrt_pool_close(pool));
+    for (int i = 0; i < CONNECTING; i++) {
+        /* Bounded: before the fix these never returned. */
+        while (!__atomic_load_n(&c[i].done, __ATOMIC_ACQUIRE))
+            CHECK_MSG(now_ms() - closed_at < 3000, "a connecting acquire was not woken");
+        join(t[i]);
+        CHECK_MSG(c[i].rc == SOCKRT_E_POOL_CLOSED, "connecting acquire returned %s",
+                  sockrt_error_name(c[i].rc));
+        if (c[i].returned_at - closed_at > worst)
+            worst = c[i].returned_at - closed_at;
+    }
+    printf("    connecting acquirers woke within %.3f ms of the close\n", worst);
+    CHECK(worst < 1000);
+    /* The half-made connections are gone: only the filler still connects. */
+    wait_tcp(port, "02", 0, 1);
+    for (int i = 0; i < n_fillers; i++)
+        close(fillers[i]);
+    CHECK_OK(sockrt_close(listener));
+    CHECK_EQ(count_fds(), fds_before);
+}
+
+/* ---- fork ---------------------------------------------------------------------------------- */
+
+static void check_fork_accounting(void)
+{
+    sockrt_handle listener = 0, pool = 0, c1, c2, x1, x2, extra = 0;
+    uint16_t port = 0;
+    sockrt_pool_config cfg = config();
+    pid_t child;
+    int status = 0;
+
+    SAY("leases inherited by a forked child: discard/close there never frees child slots");
+    /* The kernel completes connections into the backlog; nothing serves them. */
+    CHECK_OK(sockrt_tcp_listen("127.0.0.1", 0, 16, &listener));
+    CHECK_OK(sockrt_local_addr(listener, NULL, 0, &port));
+    cfg.max_total = 2;
+    cfg.acquire_timeout_ms = 0;
+    CHECK_OK(sockrt_pool_open("127.0.0.1", port, &cfg, &pool));
+    CHECK_OK(sockrt_pool_acquire(pool, &c1));
+    CHECK_OK(sockrt_pool_acquire(pool, &c2));
+    fflush(stdout);
+    child = fork();
+    CHECK(child >= 0);
+    if (child == 0) {
+        /* The child: its pool starts empty, so two connections of its own. */
+        int ok = sockrt_pool_acquire(pool, &x1) == SOCKRT_OK &&
+                 sockrt_pool_acquire(pool, &x2) == SOCKRT_OK;
+        ok = ok && sockrt_pool_acquire(pool, &extra) == SOCKRT_E_POOL_EXHAUSTED;
+        /* Ending the parent's leases must not free any of the child's slots. */
+        ok = ok && sockrt_pool_discard(pool, c1) == SOCKRT_OK;
+        ok = ok && sockrt_close(c2) == SOCKRT_OK;
+        int32_t third = sockrt_pool_acquire(pool, &extra);
+        sockrt_pool_stats st;
+        ok = ok && sockrt_pool_get_stats(pool, &st) == SOCKRT_OK;
+        if (third != SOCKRT_E_POOL_EXHAUSTED || st.in_use != 2) {
+            fprintf(stderr, "    child: third acquire %s, in_use %" PRIu64 " (max_total 2)\n",
+                    sockrt_error_name(third), st.in_use);
+            ok = 0;
+        }
+        _exit(ok ? 0 : 1);
+    }
+    CHECK_EQ(waitpid(child, &status, 0), child);
+    CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+              "the child's pool let it exceed max_total (status %d)", status);
+    /* The parent's side is untouched. */
+    CHECK_EQ(stats(pool).in_use, 2);
+    CHECK(sockrt_fileno(c1) >= 0);
+    CHECK_OK(sockrt_pool_release(pool, c1));
+    CHECK_OK(sockrt_pool_release(pool, c2));
+    CHECK_OK(sockrt_pool_close(pool));
+    CHECK_OK(sockrt_close(listener));
+}
+
 int main(void)
 {
     struct server s;
@@ -757,6 +1169,7 @@ int main(void)
 
     TEST_BEGIN("test_pool");
     check_config_defaults();
+    check_config_flags();
     server_start(&s, 0);
     check_reuse(&s);
     check_stale_closed(&s);
@@ -766,8 +1179,12 @@ int main(void)
     check_close_under_use(&s);
     check_release_rules(&s);
     check_close_frees_slot(&s);
+    check_acquire_ex(&s);
+    check_handoff(&s);
     server_stop(&s);
     check_refused();
+    check_close_wakes_connecting();
+    check_fork_accounting();
     check_stress();
 
     SAY("descriptors and handles back to their starting values");

@@ -4,6 +4,7 @@
  */
 #include "glue.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,8 @@
  * throw never has to look a class up on a hot or failing path. */
 static jclass timeout_class;
 static jclass connect_class;
+static jclass bind_class;
+static jclass no_route_class;
 static jclass unknown_host_class;
 static jclass socket_class;
 static jclass eof_class;
@@ -26,6 +29,7 @@ static jclass npe_class;
 static jclass iae_class;
 static jclass ioobe_class;
 static jclass oom_class;
+static jclass unsupported_class;
 
 /* Frees a thread's bounce buffer when the thread ends. */
 static pthread_key_t bounce_key;
@@ -55,6 +59,8 @@ JNIEXPORT jint JNICALL JNI_OnLoad(JavaVM *vm, void *reserved UNUSED)
     } classes[] = {
         {&timeout_class, "java/net/SocketTimeoutException"},
         {&connect_class, "java/net/ConnectException"},
+        {&bind_class, "java/net/BindException"},
+        {&no_route_class, "java/net/NoRouteToHostException"},
         {&unknown_host_class, "java/net/UnknownHostException"},
         {&socket_class, "java/net/SocketException"},
         {&eof_class, "java/io/EOFException"},
@@ -65,6 +71,7 @@ JNIEXPORT jint JNICALL JNI_OnLoad(JavaVM *vm, void *reserved UNUSED)
         {&iae_class, "java/lang/IllegalArgumentException"},
         {&ioobe_class, "java/lang/IndexOutOfBoundsException"},
         {&oom_class, "java/lang/OutOfMemoryError"},
+        {&unsupported_class, "java/lang/UnsupportedOperationException"},
     };
     for (size_t i = 0; i < sizeof classes / sizeof classes[0]; i++) {
         *classes[i].slot = global_class(env, classes[i].name);
@@ -158,19 +165,30 @@ void sockrt_jni_throw_status(JNIEnv *env, int64_t status)
         (*env)->ThrowNew(env, timeout_class, message);
         break;
     case SOCKRT_E_CONNECTION_REFUSED:
-    case SOCKRT_E_UNREACHABLE:
         (*env)->ThrowNew(env, connect_class, message);
+        break;
+    case SOCKRT_E_UNREACHABLE:
+        (*env)->ThrowNew(env, no_route_class, message);
+        break;
+    case SOCKRT_E_ADDRESS_IN_USE:
+    case SOCKRT_E_ADDRESS_NOT_AVAILABLE:
+        (*env)->ThrowNew(env, bind_class, message);
         break;
     case SOCKRT_E_RESOLVE:
         (*env)->ThrowNew(env, unknown_host_class, message);
         break;
     case SOCKRT_E_BAD_HANDLE:
     case SOCKRT_E_CLOSED:
-        /* Our handles are only ever stale because the object was closed. */
-        (*env)->ThrowNew(env, socket_class, "Socket is closed");
+        /* Our handles are only ever stale because the object was closed;
+         * the text is java.net's for a call that a close interrupted. */
+        (*env)->ThrowNew(env, socket_class, "Socket closed");
         break;
     case SOCKRT_E_CONNECTION_RESET:
+        /* java.net's texts, which some callers match on. */
+        (*env)->ThrowNew(env, socket_class, sockrt_last_os_error() == EPIPE ? "Broken pipe" : "Connection reset");
+        break;
     case SOCKRT_E_NOT_CONNECTED:
+    case SOCKRT_E_INVALID_STATE:
         (*env)->ThrowNew(env, socket_class, message);
         break;
     case SOCKRT_E_EOF:
@@ -215,6 +233,11 @@ void sockrt_jni_throw_ioobe(JNIEnv *env, const char *what)
 void sockrt_jni_throw_oom(JNIEnv *env, const char *what)
 {
     throw_plain(env, oom_class, what);
+}
+
+void sockrt_jni_throw_unsupported(JNIEnv *env, const char *what)
+{
+    throw_plain(env, unsupported_class, what);
 }
 
 int sockrt_jni_check_array(JNIEnv *env, jbyteArray array, jint off, jint len)
@@ -313,4 +336,36 @@ const char *sockrt_jni_host(JNIEnv *env, jstring host)
 void sockrt_jni_host_done(JNIEnv *env, jstring host, const char *chars)
 {
     (*env)->ReleaseStringUTFChars(env, host, chars);
+}
+
+jlong sockrt_jni_handle_or_throw(JNIEnv *env, int32_t status, sockrt_handle handle)
+{
+    if (status != SOCKRT_OK) {
+        sockrt_jni_throw_status(env, status);
+        return 0;
+    }
+    return (jlong)handle;
+}
+
+int sockrt_jni_status_or_throw(JNIEnv *env, int32_t status)
+{
+    if (status != SOCKRT_OK) {
+        sockrt_jni_throw_status(env, status);
+        return 0;
+    }
+    return 1;
+}
+
+int sockrt_jni_with_host(JNIEnv *env, jstring host, jint port, sockrt_jni_host_fn fn, void *ctx)
+{
+    if (!sockrt_jni_check_port(env, port)) {
+        return 0;
+    }
+    const char *chars = sockrt_jni_host(env, host);
+    if (chars == NULL) {
+        return 0;
+    }
+    int32_t status = fn(chars, (uint16_t)port, ctx);
+    sockrt_jni_host_done(env, host, chars);
+    return sockrt_jni_status_or_throw(env, status);
 }

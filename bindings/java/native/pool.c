@@ -41,13 +41,20 @@ JNIEXPORT void JNICALL Java_io_sockrt_SockrtNative_poolConfigDefaults(JNIEnv *en
     (*env)->SetIntArrayRegion(env, out, 0, CFG_FIELDS, v);
 }
 
+struct pool_open {
+    const sockrt_pool_config *cfg;
+    sockrt_handle pool;
+};
+
+static int32_t call_pool_open(const char *host, uint16_t port, void *ctx)
+{
+    struct pool_open *open = ctx;
+    return sockrt_pool_open(host, port, open->cfg, &open->pool);
+}
+
 JNIEXPORT jlong JNICALL Java_io_sockrt_SockrtNative_poolOpen(JNIEnv *env, jclass cls UNUSED, jstring host,
                                                              jint port, jintArray config)
 {
-    if (port < 0 || port > 0xFFFF) {
-        sockrt_jni_throw_iae(env, "port out of range");
-        return 0;
-    }
     if (!check_int_array(env, config, CFG_FIELDS)) {
         return 0;
     }
@@ -71,29 +78,48 @@ JNIEXPORT jlong JNICALL Java_io_sockrt_SockrtNative_poolOpen(JNIEnv *env, jclass
     cfg.check_on_acquire = v[CFG_CHECK] != 0;
     cfg.nodelay = v[CFG_NODELAY] != 0;
 
-    const char *chars = sockrt_jni_host(env, host);
-    if (chars == NULL) {
+    struct pool_open open = {&cfg, 0};
+    return sockrt_jni_with_host(env, host, port, call_pool_open, &open) ? (jlong)open.pool : 0;
+}
+
+/* One bounded slice of an acquire (the Java side loops, checking for
+ * Thread.interrupt() between slices): the connection, or 0 with no
+ * exception if no slot came free within timeout_ms. Needs
+ * sockrt_pool_acquire_ex (SOCKRT_ACQUIRE_FRESH marks a header that has it);
+ * without it, UnsupportedOperationException. */
+JNIEXPORT jlong JNICALL Java_io_sockrt_SockrtNative_poolAcquireSlice(JNIEnv *env, jclass cls UNUSED, jlong pool,
+                                                                     jint flags, jint timeout_ms)
+{
+#ifdef SOCKRT_ACQUIRE_FRESH
+    sockrt_handle conn = 0;
+    int32_t status = sockrt_pool_acquire_ex((sockrt_handle)pool, (uint32_t)flags, timeout_ms, &conn);
+    if (status == SOCKRT_E_POOL_EXHAUSTED) {
         return 0;
     }
-    sockrt_handle pool = 0;
-    int32_t status = sockrt_pool_open(chars, (uint16_t)port, &cfg, &pool);
-    sockrt_jni_host_done(env, host, chars);
-    if (status != SOCKRT_OK) {
-        sockrt_jni_throw_status(env, status);
-        return 0;
-    }
-    return (jlong)pool;
+    return sockrt_jni_handle_or_throw(env, status, conn);
+#else
+    (void)pool;
+    (void)flags;
+    (void)timeout_ms;
+    sockrt_jni_throw_unsupported(env, "this libsockrt has no sockrt_pool_acquire_ex");
+    return 0;
+#endif
+}
+
+JNIEXPORT jboolean JNICALL Java_io_sockrt_SockrtNative_poolHasSlices(JNIEnv *env UNUSED, jclass cls UNUSED)
+{
+#ifdef SOCKRT_ACQUIRE_FRESH
+    return JNI_TRUE;
+#else
+    return JNI_FALSE;
+#endif
 }
 
 JNIEXPORT jlong JNICALL Java_io_sockrt_SockrtNative_poolAcquire(JNIEnv *env, jclass cls UNUSED, jlong pool)
 {
     sockrt_handle conn = 0;
     int32_t status = sockrt_pool_acquire((sockrt_handle)pool, &conn);
-    if (status != SOCKRT_OK) {
-        sockrt_jni_throw_status(env, status);
-        return 0;
-    }
-    return (jlong)conn;
+    return sockrt_jni_handle_or_throw(env, status, conn);
 }
 
 /* Release and discard run from close() and from the cleaner, so they never
@@ -138,9 +164,7 @@ JNIEXPORT void JNICALL Java_io_sockrt_SockrtNative_poolStats(JNIEnv *env, jclass
         return;
     }
     sockrt_pool_stats s;
-    int32_t status = sockrt_pool_get_stats((sockrt_handle)pool, &s);
-    if (status != SOCKRT_OK) {
-        sockrt_jni_throw_status(env, status);
+    if (!sockrt_jni_status_or_throw(env, sockrt_pool_get_stats((sockrt_handle)pool, &s))) {
         return;
     }
     const uint64_t fields[9] = {s.idle, s.in_use, s.created, s.reused, s.closed_stale,

@@ -10,6 +10,7 @@
 #include "glue.h"
 
 #include <string.h>
+#include <time.h>
 
 /* ---- library ---- */
 
@@ -36,125 +37,106 @@ JNIEXPORT jstring JNICALL Java_io_sockrt_SockrtNative_strerror(JNIEnv *env, jcla
 
 /* ---- lifecycle ---- */
 
-/* Returns the handle a successful call wrote, or throws for a failed one.
- * Callers store the status first: the call must run before the handle is read. */
-static jlong handle_or_throw(JNIEnv *env, int32_t status, sockrt_handle handle)
-{
-    if (status != SOCKRT_OK) {
-        sockrt_jni_throw_status(env, status);
-        return 0;
-    }
-    return (jlong)handle;
-}
-
-static void status_or_throw(JNIEnv *env, int32_t status)
-{
-    if (status != SOCKRT_OK) {
-        sockrt_jni_throw_status(env, status);
-    }
-}
-
 JNIEXPORT jlong JNICALL Java_io_sockrt_SockrtNative_socket(JNIEnv *env, jclass cls UNUSED, jint family,
                                                            jint type)
 {
     sockrt_handle h = 0;
     int32_t status = sockrt_socket(family, type, &h);
-    return handle_or_throw(env, status, h);
+    return sockrt_jni_handle_or_throw(env, status, h);
+}
+
+/* The calls below that take a host and a port go through sockrt_jni_with_host;
+ * each passes its other arguments and its result in a small struct. */
+struct host_call {
+    sockrt_handle h;    /* in: the socket, or out: the new handle */
+    int32_t number;     /* a timeout or a backlog */
+};
+
+static int32_t call_tcp_connect(const char *host, uint16_t port, void *ctx)
+{
+    struct host_call *c = ctx;
+    return sockrt_tcp_connect(host, port, c->number, &c->h);
+}
+
+static int32_t call_tcp_listen(const char *host, uint16_t port, void *ctx)
+{
+    struct host_call *c = ctx;
+    return sockrt_tcp_listen(host, port, c->number, &c->h);
+}
+
+static int32_t call_udp_bind(const char *host, uint16_t port, void *ctx)
+{
+    struct host_call *c = ctx;
+    return sockrt_udp_bind(host, port, &c->h);
+}
+
+static int32_t call_bind(const char *host, uint16_t port, void *ctx)
+{
+    struct host_call *c = ctx;
+    return sockrt_bind(c->h, host, port);
+}
+
+static int32_t call_connect(const char *host, uint16_t port, void *ctx)
+{
+    struct host_call *c = ctx;
+    return sockrt_connect(c->h, host, port, c->number);
 }
 
 JNIEXPORT jlong JNICALL Java_io_sockrt_SockrtNative_tcpConnect(JNIEnv *env, jclass cls UNUSED, jstring host,
                                                                jint port, jint timeout_ms)
 {
-    if (!sockrt_jni_check_port(env, port)) {
-        return 0;
-    }
-    const char *chars = sockrt_jni_host(env, host);
-    if (chars == NULL) {
-        return 0;
-    }
-    sockrt_handle h = 0;
-    int32_t status = sockrt_tcp_connect(chars, (uint16_t)port, timeout_ms, &h);
-    sockrt_jni_host_done(env, host, chars);
-    return handle_or_throw(env, status, h);
+    struct host_call c = {0, timeout_ms};
+    return sockrt_jni_with_host(env, host, port, call_tcp_connect, &c) ? (jlong)c.h : 0;
 }
 
 JNIEXPORT jlong JNICALL Java_io_sockrt_SockrtNative_tcpListen(JNIEnv *env, jclass cls UNUSED, jstring host,
                                                               jint port, jint backlog)
 {
-    if (!sockrt_jni_check_port(env, port)) {
-        return 0;
-    }
-    const char *chars = sockrt_jni_host(env, host);
-    if (chars == NULL) {
-        return 0;
-    }
-    sockrt_handle h = 0;
-    int32_t status = sockrt_tcp_listen(chars, (uint16_t)port, backlog, &h);
-    sockrt_jni_host_done(env, host, chars);
-    return handle_or_throw(env, status, h);
+    struct host_call c = {0, backlog};
+    return sockrt_jni_with_host(env, host, port, call_tcp_listen, &c) ? (jlong)c.h : 0;
 }
 
 JNIEXPORT jlong JNICALL Java_io_sockrt_SockrtNative_udpBind(JNIEnv *env, jclass cls UNUSED, jstring host,
                                                             jint port)
 {
-    if (!sockrt_jni_check_port(env, port)) {
-        return 0;
-    }
-    const char *chars = sockrt_jni_host(env, host);
-    if (chars == NULL) {
-        return 0;
-    }
-    sockrt_handle h = 0;
-    int32_t status = sockrt_udp_bind(chars, (uint16_t)port, &h);
-    sockrt_jni_host_done(env, host, chars);
-    return handle_or_throw(env, status, h);
+    struct host_call c = {0, 0};
+    return sockrt_jni_with_host(env, host, port, call_udp_bind, &c) ? (jlong)c.h : 0;
 }
 
 JNIEXPORT void JNICALL Java_io_sockrt_SockrtNative_bind(JNIEnv *env, jclass cls UNUSED, jlong h, jstring host,
                                                         jint port)
 {
-    if (!sockrt_jni_check_port(env, port)) {
-        return;
-    }
-    const char *chars = sockrt_jni_host(env, host);
-    if (chars == NULL) {
-        return;
-    }
-    int32_t status = sockrt_bind((sockrt_handle)h, chars, (uint16_t)port);
-    sockrt_jni_host_done(env, host, chars);
-    status_or_throw(env, status);
+    struct host_call c = {(sockrt_handle)h, 0};
+    sockrt_jni_with_host(env, host, port, call_bind, &c);
 }
 
 JNIEXPORT void JNICALL Java_io_sockrt_SockrtNative_listen(JNIEnv *env, jclass cls UNUSED, jlong h, jint backlog)
 {
-    status_or_throw(env, sockrt_listen((sockrt_handle)h, backlog));
+    sockrt_jni_status_or_throw(env, sockrt_listen((sockrt_handle)h, backlog));
 }
 
 JNIEXPORT jlong JNICALL Java_io_sockrt_SockrtNative_accept(JNIEnv *env, jclass cls UNUSED, jlong h)
 {
     sockrt_handle conn = 0;
     int32_t status = sockrt_accept((sockrt_handle)h, &conn);
-    return handle_or_throw(env, status, conn);
+    return sockrt_jni_handle_or_throw(env, status, conn);
 }
 
 JNIEXPORT void JNICALL Java_io_sockrt_SockrtNative_connect(JNIEnv *env, jclass cls UNUSED, jlong h, jstring host,
                                                            jint port, jint timeout_ms)
 {
-    if (!sockrt_jni_check_port(env, port)) {
-        return;
-    }
-    const char *chars = sockrt_jni_host(env, host);
-    if (chars == NULL) {
-        return;
-    }
-    int32_t status = sockrt_connect((sockrt_handle)h, chars, (uint16_t)port, timeout_ms);
-    sockrt_jni_host_done(env, host, chars);
-    status_or_throw(env, status);
+    struct host_call c = {(sockrt_handle)h, timeout_ms};
+    sockrt_jni_with_host(env, host, port, call_connect, &c);
 }
 
 JNIEXPORT void JNICALL Java_io_sockrt_SockrtNative_shutdown(JNIEnv *env, jclass cls UNUSED, jlong h, jint how)
 {
-    status_or_throw(env, sockrt_shutdown((sockrt_handle)h, how));
+    sockrt_jni_status_or_throw(env, sockrt_shutdown((sockrt_handle)h, how));
+}
+
+JNIEXPORT void JNICALL Java_io_sockrt_SockrtNative_disconnect(JNIEnv *env, jclass cls UNUSED, jlong h)
+{
+    sockrt_jni_status_or_throw(env, sockrt_disconnect((sockrt_handle)h));
 }
 
 JNIEXPORT jint JNICALL Java_io_sockrt_SockrtNative_close(JNIEnv *env UNUSED, jclass cls UNUSED, jlong h)
@@ -217,42 +199,81 @@ JNIEXPORT jint JNICALL Java_io_sockrt_SockrtNative_send(JNIEnv *env, jclass cls 
     return (jint)n;
 }
 
+/* sendAll and recvExact of a byte[] go through the kept bounce buffer one
+ * chunk at a time, so a large array costs no allocation of its size. The Java
+ * side holds the socket's write (or read) lock around the call, so concurrent
+ * calls still never interleave their bytes. The option's timeout still bounds
+ * the whole call: when one is set, each chunk after the first is given the
+ * time left (and the option is put back afterwards). */
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void all_in_chunks(JNIEnv *env, sockrt_handle h, jbyteArray array, jint off, jint len, int sending)
+{
+    size_t chunk = partial_length(len);
+    int owned;
+    unsigned char *buf = sockrt_jni_scratch(env, chunk, &owned);
+    if (buf == NULL) {
+        return;
+    }
+    int32_t opt = sending ? SOCKRT_OPT_WRITE_TIMEOUT_MS : SOCKRT_OPT_READ_TIMEOUT_MS;
+    int64_t timeout = -1;
+    int32_t status = SOCKRT_OK;
+    if ((size_t)len > chunk) {
+        status = sockrt_get_option(h, opt, &timeout);
+    }
+    int64_t deadline = timeout > 0 ? now_ms() + timeout : 0;
+    int changed = 0;
+    for (jint done = 0; status == SOCKRT_OK && done < len;) {
+        jint n = (jint)partial_length(len - done);
+        if (deadline != 0 && done > 0) {
+            int64_t left = deadline - now_ms();
+            status = left > 0 ? sockrt_set_option(h, opt, left) : SOCKRT_E_TIMEOUT;
+            changed = 1;
+            if (status != SOCKRT_OK) {
+                break;
+            }
+        }
+        if (sending) {
+            (*env)->GetByteArrayRegion(env, array, off + done, n, (jbyte *)buf);
+            if ((*env)->ExceptionCheck(env)) {
+                break;
+            }
+            status = sockrt_send_all(h, buf, (size_t)n);
+        } else {
+            status = sockrt_recv_exact(h, buf, (size_t)n);
+            if (status == SOCKRT_OK) {
+                (*env)->SetByteArrayRegion(env, array, off + done, n, (const jbyte *)buf);
+            }
+        }
+        done += n;
+    }
+    /* Throw first: it reads the failed call's message, which the restore would replace. */
+    sockrt_jni_status_or_throw(env, status);
+    if (changed) {
+        sockrt_set_option(h, opt, timeout);
+    }
+    sockrt_jni_scratch_done(buf, owned);
+}
+
 JNIEXPORT void JNICALL Java_io_sockrt_SockrtNative_recvExact(JNIEnv *env, jclass cls UNUSED, jlong h,
                                                              jbyteArray array, jint off, jint len)
 {
-    if (!sockrt_jni_check_array(env, array, off, len)) {
-        return;
+    if (sockrt_jni_check_array(env, array, off, len) && len > 0) {
+        all_in_chunks(env, (sockrt_handle)h, array, off, len, 0);
     }
-    int owned;
-    unsigned char *buf = sockrt_jni_scratch(env, (size_t)len, &owned);
-    if (buf == NULL && len > 0) {
-        return;
-    }
-    int32_t status = sockrt_recv_exact((sockrt_handle)h, buf, (size_t)len);
-    if (status != SOCKRT_OK) {
-        sockrt_jni_throw_status(env, status);
-    } else if (len > 0) {
-        (*env)->SetByteArrayRegion(env, array, off, len, (const jbyte *)buf);
-    }
-    sockrt_jni_scratch_done(buf, owned);
 }
 
 JNIEXPORT void JNICALL Java_io_sockrt_SockrtNative_sendAll(JNIEnv *env, jclass cls UNUSED, jlong h,
                                                            jbyteArray array, jint off, jint len)
 {
-    if (!sockrt_jni_check_array(env, array, off, len)) {
-        return;
+    if (sockrt_jni_check_array(env, array, off, len) && len > 0) {
+        all_in_chunks(env, (sockrt_handle)h, array, off, len, 1);
     }
-    int owned;
-    unsigned char *buf = sockrt_jni_scratch(env, (size_t)len, &owned);
-    if (buf == NULL && len > 0) {
-        return;
-    }
-    (*env)->GetByteArrayRegion(env, array, off, len, (jbyte *)buf);
-    if (!(*env)->ExceptionCheck(env)) {
-        status_or_throw(env, sockrt_send_all((sockrt_handle)h, buf, (size_t)len));
-    }
-    sockrt_jni_scratch_done(buf, owned);
 }
 
 /* One bounce buffer holds the request, then the reply after it, so the
@@ -283,11 +304,26 @@ JNIEXPORT void JNICALL Java_io_sockrt_SockrtNative_exchange(JNIEnv *env, jclass 
     sockrt_jni_scratch_done(buf, owned);
 }
 
+/* send_to through sockrt_jni_with_host: the datagram in, the count out. */
+struct send_to_call {
+    sockrt_handle h;
+    const unsigned char *buf;
+    size_t len;
+    int64_t sent;
+};
+
+static int32_t call_send_to(const char *host, uint16_t port, void *ctx)
+{
+    struct send_to_call *c = ctx;
+    c->sent = sockrt_send_to(c->h, c->buf, c->len, host, port);
+    return c->sent < 0 ? (int32_t)(c->sent < INT32_MIN ? SOCKRT_E_IO : c->sent) : SOCKRT_OK;
+}
+
 JNIEXPORT jint JNICALL Java_io_sockrt_SockrtNative_sendTo(JNIEnv *env, jclass cls UNUSED, jlong h,
                                                           jbyteArray array, jint off, jint len, jstring host,
                                                           jint port)
 {
-    if (!sockrt_jni_check_array(env, array, off, len) || !sockrt_jni_check_port(env, port)) {
+    if (!sockrt_jni_check_array(env, array, off, len)) {
         return 0;
     }
     int owned;
@@ -296,17 +332,10 @@ JNIEXPORT jint JNICALL Java_io_sockrt_SockrtNative_sendTo(JNIEnv *env, jclass cl
         return 0;
     }
     (*env)->GetByteArrayRegion(env, array, off, len, (jbyte *)buf);
-    const char *chars = (*env)->ExceptionCheck(env) ? NULL : sockrt_jni_host(env, host);
-    int64_t n = 0;
-    if (chars != NULL) {
-        n = sockrt_send_to((sockrt_handle)h, buf, (size_t)len, chars, (uint16_t)port);
-        sockrt_jni_host_done(env, host, chars);
-        if (n < 0) {
-            sockrt_jni_throw_status(env, n);
-        }
-    }
+    struct send_to_call c = {(sockrt_handle)h, buf, (size_t)len, 0};
+    int ok = !(*env)->ExceptionCheck(env) && sockrt_jni_with_host(env, host, port, call_send_to, &c);
     sockrt_jni_scratch_done(buf, owned);
-    return (jint)(n < 0 ? 0 : n);
+    return ok ? (jint)c.sent : 0;
 }
 
 /* Copies the sender's host (NUL included) to the caller's byte[ADDR_MAX]
@@ -393,7 +422,7 @@ JNIEXPORT void JNICALL Java_io_sockrt_SockrtNative_recvExactDirect(JNIEnv *env, 
 {
     unsigned char *p = sockrt_jni_direct(env, buffer, pos, len);
     if (p != NULL) {
-        status_or_throw(env, sockrt_recv_exact((sockrt_handle)h, p, (size_t)len));
+        sockrt_jni_status_or_throw(env, sockrt_recv_exact((sockrt_handle)h, p, (size_t)len));
     }
 }
 
@@ -402,7 +431,7 @@ JNIEXPORT void JNICALL Java_io_sockrt_SockrtNative_sendAllDirect(JNIEnv *env, jc
 {
     unsigned char *p = sockrt_jni_direct(env, buffer, pos, len);
     if (p != NULL) {
-        status_or_throw(env, sockrt_send_all((sockrt_handle)h, p, (size_t)len));
+        sockrt_jni_status_or_throw(env, sockrt_send_all((sockrt_handle)h, p, (size_t)len));
     }
 }
 
@@ -413,7 +442,7 @@ JNIEXPORT void JNICALL Java_io_sockrt_SockrtNative_exchangeDirect(JNIEnv *env, j
     unsigned char *p = sockrt_jni_direct(env, req, pos, len);
     unsigned char *r = p == NULL ? NULL : sockrt_jni_direct(env, resp, rpos, rlen);
     if (r != NULL) {
-        status_or_throw(env, sockrt_exchange((sockrt_handle)h, p, (size_t)len, r, (size_t)rlen));
+        sockrt_jni_status_or_throw(env, sockrt_exchange((sockrt_handle)h, p, (size_t)len, r, (size_t)rlen));
     }
 }
 
@@ -421,21 +450,12 @@ JNIEXPORT jint JNICALL Java_io_sockrt_SockrtNative_sendToDirect(JNIEnv *env, jcl
                                                                 jobject buffer, jint pos, jint len, jstring host,
                                                                 jint port)
 {
-    if (!sockrt_jni_check_port(env, port)) {
-        return 0;
-    }
     unsigned char *p = sockrt_jni_direct(env, buffer, pos, len);
-    const char *chars = p == NULL ? NULL : sockrt_jni_host(env, host);
-    if (chars == NULL) {
+    if (p == NULL) {
         return 0;
     }
-    int64_t n = sockrt_send_to((sockrt_handle)h, p, (size_t)len, chars, (uint16_t)port);
-    sockrt_jni_host_done(env, host, chars);
-    if (n < 0) {
-        sockrt_jni_throw_status(env, n);
-        return 0;
-    }
-    return (jint)n;
+    struct send_to_call c = {(sockrt_handle)h, p, (size_t)len, 0};
+    return sockrt_jni_with_host(env, host, port, call_send_to, &c) ? (jint)c.sent : 0;
 }
 
 JNIEXPORT jlong JNICALL Java_io_sockrt_SockrtNative_recvFromDirect(JNIEnv *env, jclass cls UNUSED, jlong h,
@@ -460,14 +480,31 @@ JNIEXPORT jlong JNICALL Java_io_sockrt_SockrtNative_recvFromDirect(JNIEnv *env, 
 JNIEXPORT void JNICALL Java_io_sockrt_SockrtNative_setOption(JNIEnv *env, jclass cls UNUSED, jlong h, jint opt,
                                                              jlong value)
 {
-    status_or_throw(env, sockrt_set_option((sockrt_handle)h, opt, value));
+    sockrt_jni_status_or_throw(env, sockrt_set_option((sockrt_handle)h, opt, value));
 }
 
 JNIEXPORT jlong JNICALL Java_io_sockrt_SockrtNative_getOption(JNIEnv *env, jclass cls UNUSED, jlong h, jint opt)
 {
     int64_t value = 0;
-    status_or_throw(env, sockrt_get_option((sockrt_handle)h, opt, &value));
+    sockrt_jni_status_or_throw(env, sockrt_get_option((sockrt_handle)h, opt, &value));
     return value;
+}
+
+/* Raw int-valued socket options (IP_TOS and IPV6_TCLASS: java.net's traffic class). */
+JNIEXPORT void JNICALL Java_io_sockrt_SockrtNative_setSockOptInt(JNIEnv *env, jclass cls UNUSED, jlong h,
+                                                                 jint level, jint name, jint value)
+{
+    int v = value;
+    sockrt_jni_status_or_throw(env, sockrt_setsockopt((sockrt_handle)h, level, name, &v, sizeof v));
+}
+
+JNIEXPORT jint JNICALL Java_io_sockrt_SockrtNative_getSockOptInt(JNIEnv *env, jclass cls UNUSED, jlong h,
+                                                                 jint level, jint name)
+{
+    int v = 0;
+    size_t len = sizeof v;
+    sockrt_jni_status_or_throw(env, sockrt_getsockopt((sockrt_handle)h, level, name, &v, &len));
+    return v;
 }
 
 static int32_t address_of(sockrt_handle h, jboolean peer, char *host, size_t cap, uint16_t *port)

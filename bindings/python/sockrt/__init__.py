@@ -1,15 +1,23 @@
-"""sockrt: libsockrt's blocking TCP/UDP sockets and connection pool, shaped
-like the standard ``socket`` module.
+"""sockrt: libsockrt's blocking TCP/UDP sockets and connection pool, with the
+standard ``socket`` module's names, so that socket code runs on it unchanged:
 
-    import sockrt
-    with sockrt.create_connection(("127.0.0.1", 7000), timeout=5) as s:
+    import sockrt as socket
+    with socket.create_connection(("127.0.0.1", 7000), timeout=5) as s:
         s.sendall(b"ping")
         reply = s.recv(4)
 
-Constants AF_*, SOCK_* and SHUT_* have the standard module's values.
-Library options (``Socket.set_option``) are ``OPT_*``; readiness bits for
+Every name of the standard module is here: ``socket`` (alias ``Socket``) and
+the connection helpers are sockrt's own; the constants (same values), the
+exception classes (``error``, ``timeout``, ``gaierror``, ``herror``) and the
+helpers that involve no socket object (``getaddrinfo``, ``inet_pton``, ...)
+are the standard module's own objects. ``sockrt.patch()`` puts sockrt in
+place of the standard module for the whole process.
+
+Library options (``socket.set_option``) are ``OPT_*``; readiness bits for
 ``poll`` are ``POLL_*``; status codes are ``E_*`` (``Error.code``).
 """
+
+import socket as _std
 
 from . import _constants as _C
 from ._errors import (
@@ -22,7 +30,9 @@ from ._errors import (
     ConnectionReset,
     Eof,
     Error,
+    InProgress,
     InternalError,
+    Interrupted,
     InvalidArgument,
     InvalidState,
     IOFailure,
@@ -36,10 +46,13 @@ from ._errors import (
     WouldBlock,
     WrongKind,
 )
+from ._ffi import lib_path as library_path
 from ._ffi import library_version
 from ._ffi import open_handles as _open_handles
+from ._patch import is_patched, patch, patched, unpatch
 from ._pool import Pool, PooledConnection, PoolStats
 from ._socket import (
+    _GLOBAL_DEFAULT_TIMEOUT,
     AF_INET,
     AF_INET6,
     SHUT_RD,
@@ -49,10 +62,37 @@ from ._socket import (
     SOCK_STREAM,
     Address,
     Socket,
+    SocketType,
     create_connection,
     create_server,
+    fromfd,
+    getdefaulttimeout,
+    has_dualstack_ipv6,
     poll,
+    setdefaulttimeout,
+    socket,
+    socketpair,
 )
+
+# The rest of the standard module's public names, taken from it (not
+# copied), so the values are the platform's: constants, enums, exception
+# classes and the helpers that work on names, numbers and descriptors.
+_OURS = set(globals())
+STANDARD_NAMES = tuple(
+    name
+    for name in list(getattr(_std, "__all__", ()))
+    + ["AddressInfo", "MsgFlag"]
+    + [n for n in dir(_std) if n.isupper() and isinstance(getattr(_std, n), int)]
+    if hasattr(_std, name)
+)
+for _name in STANDARD_NAMES:
+    if _name not in _OURS:
+        globals()[_name] = getattr(_std, _name)
+del _name
+error = _std.error
+timeout = _std.timeout
+gaierror = _std.gaierror
+herror = _std.herror
 
 __version__: str = library_version()
 
@@ -65,12 +105,18 @@ OPT_RECV_BUFFER: int = _C.SOCKRT_OPT_RECV_BUFFER
 OPT_SEND_BUFFER: int = _C.SOCKRT_OPT_SEND_BUFFER
 OPT_BROADCAST: int = _C.SOCKRT_OPT_BROADCAST
 OPT_BUSY_POLL_US: int = _C.SOCKRT_OPT_BUSY_POLL_US
+OPT_LINGER: int = _C.SOCKRT_OPT_LINGER
+OPT_REUSEPORT: int = _C.SOCKRT_OPT_REUSEPORT
+OPT_ERROR: int = _C.SOCKRT_OPT_ERROR
+OPT_NREAD: int = _C.SOCKRT_OPT_NREAD
+OPT_BACKLOG: int = _C.SOCKRT_OPT_BACKLOG
 
 POLL_IN: int = _C.SOCKRT_POLL_IN
 POLL_OUT: int = _C.SOCKRT_POLL_OUT
 POLL_ERR: int = _C.SOCKRT_POLL_ERR
 POLL_HUP: int = _C.SOCKRT_POLL_HUP
 POLL_CLOSED: int = _C.SOCKRT_POLL_CLOSED
+POLL_EDGE: int = _C.SOCKRT_POLL_EDGE
 
 E_INVALID_ARGUMENT: int = _C.SOCKRT_E_INVALID_ARGUMENT
 E_BAD_HANDLE: int = _C.SOCKRT_E_BAD_HANDLE
@@ -91,6 +137,9 @@ E_POOL_CLOSED: int = _C.SOCKRT_E_POOL_CLOSED
 E_LIMIT: int = _C.SOCKRT_E_LIMIT
 E_PANIC: int = _C.SOCKRT_E_PANIC
 E_IO: int = _C.SOCKRT_E_IO
+E_INTERRUPTED: int = _C.SOCKRT_E_INTERRUPTED
+E_WOULD_BLOCK: int = _C.SOCKRT_E_WOULD_BLOCK
+E_IN_PROGRESS: int = _C.SOCKRT_E_IN_PROGRESS
 E_TLS_HANDSHAKE: int = _C.SOCKRT_E_TLS_HANDSHAKE
 E_TLS_CERTIFICATE: int = _C.SOCKRT_E_TLS_CERTIFICATE
 E_TLS_TRUNCATED: int = _C.SOCKRT_E_TLS_TRUNCATED
@@ -107,6 +156,7 @@ def open_handles() -> int:
 
 
 __all__ = [
+    "_GLOBAL_DEFAULT_TIMEOUT",
     "AF_INET",
     "AF_INET6",
     "SOCK_STREAM",
@@ -115,15 +165,31 @@ __all__ = [
     "SHUT_WR",
     "SHUT_RDWR",
     "Address",
+    "socket",
     "Socket",
+    "SocketType",
+    "create_connection",
+    "create_server",
+    "fromfd",
+    "getdefaulttimeout",
+    "setdefaulttimeout",
+    "has_dualstack_ipv6",
+    "socketpair",
+    "error",
+    "timeout",
+    "gaierror",
+    "herror",
     "PooledConnection",
     "Pool",
     "PoolStats",
-    "create_connection",
-    "create_server",
     "poll",
+    "patch",
+    "unpatch",
+    "patched",
+    "is_patched",
     "open_handles",
     "library_version",
+    "library_path",
     "Error",
     "InvalidArgument",
     "BadHandle",
@@ -132,6 +198,8 @@ __all__ = [
     "NotConnected",
     "Timeout",
     "WouldBlock",
+    "InProgress",
+    "Interrupted",
     "Closed",
     "Eof",
     "ConnectionRefused",
@@ -146,4 +214,10 @@ __all__ = [
     "LimitError",
     "InternalError",
     "IOFailure",
-] + [name for name in dir() if name.startswith(("OPT_", "POLL_", "E_"))]
+]
+__all__.extend(
+    sorted(
+        {name for name in STANDARD_NAMES if name not in __all__}
+        | {name for name in dir() if name.startswith(("OPT_", "POLL_", "E_"))}
+    )
+)

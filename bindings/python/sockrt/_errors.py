@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ctypes
 import errno as _errno
+import re
 import socket as _stdsocket
 from typing import Optional
 
@@ -64,16 +65,32 @@ class NotConnected(Error):
     """SOCKRT_E_NOT_CONNECTED (errno ENOTCONN)."""
 
 
-class Timeout(Error, TimeoutError):
+# socket.timeout is TimeoutError from Python 3.10; before, a class of its own.
+_TIMEOUT_BASES = (
+    (Error, TimeoutError)
+    if _stdsocket.timeout is TimeoutError
+    else (Error, _stdsocket.timeout, TimeoutError)
+)
+
+
+class Timeout(*_TIMEOUT_BASES):  # type: ignore[misc]
     """SOCKRT_E_TIMEOUT: also a TimeoutError (``socket.timeout``)."""
 
 
-class WouldBlock(Timeout, BlockingIOError):
-    """A non-blocking socket (timeout 0) had nothing to do at once.
+class WouldBlock(Error, BlockingIOError):
+    """A non-blocking call (timeout 0, or MSG_DONTWAIT) had nothing to do at
+    once: a BlockingIOError with errno EAGAIN, as the standard module raises,
+    and not a TimeoutError (``except socket.timeout`` does not catch it)."""
 
-    Both a BlockingIOError (as the standard module raises for non-blocking
-    sockets) and a TimeoutError (what the library reported).
-    """
+
+class InProgress(Error, BlockingIOError):
+    """SOCKRT_E_IN_PROGRESS: a non-blocking connect is under way (errno
+    EINPROGRESS); wait until the socket is writable, then read SO_ERROR."""
+
+
+class Interrupted(Error, InterruptedError):
+    """SOCKRT_E_INTERRUPTED: a signal interrupted the call. The binding
+    handles it (PEP 475) and never raises it from socket calls."""
 
 
 class Closed(Error):
@@ -159,6 +176,9 @@ ERRORS: dict[int, tuple[type[Error], Optional[int]]] = {
     C.SOCKRT_E_LIMIT: (LimitError, None),
     C.SOCKRT_E_PANIC: (InternalError, None),
     C.SOCKRT_E_IO: (IOFailure, None),
+    C.SOCKRT_E_INTERRUPTED: (Interrupted, _errno.EINTR),
+    C.SOCKRT_E_WOULD_BLOCK: (WouldBlock, _errno.EAGAIN),
+    C.SOCKRT_E_IN_PROGRESS: (InProgress, _errno.EINPROGRESS),
 }
 
 
@@ -178,6 +198,19 @@ def _last_message(code: int) -> str:
     return buf.value.decode("utf-8", "replace")
 
 
+_PROGRESS = re.compile(r"\((\d+) of (\d+) bytes (sent|received)\)")
+
+
+def last_progress(code: int) -> Optional[tuple[int, str]]:
+    """(bytes done, "sent" or "received") of this thread's last failed
+    send_all/recv_exact/exchange, read from its message, or None."""
+    found = _PROGRESS.findall(_last_message(code))
+    if not found:
+        return None
+    done, _total, verb = found[-1]
+    return int(done), verb
+
+
 def error_for(code: int, nonblocking: bool = False) -> Error:
     """The exception for a failed call's `code`; call it at once, on the
     thread that made the call, since the library keeps the details per thread.
@@ -189,7 +222,11 @@ def error_for(code: int, nonblocking: bool = False) -> Error:
         cls = BrokenPipe
     elif cls is Timeout and nonblocking:
         cls = WouldBlock
-        os_errno = os_errno or _errno.EAGAIN
+        os_errno = _errno.EAGAIN
+    elif cls is Timeout:
+        # As the standard module: errno None, so that code testing errno
+        # for EAGAIN never mistakes a timeout for a non-blocking miss.
+        return cls(code, message)
     return cls(code, message, os_errno or default_errno)
 
 

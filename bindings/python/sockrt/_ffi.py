@@ -123,7 +123,26 @@ _PROTOTYPES: dict[str, tuple[object, list[object]]] = {
     "sockrt_pool_was_reused": (c_int32, [_H]),
     "sockrt_pool_get_stats": (c_int32, [_H, POINTER(PoolStats)]),
     "sockrt_pool_close": (c_int32, [_H]),
+    "sockrt_set_interruptible": (c_int32, [c_int32]),
+    "sockrt_recv_flags": (c_int64, [_H, c_void_p, c_size_t, c_int32]),
+    "sockrt_send_flags": (c_int64, [_H, c_void_p, c_size_t, c_int32]),
+    "sockrt_recv_from_flags": (
+        c_int64,
+        [_H, c_void_p, c_size_t, c_int32, c_void_p, c_size_t, c_void_p],
+    ),
+    "sockrt_send_to_flags": (c_int64, [_H, c_void_p, c_size_t, c_int32, c_char_p, c_uint16]),
+    "sockrt_adopt_fd": (c_int32, [c_int32, _HP]),
+    "sockrt_detach": (c_int32, [_H, POINTER(c_int32)]),
+    "sockrt_dup": (c_int32, [_H, _HP]),
+    "sockrt_setsockopt": (c_int32, [_H, c_int32, c_int32, c_void_p, c_size_t]),
+    "sockrt_getsockopt": (c_int32, [_H, c_int32, c_int32, c_void_p, POINTER(c_size_t)]),
+    "sockrt_disconnect": (c_int32, [_H]),
+    "sockrt_pool_acquire_ex": (c_int32, [_H, c_uint32, c_int32, _HP]),
 }
+
+# Declared when the library has them (functions still landing; the features
+# that need them raise a clear error until then).
+_OPTIONAL: dict[str, tuple[object, list[object]]] = {}
 
 
 def _candidates() -> list[tuple[str, str | None]]:
@@ -189,6 +208,32 @@ def _declare(lib: ctypes.CDLL) -> None:
         func = getattr(lib, name)
         func.restype = restype
         func.argtypes = argtypes
+    for name, (restype, argtypes) in _OPTIONAL.items():
+        func = getattr(lib, name, None)
+        if func is not None:
+            func.restype = restype
+            func.argtypes = argtypes
+
+
+def _optional(name: str):  # type: ignore[no-untyped-def]
+    """The library function `name`, or a stand-in that raises a clear error."""
+    func = getattr(lib, name, None)
+    if func is not None:
+        return func
+
+    def missing(*_args: object) -> int:
+        raise NotImplementedError(
+            f"sockrt: the loaded library ({lib_path}) has no {name}(); rebuild libsockrt"
+        )
+
+    missing.__name__ = name
+    missing.missing = True  # type: ignore[attr-defined]
+    return missing
+
+
+def has(name: str) -> bool:
+    """True if the loaded library exports `name`."""
+    return getattr(lib, name, None) is not None
 
 
 lib, lib_path = _load()
@@ -234,6 +279,18 @@ pool_discard = lib.sockrt_pool_discard
 pool_was_reused = lib.sockrt_pool_was_reused
 pool_get_stats = lib.sockrt_pool_get_stats
 pool_close = lib.sockrt_pool_close
+set_interruptible = lib.sockrt_set_interruptible
+recv_flags = lib.sockrt_recv_flags
+send_flags = lib.sockrt_send_flags
+recv_from_flags = lib.sockrt_recv_from_flags
+send_to_flags = lib.sockrt_send_to_flags
+adopt_fd = lib.sockrt_adopt_fd
+detach = lib.sockrt_detach
+dup = lib.sockrt_dup
+setsockopt = lib.sockrt_setsockopt
+getsockopt = lib.sockrt_getsockopt
+disconnect = lib.sockrt_disconnect
+pool_acquire_ex = lib.sockrt_pool_acquire_ex
 
 # ---- TLS (sockrt.tls) ------------------------------------------------------
 
@@ -330,9 +387,51 @@ release_buffer = ctypes.pythonapi.PyBuffer_Release
 release_buffer.argtypes = [POINTER(PyBuffer)]
 release_buffer.restype = None
 PYBUF_SIMPLE = 0
+# Runs the Python signal handlers that are due; raises what a handler raised
+# (PyDLL checks the error indicator after the call).
+check_signals = ctypes.pythonapi.PyErr_CheckSignals
+check_signals.argtypes = []
+check_signals.restype = ctypes.c_int
 
 
 def library_version() -> str:
     """The version libsockrt reports, "MAJOR.MINOR.PATCH"."""
     raw = version()
     return raw.decode("ascii") if raw else ""
+
+
+# ---- poller and fan-out (sockrt_poller_*, sockrt_send_many) -----------------
+# Declared in one block, used by sockrt.selectors.
+
+
+class PollEvent(Structure):
+    """struct sockrt_poll_event."""
+
+    _fields_ = [("token", c_uint64), ("events", c_uint32), ("reserved", c_uint32)]
+
+
+_POLLER_PROTOTYPES: dict[str, tuple[object, list[object]]] = {
+    "sockrt_poller_open": (c_int32, [_HP]),
+    "sockrt_poller_add": (c_int32, [_H, _H, c_uint32, c_uint64]),
+    "sockrt_poller_modify": (c_int32, [_H, _H, c_uint32, c_uint64]),
+    "sockrt_poller_remove": (c_int32, [_H, _H]),
+    "sockrt_poller_add_fd": (c_int32, [_H, c_int32, c_uint32, c_uint64]),
+    "sockrt_poller_modify_fd": (c_int32, [_H, c_int32, c_uint32, c_uint64]),
+    "sockrt_poller_remove_fd": (c_int32, [_H, c_int32]),
+    "sockrt_poller_wait": (c_int32, [_H, c_void_p, c_size_t, c_int32]),
+    "sockrt_poller_wake": (c_int32, [_H]),
+    "sockrt_send_many": (c_int64, [c_void_p, c_size_t, c_void_p, c_size_t, c_void_p]),
+}
+_PROTOTYPES.update(_POLLER_PROTOTYPES)
+_declare(lib)
+
+poller_open = lib.sockrt_poller_open
+poller_add = lib.sockrt_poller_add
+poller_modify = lib.sockrt_poller_modify
+poller_remove = lib.sockrt_poller_remove
+poller_add_fd = lib.sockrt_poller_add_fd
+poller_modify_fd = lib.sockrt_poller_modify_fd
+poller_remove_fd = lib.sockrt_poller_remove_fd
+poller_wait = lib.sockrt_poller_wait
+poller_wake = lib.sockrt_poller_wake
+send_many = lib.sockrt_send_many

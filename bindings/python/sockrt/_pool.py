@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from ctypes import byref, c_uint64
+from time import monotonic as _monotonic
 from typing import Any, NamedTuple, Optional, Tuple
 
 from . import _constants as C
@@ -13,13 +15,23 @@ from ._socket import (
     AF_INET6,
     SOCK_STREAM,
     Socket,
+    _check_signals,
     _finalizer_for,
-    _host_bytes,
+    _plain_host,
     _port,
     _timeout_ms,
 )
 
 _UINT32_MAX = 2**32 - 1
+# The main thread waits for a slot in slices this long, running the Python
+# signal handlers between slices (Ctrl-C reaches a waiting acquire).
+_SLICE_MS = 50
+_MAIN_IDENT = threading.main_thread().ident
+
+
+_HAS_EX = _ffi.has("sockrt_pool_acquire_ex")
+_lease_lock = threading.Lock()
+_ACQUIRE_FRESH = C.SOCKRT_ACQUIRE_FRESH
 
 
 class PoolStats(NamedTuple):
@@ -70,10 +82,11 @@ class PooledConnection(Socket):
         return rc == 1
 
     def _end_lease(self, func: Any) -> None:
-        h = self._h
-        if not h or self._finalizer.detach() is None:
-            return  # already released, discarded or closed
-        self._forget_handle()
+        with _lease_lock:  # one of concurrent release/discard/close ends it
+            h = self._h
+            if not h:
+                return  # already released, discarded or closed
+            self._forget_handle()
         rc = func(self._pool._h, h)
         if rc:
             # The pool was closed meanwhile: the lease ends by closing.
@@ -125,7 +138,16 @@ class Pool:
             reply = conn.recv_exact(n)
     """
 
-    __slots__ = ("_h", "_host", "_port", "_family", "_finalizer", "__weakref__")
+    __slots__ = (
+        "_h",
+        "_host",
+        "_port",
+        "_family",
+        "_acquire_ms",
+        "_extra_slices",
+        "_finalizer",
+        "__weakref__",
+    )
 
     def __init__(
         self,
@@ -143,7 +165,7 @@ class Pool:
         tls: Any = None,
         server_hostname: Optional[str] = None,
     ) -> None:
-        host_c = _host_bytes(host, AF_INET)
+        host_c = _plain_host(host)
         port = _port(port)
         cfg = _ffi.PoolConfig()
         _ffi.pool_config_init(byref(cfg))
@@ -168,6 +190,10 @@ class Pool:
         if rc:
             raise error_for(rc)
         self._h = out.value
+        self._acquire_ms = cfg.acquire_timeout_ms
+        # Slices after the first of a sliced wait: the library counts each
+        # as a wait and a timeout; stats() takes them out again.
+        self._extra_slices = 0
         self._host = host
         self._port = port
         # Pooled connections are named by their host; a literal tells the family.
@@ -186,16 +212,22 @@ class Pool:
     def closed(self) -> bool:
         return not self._h
 
-    def acquire(self) -> PooledConnection:
+    def acquire(self, *, fresh: bool = False) -> PooledConnection:
         """Leases a connection: an idle one that passes the liveness check,
         a new one, or (at max_total) the next one released within
-        acquire_timeout. Raises PoolExhausted (a TimeoutError), PoolClosed,
-        or the connect error (ConnectionRefusedError, ...)."""
+        acquire_timeout. ``fresh=True`` asks for a connection that never
+        served a lease (for the one retry of an idempotent request that
+        failed on a reused one); it may open a new connection even when idle
+        ones exist. Raises PoolExhausted (a TimeoutError), PoolClosed, or
+        the connect error (ConnectionRefusedError, ...)."""
         h = self._h
         if not h:
             raise PoolClosed(C.SOCKRT_E_POOL_CLOSED, "acquire: the pool is closed")
         out = c_uint64()
-        rc = _ffi.pool_acquire(h, byref(out))
+        if fresh or (_HAS_EX and threading.get_ident() == _MAIN_IDENT):
+            rc = self._acquire_sliced(h, _ACQUIRE_FRESH if fresh else 0, out)
+        else:
+            rc = _ffi.pool_acquire(h, byref(out))
         if rc:
             if not self._h:
                 raise PoolClosed(C.SOCKRT_E_POOL_CLOSED, "acquire: the pool was closed")
@@ -203,6 +235,28 @@ class Pool:
         conn = PooledConnection._from_handle(out.value, self._family, SOCK_STREAM)
         conn._pool = self
         return conn
+
+    def _acquire_sliced(self, h: int, flags: int, out: c_uint64) -> int:
+        """sockrt_pool_acquire_ex in slices of at most _SLICE_MS, running the
+        signal handlers between slices (they may raise), within the pool's
+        acquire timeout."""
+        total = self._acquire_ms
+        if total == 0 or threading.get_ident() != _MAIN_IDENT:
+            return _ffi.pool_acquire_ex(h, flags, total, byref(out))
+        t0 = _monotonic()
+        while True:
+            left = total if total < 0 else total - int((_monotonic() - t0) * 1000)
+            slice_ms = _SLICE_MS if left < 0 else max(0, min(_SLICE_MS, left))
+            rc = _ffi.pool_acquire_ex(h, flags, slice_ms, byref(out))
+            if rc not in (C.SOCKRT_E_POOL_EXHAUSTED, C.SOCKRT_E_INTERRUPTED):
+                return rc
+            if rc == C.SOCKRT_E_POOL_EXHAUSTED and 0 <= left <= slice_ms:
+                return rc
+            _check_signals()  # raises what a handler raised
+            if not self._h:
+                return C.SOCKRT_E_POOL_CLOSED
+            if rc == C.SOCKRT_E_POOL_EXHAUSTED:
+                self._extra_slices += 1
 
     def tls_handshakes(self) -> Tuple[int, int]:
         """(full, resumed): the TLS handshakes of the pool's connections."""
@@ -220,7 +274,14 @@ class Pool:
             if not self._h:
                 raise PoolClosed(C.SOCKRT_E_POOL_CLOSED, "stats: the pool is closed")
             raise error_for(rc)
-        return PoolStats(*(getattr(raw, name) for name in PoolStats._fields))
+        stats = PoolStats(*(getattr(raw, name) for name in PoolStats._fields))
+        extra = self._extra_slices
+        if extra:
+            # One sliced wait is one wait (and at most one timeout) to the caller.
+            stats = stats._replace(
+                waits=max(0, stats.waits - extra), timeouts=max(0, stats.timeouts - extra)
+            )
+        return stats
 
     def close(self) -> None:
         """Closes idle connections now and wakes queued acquirers (PoolClosed);

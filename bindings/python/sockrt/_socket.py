@@ -1,28 +1,57 @@
-"""Socket, create_connection, create_server and poll: the standard module's shape.
+"""The socket class and the connection helpers: the standard module's shape.
 
 Hot paths (send, sendall, recv, recv_into, sendto, recvfrom) are written for
 per-call cost: the ctypes functions are module globals bound once, bytes are
 passed to C without a copy, recv() receives into a reusable scratch buffer
-whose address was computed once, and only writable user buffers pay for a
-``c_char.from_buffer``.
+whose address was computed once, and writable user buffers pay for one
+``c_char.from_buffer``, whose export is held until the call returns (so the
+buffer cannot be resized or freed while the library writes into it without
+the GIL; another thread trying gets BufferError, as with ``socket``).
+
+Failures leave the hot path for ``socket._again``, which follows PEP 475: a
+call that a signal interrupted runs the Python signal handlers, raises what
+a handler raised, and otherwise is made again with the time it has left.
 """
 
 from __future__ import annotations
 
+import builtins
+import contextlib
+import errno as _errno
 import math
 import operator
+import os
 import socket as _std
+import sys
+import threading
+import warnings
 import weakref
-from ctypes import addressof, byref, c_char, c_int64, c_uint16, c_uint32, c_uint64, c_void_p
+from ctypes import (
+    addressof,
+    byref,
+    c_char,
+    c_int,
+    c_int32,
+    c_int64,
+    c_size_t,
+    c_uint16,
+    c_uint32,
+    c_uint64,
+    c_void_p,
+    create_string_buffer,
+)
+from time import monotonic as _monotonic
 from typing import Any, Dict, Iterable, List, Optional, Tuple, Type, TypeVar, Union
 
 from . import _constants as C
 from . import _ffi
-from ._errors import closed_error, error_for
+from ._errors import Timeout, closed_error, error_for, last_progress
+from ._file import makefile as _makefile
 
-# The standard module's values, so code written for `socket` keeps working
-# (sockrt.SHUT_WR == socket.SHUT_WR); translated to the library's own values
-# at the C boundary.
+# The standard class, as it was when sockrt was imported (before any patch):
+# sockets of a family or type the library does not have are made with it.
+_StdSocket = _std.socket
+
 AF_INET = _std.AF_INET
 AF_INET6 = _std.AF_INET6
 SOCK_STREAM = _std.SOCK_STREAM
@@ -30,6 +59,9 @@ SOCK_DGRAM = _std.SOCK_DGRAM
 SHUT_RD = _std.SHUT_RD
 SHUT_WR = _std.SHUT_WR
 SHUT_RDWR = _std.SHUT_RDWR
+_SOCK_NONBLOCK = getattr(_std, "SOCK_NONBLOCK", 0)
+_SOCK_CLOEXEC = getattr(_std, "SOCK_CLOEXEC", 0)
+_TYPE_FLAGS = _SOCK_NONBLOCK | _SOCK_CLOEXEC
 
 _FAMILY_TO_C: Dict[int, int] = {AF_INET: C.SOCKRT_INET, AF_INET6: C.SOCKRT_INET6}
 _TYPE_TO_C: Dict[int, int] = {SOCK_STREAM: C.SOCKRT_STREAM, SOCK_DGRAM: C.SOCKRT_DGRAM}
@@ -39,22 +71,42 @@ _SHUT_TO_C: Dict[int, int] = {
     SHUT_RDWR: C.SOCKRT_SHUT_BOTH,
 }
 
-# Standard (level, optname) pairs that setsockopt/getsockopt understand.
-_STD_OPTIONS = {
+# MSG_* flags the library takes; MSG_NOSIGNAL is what it always does.
+_FLAG_TO_C: Dict[int, int] = {
+    _std.MSG_PEEK: C.SOCKRT_MSG_PEEK,
+    _std.MSG_DONTWAIT: C.SOCKRT_MSG_DONTWAIT,
+    _std.MSG_WAITALL: C.SOCKRT_MSG_WAITALL,
+}
+_IGNORED_FLAGS = getattr(_std, "MSG_NOSIGNAL", 0)
+
+# Standard (level, optname) pairs that setsockopt/getsockopt route through
+# the library's own options, because the library keeps state for them.
+_SET_OPTIONS = {
     (_std.IPPROTO_TCP, _std.TCP_NODELAY): C.SOCKRT_OPT_NODELAY,
     (_std.SOL_SOCKET, _std.SO_KEEPALIVE): C.SOCKRT_OPT_KEEPALIVE,
     (_std.SOL_SOCKET, _std.SO_REUSEADDR): C.SOCKRT_OPT_REUSEADDR,
-    (_std.SOL_SOCKET, _std.SO_RCVBUF): C.SOCKRT_OPT_RECV_BUFFER,
-    (_std.SOL_SOCKET, _std.SO_SNDBUF): C.SOCKRT_OPT_SEND_BUFFER,
     (_std.SOL_SOCKET, _std.SO_BROADCAST): C.SOCKRT_OPT_BROADCAST,
 }
+if hasattr(_std, "SO_REUSEPORT"):
+    _SET_OPTIONS[(_std.SOL_SOCKET, _std.SO_REUSEPORT)] = C.SOCKRT_OPT_REUSEPORT
+# Reading SO_ERROR through the library finishes a non-blocking connect.
+_GET_OPTIONS = {(_std.SOL_SOCKET, _std.SO_ERROR): C.SOCKRT_OPT_ERROR}
+# The library owns the timeouts (it sets them on the descriptor as it needs).
+_REFUSED_OPTIONS = {
+    (_std.SOL_SOCKET, getattr(_std, "SO_RCVTIMEO", -1)),
+    (_std.SOL_SOCKET, getattr(_std, "SO_SNDTIMEO", -1)),
+}
 
-Address = Tuple[str, int]
+Address = Tuple[Any, ...]
 ReadableBuffer = Union[bytes, bytearray, memoryview]
 WritableBuffer = Union[bytearray, memoryview]
 
 _INT32_MAX = 2**31 - 1
 _NO_HANDLE = c_uint64(0)
+_E_INTERRUPTED = C.SOCKRT_E_INTERRUPTED
+_E_TIMEOUT = C.SOCKRT_E_TIMEOUT
+_READ = C.SOCKRT_OPT_READ_TIMEOUT_MS
+_WRITE = C.SOCKRT_OPT_WRITE_TIMEOUT_MS
 
 # The C functions, bound once.
 _send = _ffi.send
@@ -64,7 +116,37 @@ _recv_exact = _ffi.recv_exact
 _exchange = _ffi.exchange
 _send_to = _ffi.send_to
 _recv_from = _ffi.recv_from
+_recv_flags = _ffi.recv_flags
+_send_flags = _ffi.send_flags
+_recv_from_flags = _ffi.recv_from_flags
+_send_to_flags = _ffi.send_to_flags
+_set_option = _ffi.set_option
+_check_signals = _ffi.check_signals
 _from_buffer = c_char.from_buffer
+_HAS_ADOPT = _ffi.has("sockrt_adopt_fd")
+
+
+# --- signals (PEP 475) -------------------------------------------------------
+
+# Python runs signal handlers in the main thread only, so that is the thread
+# whose blocking calls must come back when a signal arrives: there the
+# library reports EINTR as SOCKRT_E_INTERRUPTED and _again() runs the
+# handlers. Other threads keep the library's default (retry inside), which
+# is what the standard module does for them too (their handlers cannot run).
+_MAIN_IDENT = threading.main_thread().ident
+_interruptible = False
+
+
+def _make_main_thread_interruptible() -> None:
+    global _interruptible
+    if _interruptible or threading.get_ident() != _MAIN_IDENT:
+        return
+    if _ffi.has("sockrt_set_interruptible"):
+        _ffi.set_interruptible(1)
+        _interruptible = True
+
+
+_make_main_thread_interruptible()
 
 
 # --- scratch buffers ---------------------------------------------------------
@@ -100,8 +182,7 @@ class _Scratch:
 
 
 # Free scratch buffers shared by every socket; list.pop/append are atomic
-# under the GIL, so two threads never get the same one. The list never holds
-# more buffers than there were calls using one at the same time.
+# under the GIL, so two threads never get the same one.
 _scratch_free: List[_Scratch] = []
 _take_scratch = _scratch_free.pop
 _give_scratch = _scratch_free.append
@@ -114,17 +195,18 @@ def _get_scratch() -> _Scratch:
         return _Scratch()
 
 
-def _put_scratch(scratch: _Scratch) -> None:
-    _give_scratch(scratch)
-
-
 # --- argument helpers ----------------------------------------------------------
 
+# (host, family) -> C string, for numeric hosts only (names are resolved on
+# every use, as the standard module does).
 _host_cache: dict = {}
 
 
 def _host_bytes(host: Any, family: int) -> bytes:
-    """The C string for a host, with the standard module's special names."""
+    """The C string for a host: a numeric literal as it is, a name resolved
+    here with the standard getaddrinfo (so a failure is the standard
+    module's gaierror with its EAI_* errno), and the special names "" and
+    "<broadcast>"."""
     cached = _host_cache.get((host, family))
     if cached is not None:
         return cached
@@ -133,34 +215,89 @@ def _host_bytes(host: Any, family: int) -> bytes:
     elif isinstance(host, str):
         text = host
     else:
-        raise TypeError(f"host must be str, not {type(host).__name__}")
+        raise TypeError(f"str, bytes or bytearray expected, not {type(host).__name__}")
+    if "\0" in text:
+        raise ValueError("host name must not contain null character")
     if text == "":
         text = "::" if family == AF_INET6 else "0.0.0.0"
     elif text == "<broadcast>":
         text = "255.255.255.255"
-    if "\0" in text:
-        raise ValueError("host must not contain a NUL character")
-    encoded = text.encode("idna") if not text.isascii() else text.encode("ascii")
+    numeric = True
+    try:
+        _std.inet_pton(family, text)
+    except OSError:
+        numeric = False
+    if not numeric:
+        infos = _std.getaddrinfo(text, None, family)
+        return infos[0][4][0].encode("ascii")
+    encoded = text.encode("ascii")
     if len(_host_cache) > 256:
         _host_cache.clear()
     _host_cache[(host, family)] = encoded
     return encoded
 
 
+def _plain_host(host: Any) -> bytes:
+    """A host as the library takes it (literal or name, resolved by the library)."""
+    if isinstance(host, bytes):
+        host = host.decode("ascii")
+    if not isinstance(host, str):
+        raise TypeError(f"host must be str, not {type(host).__name__}")
+    if not host or "\0" in host:
+        raise ValueError("host must be a non-empty string without NUL characters")
+    return host.encode("idna") if not host.isascii() else host.encode("ascii")
+
+
 def _port(port: Any) -> int:
-    port = operator.index(port)
+    if port.__class__ is not int:
+        try:
+            port = operator.index(port)
+        except TypeError:
+            raise TypeError(
+                f"'{type(port).__name__}' object cannot be interpreted as an integer"
+            ) from None
     if not 0 <= port <= 65535:
         raise OverflowError("port must be 0-65535.")
     return port
 
 
-def _address(address: Any, family: int = AF_INET) -> Tuple[bytes, int]:
-    """(host, port) -> (C host string, port); longer IPv6 tuples are allowed."""
-    if not isinstance(address, tuple) or len(address) < 2:
+def _address(address: Any, family: int) -> Tuple[bytes, int]:
+    """A standard address tuple -> (C host string, port): (host, port) for
+    AF_INET, (host, port[, flowinfo[, scope_id]]) for AF_INET6."""
+    if address.__class__ is not tuple:
         raise TypeError(
-            f"address must be a (host, port) tuple, not {type(address).__name__}"
+            f"{_family_name(family)} address must be tuple, not {type(address).__name__}"
+        )
+    n = len(address)
+    if n != 2 and not (family == AF_INET6 and 2 <= n <= 4):
+        raise TypeError(
+            f"{_family_name(family)} address must be a pair (host, port)"
+            if family != AF_INET6
+            else "AF_INET6 address must be a tuple (host, port[, flowinfo[, scopeid]])"
         )
     return _host_bytes(address[0], family), _port(address[1])
+
+
+def _family_name(family: int) -> str:
+    return getattr(family, "name", str(family))
+
+
+def _address_out(host: str, port: int, family: int) -> Address:
+    """The tuple the standard module returns: (host, port) or, for IPv6,
+    (host, port, flowinfo, scope_id)."""
+    if family != AF_INET6:
+        return host, port
+    scope = 0
+    if "%" in host:
+        host, _, name = host.partition("%")
+        try:
+            scope = int(name)
+        except ValueError:
+            try:
+                scope = _std.if_nametoindex(name)
+            except OSError:
+                scope = 0
+    return host, port, 0, scope
 
 
 def _size(value: Any, what: str) -> int:
@@ -179,45 +316,50 @@ def _timeout_ms(value: Optional[float]) -> int:
             f"timeout must be a number of seconds or None, not {type(value).__name__}"
         )
     seconds = float(value)
-    if math.isnan(seconds) or seconds < 0:
+    if math.isnan(seconds):
+        raise ValueError("Invalid value NaN (not a number)")
+    if seconds < 0:
         raise ValueError("Timeout value out of range")
     ms = math.ceil(seconds * 1000)
     if ms > _INT32_MAX:
-        raise OverflowError("timeout is too large")
+        raise OverflowError("timeout doesn't fit into C timeval")
     return ms
 
 
+def _c_flags(flags: Any) -> int:
+    """Standard MSG_* flags -> the library's; others are refused."""
+    flags = _int_arg(flags, "flags") & ~_IGNORED_FLAGS
+    out = 0
+    for std_flag, c_flag in _FLAG_TO_C.items():
+        if flags & std_flag:
+            out |= c_flag
+            flags &= ~std_flag
+    if flags:
+        raise OSError(_errno.EOPNOTSUPP, f"flags {flags:#x} are not supported by sockrt")
+    return out
+
+
 class _BorrowedBuffer:
-    """The address of a read-only buffer, borrowed without a copy."""
+    """A buffer's address, borrowed without a copy; the export holds (the
+    object cannot be resized or freed) until release()."""
 
-    __slots__ = ("view",)
+    __slots__ = ("view", "held")
 
-    def __init__(self, obj: Any) -> None:
+    def __init__(self, obj: Any, writable: bool = False) -> None:
         self.view = _ffi.PyBuffer()
-        _ffi.get_buffer(obj, byref(self.view), _ffi.PYBUF_SIMPLE)
+        self.held = False
+        _ffi.get_buffer(obj, byref(self.view), 1 if writable else _ffi.PYBUF_SIMPLE)
+        self.held = True
 
     def release(self) -> None:
-        _ffi.release_buffer(byref(self.view))
+        if self.held:
+            self.held = False
+            _ffi.release_buffer(byref(self.view))
 
 
-def _call_with_buffer(func: Any, h: int, data: Any) -> int:
-    """Calls func(h, address, length) on any bytes-like object, no copy."""
-    if data.__class__ is bytes:
-        return func(h, data, len(data))
-    if data.__class__ is bytearray:
-        size = len(data)
-        if size == 0:
-            return func(h, None, 0)
-        return func(h, addressof(_from_buffer(data)), size)
-    borrowed = _BorrowedBuffer(data)  # TypeError if not bytes-like
-    try:
-        return func(h, borrowed.view.buf, borrowed.view.len)
-    finally:
-        borrowed.release()
-
-
-def _writable(buffer: Any, nbytes: int) -> Tuple[int, int]:
-    """(address, length) of the first `nbytes` (0 = all) of a writable buffer."""
+def _writable(buffer: Any, nbytes: int, what: str = "recv_into") -> Tuple[Any, int, int]:
+    """(export, address, length) of the first `nbytes` (0 = all) of a
+    writable buffer; keep `export` alive until the C call returns."""
     if buffer.__class__ is bytearray:
         size = len(buffer)
     elif buffer.__class__ is memoryview:
@@ -227,14 +369,15 @@ def _writable(buffer: Any, nbytes: int) -> Tuple[int, int]:
     if nbytes.__class__ is not int:
         nbytes = operator.index(nbytes)
     if nbytes < 0:
-        raise ValueError("negative buffersize in recv_into")
+        raise ValueError(f"negative buffersize in {what}")
     if nbytes > size:
         raise ValueError("buffer too small for requested bytes")
     if size == 0:
         if isinstance(buffer, memoryview) and buffer.readonly:
             raise TypeError("underlying buffer is not writable")
-        return 0, 0
-    return addressof(_from_buffer(buffer)), nbytes or size
+        return None, 0, 0
+    pin = _from_buffer(buffer)  # TypeError if read-only
+    return pin, addressof(pin), nbytes or size
 
 
 # A bytearray or memoryview request up to this size is copied to bytes by
@@ -242,53 +385,27 @@ def _writable(buffer: Any, nbytes: int) -> Tuple[int, int]:
 _EXCHANGE_COPY_MAX = 4096
 
 
-def _exchange_buffers(h: int, data: Any, into: Any) -> int:
-    """sockrt_exchange for any bytes-like request and writable reply buffer.
-
-    Both buffers are resolved before the call, so a wrong type raises
-    TypeError with nothing sent. The reply buffer stays exported (its
-    ctypes view is held) until the call returns: it cannot be resized or
-    freed by another thread while the library, without the GIL, writes
-    into it."""
-    size = into.nbytes if into.__class__ is memoryview else memoryview(into).nbytes
-    if size:
-        pin: Any = _from_buffer(into)  # TypeError if read-only
-        reply: Optional[int] = addressof(pin)
-    else:
-        if memoryview(into).readonly:
-            raise TypeError("underlying buffer is not writable")
-        reply = None
-    if data.__class__ is bytes:
-        return _exchange(h, data, len(data), reply, size)
-    borrowed = _BorrowedBuffer(data)  # TypeError if not bytes-like
-    try:
-        return _exchange(h, borrowed.view.buf, borrowed.view.len, reply, size)
-    finally:
-        borrowed.release()
+_S = TypeVar("_S", bound="socket")
 
 
-def _is_v6(host: bytes) -> bool:
-    return b":" in host
+# --- the socket ------------------------------------------------------------------
 
 
-_S = TypeVar("_S", bound="Socket")
+class socket:
+    """A TCP or UDP socket, shaped like ``socket.socket`` (alias ``Socket``).
 
+    ``socket(family=AF_INET, type=SOCK_STREAM, proto=0, fileno=None)``: with
+    ``fileno`` the socket takes over that open descriptor. A family or type
+    the library does not have (AF_UNIX, SOCK_RAW, ...) gets a standard
+    ``socket.socket`` instead, so code that makes one keeps working.
 
-# --- the Socket ------------------------------------------------------------------
-
-
-class Socket:
-    """A TCP or UDP socket, shaped like ``socket.socket``.
-
-    Blocking by default. Timeouts (``settimeout``) bound each call as in the
-    standard module and raise ``TimeoutError``; a timeout of 0 makes calls
-    that cannot proceed at once raise ``BlockingIOError`` (the exception is
-    both). ``close()`` from any thread wakes every call blocked on the
-    socket; they raise ``OSError`` with errno EBADF. A socket that is
-    garbage-collected without ``close()`` is closed by a finaliser.
-
-    Addresses are ``(host, port)`` tuples for both families; ``getsockname``
-    and friends return 2-tuples for IPv6 too. Hosts may be names.
+    Blocking by default (or the ``setdefaulttimeout`` value). Timeouts bound
+    each call as in the standard module and raise ``TimeoutError``; a
+    timeout of 0 makes calls that cannot proceed at once raise
+    ``BlockingIOError``. ``close()`` from any thread wakes every call blocked
+    on the socket; they raise ``OSError`` with errno EBADF. A socket
+    garbage-collected without ``close()`` warns (ResourceWarning) and is
+    closed.
     """
 
     __slots__ = (
@@ -296,9 +413,11 @@ class Socket:
         "_hc",
         "_family",
         "_type",
+        "_proto",
         "_timeout",
         "_timeout_ms",
-        "_finalizer",
+        "_io_refs",
+        "_closed",
         "__weakref__",
     )
 
@@ -307,32 +426,71 @@ class Socket:
     # c_uint64.from_param: hot paths use it.
     _hc: c_uint64
 
-    def __init__(self, family: int = AF_INET, type: int = SOCK_STREAM) -> None:
-        c_family = _FAMILY_TO_C.get(_int_arg(family, "family"))
-        c_type = _TYPE_TO_C.get(_int_arg(type, "type"))
-        if c_family is None:
-            raise ValueError(f"unsupported address family {family!r}")
-        if c_type is None:
-            raise ValueError(f"unsupported socket type {type!r}")
-        out = c_uint64()
-        rc = _ffi.socket(c_family, c_type, byref(out))
-        if rc:
-            raise error_for(rc)
-        self._adopt(out.value, family, type)
+    def __new__(cls, family: int = -1, type: int = -1, proto: int = -1, fileno: Any = None):
+        if cls is not socket:
+            # A subclass's constructor may take other arguments: it is a
+            # sockrt socket, whatever its __init__ makes of them.
+            return object.__new__(cls)
+        if fileno is None:
+            fam = AF_INET if family == -1 else family
+            kind = SOCK_STREAM if type == -1 else type
+            if fam in _FAMILY_TO_C and (_int_arg(kind, "type") & ~_TYPE_FLAGS) in _TYPE_TO_C:
+                return object.__new__(cls)
+        elif _HAS_ADOPT:
+            fam, kind, _ = _probe(fileno)
+            if (family if family != -1 else fam) in _FAMILY_TO_C and kind in _TYPE_TO_C:
+                return object.__new__(cls)
+        return _StdSocket(family, type, proto, fileno)
 
-    def _adopt(self, handle: int, family: int, type: int) -> None:
+    def __init__(
+        self, family: int = -1, type: int = -1, proto: int = -1, fileno: Any = None
+    ) -> None:
+        self._h = 0
+        self._hc = _NO_HANDLE
+        out = c_uint64()
+        if fileno is None:
+            family = AF_INET if family == -1 else family
+            type = SOCK_STREAM if type == -1 else _int_arg(type, "type")
+            proto = 0 if proto == -1 else _int_arg(proto, "proto")
+            kind = type & ~_TYPE_FLAGS
+            rc = _ffi.socket(_FAMILY_TO_C[family], _TYPE_TO_C[kind], byref(out))
+            if rc:
+                raise error_for(rc)
+        else:
+            fd = _fd_arg(fileno)
+            dfam, dkind, dproto = _probe(fd)
+            family = dfam if family == -1 else family
+            type = dkind if type == -1 else _int_arg(type, "type")
+            proto = dproto if proto == -1 else _int_arg(proto, "proto")
+            kind = type & ~_TYPE_FLAGS
+            rc = _ffi.adopt_fd(fd, byref(out))
+            if rc:
+                raise error_for(rc)
+        self._setup(out.value, family, kind, proto)
+        if type & _SOCK_NONBLOCK:
+            self.settimeout(0.0)
+        else:
+            default = _std.getdefaulttimeout()
+            if default is not None:
+                self.settimeout(default)
+
+    def _setup(self, handle: int, family: int, kind: int, proto: int) -> None:
         self._h = handle
         self._hc = c_uint64(handle)
         self._family = AF_INET6 if family == AF_INET6 else AF_INET
-        self._type = SOCK_DGRAM if type == SOCK_DGRAM else SOCK_STREAM
+        self._type = SOCK_DGRAM if kind == SOCK_DGRAM else SOCK_STREAM
+        self._proto = proto
         self._timeout: Optional[float] = None
         self._timeout_ms = -1
-        self._finalizer = _finalizer_for(self, handle)
+        self._io_refs = 0
+        self._closed = False
+        if not _interruptible:
+            _make_main_thread_interruptible()
 
     @classmethod
-    def _from_handle(cls: Type[_S], handle: int, family: int, type: int) -> _S:
-        sock = cls.__new__(cls)
-        sock._adopt(handle, family, type)
+    def _from_handle(cls: Type[_S], handle: int, family: int, type: int, proto: int = 0) -> _S:
+        sock = object.__new__(cls)
+        sock._setup(handle, family, type, proto)
         return sock
 
     def _error(self, code: int) -> OSError:
@@ -343,50 +501,173 @@ class Socket:
     def _raise_closed(self) -> Any:
         raise closed_error()
 
+    def _again(self, code: int, t0: float, which: int, func: Any, *args: Any) -> int:
+        """The slow path of a failed call `func(*args)` that returned `code`:
+        after a signal (PEP 475) run the handlers, raise what one raised, else
+        call again with the time left; any other failure raises."""
+        while code == _E_INTERRUPTED:
+            _check_signals()  # raises KeyboardInterrupt & co.
+            if not self._h:
+                raise closed_error()
+            ms = self._timeout_ms
+            if ms > 0 and which:
+                left = ms - int((_monotonic() - t0) * 1000)
+                if left <= 0:
+                    raise Timeout(_E_TIMEOUT, "timed out")
+                _set_option(self._h, which, left)
+                try:
+                    code = func(*args)
+                finally:
+                    if self._h:
+                        _set_option(self._h, which, ms)
+            else:
+                code = func(*args)
+        if code >= 0:
+            return code
+        raise self._error(code)
+
+    def _again_all(
+        self, code: int, t0: float, which: int, func: Any, buf: Any, size: int
+    ) -> None:
+        """_again for sockrt_send_all / sockrt_recv_exact on (buf, size),
+        where buf is an address or bytes: an interrupted call may have
+        moved some bytes already (its message says how many), so the call
+        is made again for the rest only."""
+        while code == _E_INTERRUPTED:
+            progress = last_progress(code)
+            if progress is None:
+                break  # progress unknown: raise rather than repeat bytes
+            done = progress[0]
+            _check_signals()  # raises KeyboardInterrupt & co.
+            if not self._h:
+                raise closed_error()
+            if done >= size:
+                return
+            buf = buf[done:] if isinstance(buf, bytes) else buf + done
+            size -= done
+            ms = self._timeout_ms
+            if ms > 0:
+                left = ms - int((_monotonic() - t0) * 1000)
+                if left <= 0:
+                    raise Timeout(_E_TIMEOUT, "timed out")
+                _set_option(self._h, which, left)
+                try:
+                    code = func(self._hc, buf, size)
+                finally:
+                    if self._h:
+                        _set_option(self._h, which, ms)
+            else:
+                code = func(self._hc, buf, size)
+        if code:
+            raise self._error(code)
+
     # -- lifetime --
 
     def close(self) -> None:
-        """Closes the socket; calls blocked on it in other threads wake up
-        and raise. Calling it again does nothing."""
-        if self._h:
+        """Closes the socket (once no makefile() object is open); calls
+        blocked on it in other threads wake up and raise. Idempotent."""
+        self._closed = True
+        if self._io_refs <= 0:
+            self._real_close()
+
+    def _real_close(self) -> None:
+        h = self._h
+        if h:
             self._forget_handle()
-            self._finalizer()
+            _ffi.close(h)
+
+    def _decref_socketios(self) -> None:
+        if self._io_refs > 0:
+            self._io_refs -= 1
+        if self._closed:
+            self.close()
 
     def _forget_handle(self) -> None:
         self._h = 0
         self._hc = _NO_HANDLE
 
+    def detach(self) -> int:
+        """Ends the socket object without closing the descriptor, and
+        returns it: it is now the caller's (e.g. for ssl or the standard
+        module's socket(fileno=...)). -1 if already closed."""
+        h = self._h
+        if not h:
+            return -1
+        fd = c_int32(-1)
+        rc = _ffi.detach(h, byref(fd))
+        if rc:
+            raise self._error(rc)
+        self._forget_handle()
+        self._closed = True
+        return fd.value
+
+    def dup(self) -> "socket":
+        """A new socket object on a duplicate of the descriptor."""
+        out = c_uint64()
+        rc = _ffi.dup(self._h, byref(out))
+        if rc:
+            raise self._error(rc)
+        sock = socket._from_handle(out.value, self._family, self._type, self._proto)
+        sock.settimeout(self._timeout)
+        return sock
+
     @property
     def closed(self) -> bool:
-        """True once close() was called."""
+        """True once the socket is really closed."""
         return not self._h
 
-    def __enter__(self) -> "Socket":
+    def __enter__(self: _S) -> _S:
         return self
 
     def __exit__(self, *exc_info: Any) -> None:
         self.close()
 
+    def __del__(self) -> None:
+        # Collected without close(): warn and close, as the standard module
+        # does. At interpreter exit nothing is closed: the process ends, and
+        # daemon threads may still be inside the library.
+        h = getattr(self, "_h", 0)
+        if h and not sys.is_finalizing():
+            warnings.warn(f"unclosed {self!r}", ResourceWarning, source=self, stacklevel=1)
+            self._forget_handle()
+            _ffi.close(h)
+
+    def __getstate__(self) -> Any:
+        raise TypeError(f"cannot pickle {type(self).__name__!r} object")
+
     def __repr__(self) -> str:
-        state = "closed" if not self._h else f"handle={self._h:#x}"
-        family = getattr(self._family, "name", self._family)
-        kind = getattr(self._type, "name", self._type)
-        return f"<sockrt.{type(self).__name__} {state}, family={family}, type={kind}>"
+        closed = not self._h
+        text = (
+            f"<sockrt.{type(self).__name__}{' [closed]' if closed else ''} "
+            f"fd={self.fileno()}, family={self._family!s}, type={self._type!s}, "
+            f"proto={self._proto}"
+        )
+        if not closed:
+            with contextlib.suppress(OSError):
+                text += f", laddr={self.getsockname()}"
+            with contextlib.suppress(OSError):
+                text += f", raddr={self.getpeername()}"
+        return text + ">"
 
     @property
-    def family(self) -> int:
+    def family(self) -> _std.AddressFamily:
         """AF_INET or AF_INET6."""
         return self._family
 
     @property
-    def type(self) -> int:
+    def type(self) -> _std.SocketKind:
         """SOCK_STREAM or SOCK_DGRAM."""
         return self._type
 
     @property
     def proto(self) -> int:
-        """Always 0, as for sockets made without a protocol number."""
-        return 0
+        """The protocol number given (0 unless one was)."""
+        return self._proto
+
+    @property
+    def timeout(self) -> Optional[float]:
+        """The timeout in seconds, None for blocking (as gettimeout())."""
+        return self._timeout
 
     @property
     def handle(self) -> int:
@@ -396,10 +677,36 @@ class Socket:
     def fileno(self) -> int:
         """The descriptor, for select/poll/selectors (-1 once closed).
 
-        It is borrowed and non-blocking: wait on it, then call recv/accept,
-        but never read, write or close it directly."""
+        It is borrowed: wait on it, then call recv/accept, but never read,
+        write or close it directly (detach() hands it over for good)."""
         fd = _ffi.fileno(self._h)
         return fd if fd >= 0 else -1
+
+    def get_inheritable(self) -> bool:
+        return os.get_inheritable(self._fd())
+
+    def set_inheritable(self, inheritable: bool) -> None:
+        os.set_inheritable(self._fd(), inheritable)
+
+    def _fd(self) -> int:
+        fd = self.fileno()
+        if fd < 0:
+            raise closed_error()
+        return fd
+
+    def makefile(
+        self,
+        mode: str = "r",
+        buffering: Optional[int] = None,
+        *,
+        encoding: Optional[str] = None,
+        errors: Optional[str] = None,
+        newline: Optional[str] = None,
+    ) -> Any:
+        """A file object over the socket, as socket.makefile() (see sockrt._file)."""
+        return _makefile(
+            self, mode, buffering, encoding=encoding, errors=errors, newline=newline
+        )
 
     # -- the classic flow --
 
@@ -411,78 +718,185 @@ class Socket:
             raise self._error(rc)
 
     def listen(self, backlog: Optional[int] = None) -> None:
-        """Starts listening; backlog None (or <= 0) uses the system default."""
+        """Starts listening, or changes the backlog of a listening socket;
+        backlog None uses the system default."""
         backlog = 0 if backlog is None else operator.index(backlog)
-        rc = _ffi.listen(self._h, max(0, min(backlog, _INT32_MAX)))
+        backlog = max(0, min(backlog, _INT32_MAX))
+        rc = _ffi.listen(self._h, backlog)
+        if rc == C.SOCKRT_E_INVALID_STATE and self._is_listening():
+            rc = _ffi.set_option(self._h, C.SOCKRT_OPT_BACKLOG, backlog)
         if rc:
             raise self._error(rc)
 
-    def accept(self) -> Tuple["Socket", Address]:
-        """Waits (up to the timeout) for a connection: (new socket, peer address)."""
+    def _is_listening(self) -> bool:
+        raw = c_int(0)
+        size = c_size_t(4)
+        rc = _ffi.getsockopt(
+            self._h, _std.SOL_SOCKET, _std.SO_ACCEPTCONN, byref(raw), byref(size)
+        )
+        return rc == 0 and raw.value != 0
+
+    def accept(self) -> Tuple["socket", Address]:
+        """Waits (up to the timeout) for a connection: (new socket, peer address).
+        The new socket has the default timeout (setdefaulttimeout)."""
+        t0 = _monotonic() if self._timeout_ms > 0 else 0.0
         out = c_uint64()
         rc = _ffi.accept(self._h, byref(out))
         if rc:
-            raise self._error(rc)
-        conn = Socket._from_handle(out.value, self._family, SOCK_STREAM)
+            self._again(rc, t0, _READ, _ffi.accept, self._hc, byref(out))
+        conn = socket._from_handle(out.value, self._family, SOCK_STREAM, self._proto)
+        default = _std.getdefaulttimeout()
+        if default is not None:
+            conn.settimeout(default)
         try:
             peer = conn.getpeername()
         except OSError:
             # Reset before we looked: the standard module would hand it out
             # anyway, so report the address as unknown rather than fail.
-            peer = ("", 0)
+            peer = _address_out("::" if self._family == AF_INET6 else "0.0.0.0", 0, self._family)
         return conn, peer
 
     def connect(self, address: Address) -> None:
-        """Connects to (host, port) within the socket's timeout."""
+        """Connects within the socket's timeout. On a non-blocking socket
+        (timeout 0) it raises BlockingIOError (EINPROGRESS) and the connection
+        goes on: wait until fileno() is writable, then getsockopt(SO_ERROR)."""
         host, port = _address(address, self._family)
-        rc = _ffi.connect(self._h, host, port, self._timeout_ms)
+        ms = self._timeout_ms
+        t0 = _monotonic() if ms > 0 else 0.0
+        rc = _ffi.connect(self._h, host, port, ms)
+        while rc == _E_INTERRUPTED:
+            _check_signals()
+            left = ms
+            if ms > 0:
+                left = ms - int((_monotonic() - t0) * 1000)
+                if left <= 0:
+                    raise Timeout(_E_TIMEOUT, "timed out")
+            rc = _ffi.connect(self._h, host, port, left)
         if rc:
             raise self._error(rc)
 
     def connect_ex(self, address: Address) -> int:
-        """connect() that returns an errno (0 on success) instead of raising."""
+        """connect() that returns an errno (0 on success; EINPROGRESS for a
+        non-blocking connect under way) instead of raising."""
         try:
             self.connect(address)
+        except _std.gaierror:
+            raise
+        except TimeoutError as exc:
+            return exc.errno or _errno.EAGAIN
         except OSError as exc:
-            return exc.errno or 1
+            if exc.errno is None:
+                raise
+            return exc.errno
         return 0
 
     def shutdown(self, how: int) -> None:
         """Shuts down SHUT_RD, SHUT_WR or SHUT_RDWR (the standard values)."""
         c_how = _SHUT_TO_C.get(_int_arg(how, "how"))
         if c_how is None:
-            raise ValueError(f"how must be SHUT_RD, SHUT_WR or SHUT_RDWR, not {how!r}")
+            raise OSError(_errno.EINVAL, "Invalid argument")
         rc = _ffi.shutdown(self._h, c_how)
         if rc:
             raise self._error(rc)
 
     # -- data --
 
-    def send(self, data: ReadableBuffer) -> int:
+    def send(self, data: ReadableBuffer, flags: int = 0) -> int:
         """Sends some of data; returns how many bytes went."""
+        t0 = _monotonic() if self._timeout_ms > 0 else 0.0
+        if flags:
+            return self._call_buffer(t0, _WRITE, _send_flags, data, _c_flags(flags))
         if data.__class__ is bytes:
             n = _send(self._hc, data, len(data))
-        else:
-            n = _call_with_buffer(_send, self._h, data)
-        if n < 0:
-            raise self._error(n)
-        return n
+            if n >= 0:
+                return n
+            return self._again(n, t0, _WRITE, _send, self._hc, data, len(data))
+        if data.__class__ is bytearray and data:
+            pin = _from_buffer(data)  # held until the call returns
+            size = len(data)
+            n = _send(self._hc, addressof(pin), size)
+            if n >= 0:
+                return n
+            return self._again(n, t0, _WRITE, _send, self._hc, addressof(pin), size)
+        return self._call_buffer(t0, _WRITE, _send, data)
 
-    def sendall(self, data: ReadableBuffer) -> None:
+    def sendall(self, data: ReadableBuffer, flags: int = 0) -> None:
         """Sends all of data (the timeout bounds the whole call)."""
-        if data.__class__ is bytes:
+        if flags:
+            self._sendall_flags(data, _c_flags(flags))
+            return
+        t0 = _monotonic() if self._timeout_ms > 0 else 0.0
+        cls = data.__class__
+        if cls is bytes:
             rc = _send_all(self._hc, data, len(data))
+            if rc:
+                self._again_all(rc, t0, _WRITE, _send_all, data, len(data))
+        elif (cls is bytearray or (cls is memoryview and not data.readonly)) and data:
+            pin = _from_buffer(data)  # held until the call returns
+            size = len(data) if cls is bytearray else data.nbytes
+            rc = _send_all(self._hc, addressof(pin), size)
+            if rc:
+                self._again_all(rc, t0, _WRITE, _send_all, addressof(pin), size)
         else:
-            rc = _call_with_buffer(_send_all, self._h, data)
-        if rc:
-            raise self._error(rc)
+            borrowed = _BorrowedBuffer(data)  # TypeError if not bytes-like
+            try:
+                addr, size = borrowed.view.buf, borrowed.view.len
+                rc = _send_all(self._hc, addr, size)
+                if rc:
+                    self._again_all(rc, t0, _WRITE, _send_all, addr or 0, size)
+            finally:
+                borrowed.release()
 
-    def recv(self, bufsize: int) -> bytes:
+    def _call_buffer(self, t0: float, which: int, func: Any, data: Any, *extra: Any) -> int:
+        """func(handle, address, length, *extra) on any bytes-like object,
+        without a copy, holding its export across the call."""
+        cls = data.__class__
+        if cls is bytes:
+            n = func(self._hc, data, len(data), *extra)
+            if n < 0:
+                n = self._again(n, t0, which, func, self._hc, data, len(data), *extra)
+            return n
+        if (cls is bytearray or (cls is memoryview and not data.readonly)) and data:
+            pin = _from_buffer(data)  # held until the call returns
+            args = (self._hc, addressof(pin), data.nbytes if cls is memoryview else len(data))
+            n = func(*args, *extra)
+            if n < 0:
+                n = self._again(n, t0, which, func, *args, *extra)
+            return n
+        borrowed = _BorrowedBuffer(data)  # TypeError if not bytes-like
+        try:
+            args = (self._hc, borrowed.view.buf, borrowed.view.len) + extra
+            n = func(*args)
+            if n < 0:
+                n = self._again(n, t0, which, func, *args)
+            return n
+        finally:
+            borrowed.release()
+
+    def _sendall_flags(self, data: Any, c_flags: int) -> None:
+        borrowed = _BorrowedBuffer(data)
+        try:
+            base, total = borrowed.view.buf or 0, borrowed.view.len
+            sent = 0
+            ms = self._timeout_ms
+            t0 = _monotonic()
+            while sent < total:
+                n = _send_flags(self._hc, base + sent, total - sent, c_flags)
+                if n < 0:
+                    n = self._again(n, t0, _WRITE, _send_flags, self._hc, base + sent,
+                                    total - sent, c_flags)
+                sent += n
+                if sent < total and ms > 0 and (_monotonic() - t0) * 1000 >= ms:
+                    raise Timeout(_E_TIMEOUT, "timed out")
+        finally:
+            borrowed.release()
+
+    def recv(self, bufsize: int, flags: int = 0) -> bytes:
         """Receives up to bufsize bytes; b"" means the peer closed the stream."""
         if bufsize.__class__ is not int:
             bufsize = operator.index(bufsize)
-        if bufsize > _SCRATCH_DATA:
-            return self._recv_large(bufsize)
+        if bufsize > _SCRATCH_DATA or flags:
+            return self._recv_slow(bufsize, flags)
         if bufsize <= 0:
             if bufsize < 0:
                 raise ValueError("negative buffersize in recv")
@@ -492,34 +906,58 @@ class Socket:
             scratch = _take_scratch()
         except IndexError:
             scratch = _Scratch()
+        t0 = _monotonic() if self._timeout_ms > 0 else 0.0
         n = _recv(self._hc, scratch.addr_c, bufsize)
         if n < 0:
-            _put_scratch(scratch)
-            raise self._error(n)
+            try:
+                n = self._again(n, t0, _READ, _recv, self._hc, scratch.addr_c, bufsize)
+            except BaseException:
+                _give_scratch(scratch)
+                raise
         data = scratch.view[:n].tobytes()
         _give_scratch(scratch)
         return data
 
-    def _recv_large(self, bufsize: int) -> bytes:
+    def _recv_slow(self, bufsize: int, flags: int) -> bytes:
+        if bufsize < 0:
+            raise ValueError("negative buffersize in recv")
         buf = bytearray(bufsize)
-        n = _recv(self._h, addressof(_from_buffer(buf)), bufsize)
-        if n < 0:
-            raise self._error(n)
+        n = self.recv_into(buf, bufsize, flags)
         return bytes(memoryview(buf)[:n])
 
-    def recv_into(self, buffer: WritableBuffer, nbytes: int = 0) -> int:
+    def recv_into(self, buffer: WritableBuffer, nbytes: int = 0, flags: int = 0) -> int:
         """Receives up to nbytes (0: the buffer's size) into buffer; returns
         how many arrived. No copy: the library writes into buffer itself."""
-        if not nbytes and buffer.__class__ is bytearray and buffer:
-            # The common case, kept to one from_buffer and one C call.
-            n = _recv(self._hc, addressof(_from_buffer(buffer)), len(buffer))
-        else:
-            addr, size = _writable(buffer, nbytes)
-            if not size:
-                return 0 if self._h else self._raise_closed()
-            n = _recv(self._h, addr, size)
+        t0 = _monotonic() if self._timeout_ms > 0 else 0.0
+        if not nbytes and not flags:
+            # The common cases, kept to one from_buffer and one C call; `pin`
+            # keeps the buffer exported until the call returns.
+            cls = buffer.__class__
+            if cls is bytearray:
+                size = len(buffer)
+            elif cls is memoryview:
+                size = buffer.nbytes
+            else:
+                size = 0
+            if size:
+                pin = _from_buffer(buffer)  # TypeError if read-only
+                n = _recv(self._hc, addressof(pin), size)
+                if n < 0:
+                    n = self._again(n, t0, _READ, _recv, self._hc, addressof(pin), size)
+                return n
+        pin, addr, size = _writable(buffer, nbytes)
+        if not size:
+            return 0 if self._h else self._raise_closed()
+        if flags:
+            c_flags = _c_flags(flags)
+            n = _recv_flags(self._hc, addr, size, c_flags)
+            if n < 0:
+                n = self._again(n, t0, _READ, _recv_flags, self._hc, addr, size, c_flags)
+            return n
+        n = _recv(self._hc, addr, size)
         if n < 0:
-            raise self._error(n)
+            n = self._again(n, t0, _READ, _recv, self._hc, addr, size)
+        del pin
         return n
 
     def recv_exact(self, nbytes: int) -> bytes:
@@ -532,10 +970,12 @@ class Socket:
 
     def recv_exact_into(self, buffer: WritableBuffer, nbytes: int = 0) -> int:
         """Fills the first nbytes (0: all) of buffer, or raises; returns nbytes."""
-        addr, size = _writable(buffer, nbytes)
-        rc = _recv_exact(self._h, addr or None, size)
+        pin, addr, size = _writable(buffer, nbytes, "recv_exact_into")
+        t0 = _monotonic() if self._timeout_ms > 0 else 0.0
+        rc = _recv_exact(self._hc, addr or None, size)
         if rc:
-            raise self._error(rc)
+            self._again_all(rc, t0, _READ, _recv_exact, addr or 0, size)
+        del pin
         return size
 
     def exchange(self, data: ReadableBuffer, into: WritableBuffer) -> None:
@@ -544,8 +984,6 @@ class Socket:
         EOFError, if the peer closes first; the contents of into are then
         unspecified). The timeout bounds the send and the receive each.
         For fixed-size replies; data and into may be the same buffer."""
-        # The request: bytes go as they are; a small bytearray or memoryview
-        # is copied to bytes, which costs less than a second from_buffer.
         if data.__class__ is bytes:
             req: Any = data
         elif data.__class__ is bytearray and len(data) <= _EXCHANGE_COPY_MAX:
@@ -559,70 +997,198 @@ class Socket:
         elif into.__class__ is memoryview:
             size = into.nbytes
         else:
-            size = 0
-        if req is not None and size:
-            # `pin` keeps into exported (it cannot be resized or freed)
-            # while the library writes into it without the GIL.
-            pin = _from_buffer(into)  # TypeError if read-only
-            rc = _exchange(self._hc, req, len(req), addressof(pin), size)
+            size = memoryview(into).nbytes
+        borrowed = None
+        if size:
+            pin: Any = _from_buffer(into)  # TypeError if read-only; held across the call
+            reply: Optional[int] = addressof(pin)
         else:
-            rc = _exchange_buffers(self._h, data, into)
-        if rc:
-            raise self._error(rc)
+            if memoryview(into).readonly:
+                raise TypeError("underlying buffer is not writable")
+            pin, reply = None, None
+        try:
+            if req is None:
+                borrowed = _BorrowedBuffer(data)  # TypeError if not bytes-like
+                args: Tuple[Any, ...] = (self._hc, borrowed.view.buf, borrowed.view.len)
+            else:
+                args = (self._hc, req, len(req))
+            t0 = _monotonic() if self._timeout_ms > 0 else 0.0
+            rc = _exchange(*args, reply, size)
+            if rc == _E_INTERRUPTED:
+                # Go on from where the call was: the rest of the request,
+                # then the reply, or the rest of the reply.
+                progress = last_progress(rc)
+                if progress is not None:
+                    done, verb = progress
+                    if verb == "sent":
+                        self._again_all(rc, t0, _WRITE, _send_all, args[1], args[2])
+                        rc = _recv_exact(self._hc, reply, size)
+                        if rc:
+                            self._again_all(rc, t0, _READ, _recv_exact, reply or 0, size)
+                    else:
+                        self._again_all(rc, t0, _READ, _recv_exact, reply or 0, size)
+                    rc = 0
+            if rc:
+                raise self._error(rc)
+        finally:
+            if borrowed is not None:
+                borrowed.release()
+        del pin
 
-    def sendto(self, data: ReadableBuffer, address: Address) -> int:
-        """Sends one datagram to (host, port); returns its length."""
+    def sendto(self, data: ReadableBuffer, flags_or_address: Any, address: Any = None) -> int:
+        """Sends one datagram: sendto(data[, flags], address); returns its length."""
+        if address is None:
+            flags, address = 0, flags_or_address
+        else:
+            flags = flags_or_address
         host, port = _address(address, self._family)
+        t0 = _monotonic() if self._timeout_ms > 0 else 0.0
+        if flags:
+            return self._call_buffer(
+                t0, _WRITE, _send_to_flags, data, _c_flags(flags), host, port
+            )
         if data.__class__ is bytes:
             n = _send_to(self._hc, data, len(data), host, port)
-        else:
-            n = _call_with_buffer(
-                lambda h, p, size: _send_to(h, p, size, host, port), self._h, data
-            )
-        if n < 0:
-            raise self._error(n)
-        return n
+            if n < 0:
+                n = self._again(n, t0, _WRITE, _send_to, self._hc, data, len(data), host, port)
+            return n
+        return self._call_buffer(t0, _WRITE, _send_to, data, host, port)
 
-    def recvfrom(self, bufsize: int) -> Tuple[bytes, Address]:
-        """Receives one datagram (truncated to bufsize): (data, (host, port))."""
+    def recvfrom(self, bufsize: int, flags: int = 0) -> Tuple[bytes, Address]:
+        """Receives one datagram (truncated to bufsize): (data, address)."""
         bufsize = _size(bufsize, "buffersize in recvfrom")
-        if bufsize > _SCRATCH_DATA:
+        if bufsize > _SCRATCH_DATA or flags:
             buf = bytearray(bufsize)
-            n, address = self.recvfrom_into(buf)
+            n, address = self.recvfrom_into(buf, bufsize, flags)
             return bytes(memoryview(buf)[:n]), address
         scratch = _get_scratch()
-        n = _recv_from(
-            self._h, scratch.addr, bufsize, scratch.host_addr, C.SOCKRT_ADDR_MAX, scratch.port_addr
-        )
-        if n < 0:
-            _put_scratch(scratch)
-            raise self._error(n)
-        result = (scratch.view[:n].tobytes(), (scratch.host(), scratch.port.value))
-        _put_scratch(scratch)
-        return result
+        try:
+            t0 = _monotonic() if self._timeout_ms > 0 else 0.0
+            args = (self._hc, scratch.addr, bufsize, scratch.host_addr, C.SOCKRT_ADDR_MAX,
+                    scratch.port_addr)
+            n = _recv_from(*args)
+            if n < 0:
+                n = self._again(n, t0, _READ, _recv_from, *args)
+            return scratch.view[:n].tobytes(), self._from_scratch(scratch)
+        finally:
+            _give_scratch(scratch)
 
-    def recvfrom_into(self, buffer: WritableBuffer, nbytes: int = 0) -> Tuple[int, Address]:
-        """recvfrom into buffer: (bytes received, (host, port))."""
-        addr, size = _writable(buffer, nbytes)
+    def _from_scratch(self, scratch: _Scratch) -> Address:
+        host = scratch.host()
+        if self._family != AF_INET6:
+            return host, scratch.port.value
+        return _address_out(host, scratch.port.value, AF_INET6)
+
+    def recvfrom_into(
+        self, buffer: WritableBuffer, nbytes: int = 0, flags: int = 0
+    ) -> Tuple[int, Address]:
+        """recvfrom into buffer: (bytes received, address)."""
+        pin, addr, size = _writable(buffer, nbytes, "recvfrom_into")
         scratch = _get_scratch()
-        n = _recv_from(
-            self._h, addr or None, size, scratch.host_addr, C.SOCKRT_ADDR_MAX, scratch.port_addr
-        )
-        if n < 0:
-            _put_scratch(scratch)
-            raise self._error(n)
-        result = (n, (scratch.host(), scratch.port.value))
-        _put_scratch(scratch)
-        return result
+        try:
+            t0 = _monotonic() if self._timeout_ms > 0 else 0.0
+            if flags:
+                args: Tuple[Any, ...] = (self._hc, addr or None, size, _c_flags(flags),
+                                         scratch.host_addr, C.SOCKRT_ADDR_MAX, scratch.port_addr)
+                func = _recv_from_flags
+            else:
+                args = (self._hc, addr or None, size, scratch.host_addr, C.SOCKRT_ADDR_MAX,
+                        scratch.port_addr)
+                func = _recv_from
+            n = func(*args)
+            if n < 0:
+                n = self._again(n, t0, _READ, func, *args)
+            return n, self._from_scratch(scratch)
+        finally:
+            _give_scratch(scratch)
+            del pin
+
+    def sendmsg(
+        self, buffers: Iterable[Any], ancdata: Iterable[Any] = (), flags: int = 0,
+        address: Any = None,
+    ) -> int:
+        """Sends the buffers as one message (or what the socket takes of it
+        at once) and returns the bytes sent. Ancillary data is not supported
+        (OSError EOPNOTSUPP if any is given)."""
+        if list(ancdata):
+            raise OSError(_errno.EOPNOTSUPP, "sockrt: sendmsg without ancillary data only")
+        data = b"".join(memoryview(b).cast("B") if not isinstance(b, bytes) else b
+                        for b in buffers)
+        if address is not None:
+            return self.sendto(data, flags, address)
+        return self.send(data, flags)
+
+    def recvmsg(self, bufsize: int, ancbufsize: int = 0, flags: int = 0) -> Tuple[Any, ...]:
+        """(data, ancdata, msg_flags, address): no ancillary data is ever
+        received (ancdata is []) and msg_flags is 0."""
+        _size(ancbufsize, "ancbufsize")
+        if self._type == SOCK_DGRAM:
+            data, address = self.recvfrom(bufsize, flags)
+        else:
+            data, address = self.recv(bufsize, flags), None
+        return data, [], 0, address
+
+    def recvmsg_into(
+        self, buffers: Iterable[Any], ancbufsize: int = 0, flags: int = 0
+    ) -> Tuple[Any, ...]:
+        """recvmsg into the buffers in turn: (nbytes, ancdata, msg_flags, address)."""
+        _size(ancbufsize, "ancbufsize")
+        views = [memoryview(b).cast("B") for b in buffers]
+        total = sum(len(v) for v in views)
+        data, _, _, address = self.recvmsg(total, 0, flags)
+        pos = 0
+        for v in views:
+            part = data[pos:pos + len(v)]
+            v[: len(part)] = part
+            pos += len(part)
+            if pos >= len(data):
+                break
+        return len(data), [], 0, address
+
+    def sendfile(self, file: Any, offset: int = 0, count: Optional[int] = None) -> int:
+        """Sends a binary file's contents (from offset, count bytes or to the
+        end) with sendall; returns the bytes sent and leaves the file's
+        position after the last byte sent, as socket.sendfile()."""
+        if "b" not in getattr(file, "mode", "b"):
+            raise ValueError("file should be opened in binary mode")
+        if self._type != SOCK_STREAM:
+            raise ValueError("only SOCK_STREAM type sockets are supported")
+        if self._timeout == 0.0:
+            raise ValueError("non-blocking sockets are not supported")
+        if not isinstance(offset, int) or offset < 0:
+            raise ValueError(f"offset must be a non-negative integer (got {offset!r})")
+        if count is not None:
+            if not isinstance(count, int):
+                raise TypeError(f"count must be a positive integer (got {count!r})")
+            if count <= 0:
+                raise ValueError(f"count must be a positive integer (got {count!r})")
+        if offset:
+            file.seek(offset)
+        chunk = bytearray(min(count, 65536) if count else 65536)
+        view = memoryview(chunk)
+        sent = 0
+        try:
+            while count is None or sent < count:
+                want = len(chunk) if count is None else min(len(chunk), count - sent)
+                got = file.readinto(view[:want])
+                if not got:
+                    break
+                self.sendall(view[:got])
+                sent += got
+            return sent
+        finally:
+            view.release()
+            if sent > 0 and hasattr(file, "seek"):
+                file.seek(offset + sent)
 
     # -- addresses --
 
     def getsockname(self) -> Address:
-        """The local (host, port)."""
+        """The local address."""
         return self._addr(_ffi.local_addr)
 
     def getpeername(self) -> Address:
-        """The peer's (host, port); OSError ENOTCONN if not connected."""
+        """The peer's address; OSError ENOTCONN if not connected."""
         return self._addr(_ffi.peer_addr)
 
     def _addr(self, func: Any) -> Address:
@@ -632,9 +1198,9 @@ class Socket:
             rc = func(self._h, scratch.host_addr, C.SOCKRT_ADDR_MAX, byref(port))
             if rc:
                 raise self._error(rc)
-            return scratch.host(), port.value
+            return _address_out(scratch.host(), port.value, self._family)
         finally:
-            _put_scratch(scratch)
+            _give_scratch(scratch)
 
     # -- timeouts and options --
 
@@ -642,8 +1208,11 @@ class Socket:
         """None: block forever; 0: never wait (BlockingIOError); seconds > 0:
         each call waits at most that long (TimeoutError), rounded up to ms."""
         ms = _timeout_ms(value)
-        self.set_option(C.SOCKRT_OPT_READ_TIMEOUT_MS, ms)
-        self.set_option(C.SOCKRT_OPT_WRITE_TIMEOUT_MS, ms)
+        if ms != self._timeout_ms:
+            self.set_option(_READ, ms)
+            self.set_option(_WRITE, ms)
+        elif not self._h:
+            self._raise_closed()
         self._timeout = None if value is None else float(value)
         self._timeout_ms = ms
 
@@ -673,15 +1242,63 @@ class Socket:
             raise self._error(rc)
         return out.value
 
-    def setsockopt(self, level: int, optname: int, value: Union[int, bool]) -> None:
-        """The standard call for the options the library knows: TCP_NODELAY,
-        SO_KEEPALIVE, SO_REUSEADDR, SO_RCVBUF, SO_SNDBUF, SO_BROADCAST (with
-        the standard module's level and name constants)."""
-        self.set_option(_std_option(level, optname), int(value))
+    def setsockopt(self, level: int, optname: int, value: Any, optlen: Any = None) -> None:
+        """The standard call: an int (or bool) value, a bytes-like value
+        (the raw option), or (None, optlen). TCP_NODELAY, SO_KEEPALIVE,
+        SO_REUSEADDR, SO_REUSEPORT and SO_BROADCAST go through the library's
+        options; SO_RCVTIMEO/SO_SNDTIMEO are refused (use settimeout)."""
+        level = _int_arg(level, "level")
+        optname = _int_arg(optname, "optname")
+        key = (level, optname)
+        if key in _REFUSED_OPTIONS:
+            raise OSError(_errno.ENOPROTOOPT, "sockrt owns the timeouts: use settimeout()")
+        if optlen is not None:
+            if value is not None:
+                raise TypeError("setsockopt() takes 3 arguments, or 4 with None as the value")
+            rc = _ffi.setsockopt(self._h, level, optname, None, _size(optlen, "optlen"))
+        elif isinstance(value, int):
+            option = _SET_OPTIONS.get(key)
+            if option is not None:
+                self.set_option(option, int(value))
+                return
+            raw = c_int(value)
+            rc = _ffi.setsockopt(self._h, level, optname, byref(raw), 4)
+        else:
+            borrowed = _BorrowedBuffer(value)  # TypeError if not bytes-like
+            try:
+                rc = _ffi.setsockopt(
+                    self._h, level, optname, borrowed.view.buf, borrowed.view.len
+                )
+            finally:
+                borrowed.release()
+        if rc:
+            raise self._error(rc)
 
-    def getsockopt(self, level: int, optname: int) -> int:
-        """The standard call, for the options setsockopt accepts."""
-        return self.get_option(_std_option(level, optname))
+    def getsockopt(self, level: int, optname: int, buflen: Optional[int] = None) -> Any:
+        """The standard call: an int, or with buflen the raw bytes (at most
+        buflen of them). SO_ERROR goes through the library (it finishes a
+        non-blocking connect)."""
+        level = _int_arg(level, "level")
+        optname = _int_arg(optname, "optname")
+        if buflen is None:
+            option = _GET_OPTIONS.get((level, optname))
+            if option is not None:
+                return self.get_option(option)
+            raw = c_int(0)
+            size = c_size_t(4)
+            rc = _ffi.getsockopt(self._h, level, optname, byref(raw), byref(size))
+            if rc:
+                raise self._error(rc)
+            return raw.value
+        buflen = _int_arg(buflen, "buflen")
+        if not 0 < buflen <= 1024:
+            raise OSError(_errno.EINVAL, "getsockopt buflen out of range")
+        buf = create_string_buffer(buflen)
+        size = c_size_t(buflen)
+        rc = _ffi.getsockopt(self._h, level, optname, buf, byref(size))
+        if rc:
+            raise self._error(rc)
+        return buf.raw[: size.value]
 
     def set_nodelay(self, on: bool = True) -> None:
         """TCP_NODELAY on or off (stream sockets)."""
@@ -696,6 +1313,10 @@ class Socket:
         self.set_option(C.SOCKRT_OPT_BUSY_POLL_US, _size(microseconds, "busy poll time"))
 
 
+Socket = socket
+SocketType = socket
+
+
 def _int_arg(value: Any, what: str) -> int:
     if isinstance(value, int):
         return value
@@ -705,13 +1326,23 @@ def _int_arg(value: Any, what: str) -> int:
         raise TypeError(f"{what} must be an integer, not {type(value).__name__}") from None
 
 
-def _std_option(level: int, optname: int) -> int:
-    option = _STD_OPTIONS.get((_int_arg(level, "level"), _int_arg(optname, "optname")))
-    if option is None:
-        import errno
+def _fd_arg(fileno: Any) -> int:
+    if isinstance(fileno, float):
+        raise TypeError("'float' object cannot be interpreted as an integer")
+    fd = _int_arg(fileno, "fileno")
+    if fd < 0:
+        raise ValueError("negative file descriptor")
+    return fd
 
-        raise OSError(errno.ENOPROTOOPT, f"option ({level}, {optname}) is not supported")
-    return option
+
+def _probe(fileno: Any) -> Tuple[int, int, int]:
+    """(family, type, proto) of an open socket descriptor, as the standard
+    module detects them; OSError if it is not a socket."""
+    probe = _StdSocket(fileno=_fd_arg(fileno))
+    try:
+        return probe.family, probe.type, probe.proto
+    finally:
+        probe.detach()
 
 
 def _close_handle(handle: int) -> None:
@@ -728,64 +1359,95 @@ def _finalizer_for(owner: object, handle: int) -> weakref.finalize:
 
 # --- module functions ---------------------------------------------------------------
 
+_GLOBAL_DEFAULT_TIMEOUT = _std._GLOBAL_DEFAULT_TIMEOUT  # type: ignore[attr-defined]
+getdefaulttimeout = _std.getdefaulttimeout
+setdefaulttimeout = _std.setdefaulttimeout
+
 
 def create_connection(
-    address: Address,
-    timeout: Optional[float] = None,
-    source_address: Optional[Address] = None,
-) -> Socket:
-    """Connects a TCP socket to (host, port), trying each address the host
-    resolves to within `timeout` seconds (None: no limit), which then stays
-    the socket's timeout. source_address=(host, port) binds first."""
-    ms = _timeout_ms(timeout)
-    host, port = _address(address)
-    if source_address is not None:
-        src_host, _ = _address(source_address)
-        family = AF_INET6 if _is_v6(src_host) else AF_INET
-        sock = Socket(family, SOCK_STREAM)
+    address: Tuple[Any, int],
+    timeout: Any = _GLOBAL_DEFAULT_TIMEOUT,
+    source_address: Optional[Tuple[Any, int]] = None,
+    *,
+    all_errors: bool = False,
+) -> socket:
+    """Connects a TCP socket to (host, port), as socket.create_connection:
+    each address getaddrinfo gives is tried in turn within `timeout` (the
+    default: getdefaulttimeout()), which then stays the socket's timeout;
+    source_address=(host, port) binds first. The last error is raised, or
+    with all_errors=True an ExceptionGroup of all of them."""
+    host, port = address
+    errors: List[BaseException] = []
+    for family, kind, proto, _canon, sockaddr in _std.getaddrinfo(host, port, 0, SOCK_STREAM):
+        sock = None
         try:
-            sock.bind(source_address)
-            sock.settimeout(timeout)
-            sock.connect(address)
-        except BaseException:
-            sock.close()
-            raise
-        return sock
-    out = c_uint64()
-    rc = _ffi.tcp_connect(host, port, ms, byref(out))
-    if rc:
-        raise error_for(rc)
-    sock = Socket._from_handle(out.value, AF_INET, SOCK_STREAM)
-    try:
-        if _is_v6(sock.getsockname()[0].encode()):
-            sock._family = AF_INET6
-        if timeout is not None:
-            sock.settimeout(timeout)
-    except BaseException:
-        sock.close()
-        raise
-    return sock
+            sock = socket(family, kind, proto)
+            if timeout is not _GLOBAL_DEFAULT_TIMEOUT:
+                sock.settimeout(timeout)
+            if source_address:
+                sock.bind(source_address)
+            sock.connect(sockaddr)
+            errors.clear()
+            return sock
+        except OSError as exc:
+            if not all_errors:
+                errors.clear()
+            errors.append(exc)
+            if sock is not None:
+                sock.close()
+    if errors:
+        try:
+            if not all_errors:
+                raise errors[0]
+            raise _ExceptionGroup("create_connection failed", errors)
+        finally:
+            errors = []
+    raise OSError("getaddrinfo returns an empty list")
+
+
+def _ExceptionGroup(message: str, errors: List[BaseException]) -> BaseException:
+    group = getattr(builtins, "ExceptionGroup", None)
+    if group is None:  # before Python 3.11: the last error
+        return errors[-1]
+    return group(message, errors)
+
+
+def has_dualstack_ipv6() -> bool:
+    """As socket.has_dualstack_ipv6(): IPv6 sockets can also take IPv4."""
+    return _std.has_dualstack_ipv6()
 
 
 def create_server(
-    address: Address,
+    address: Tuple[Any, int],
     *,
     family: int = AF_INET,
     backlog: Optional[int] = None,
     reuse_port: bool = False,
     dualstack_ipv6: bool = False,
-) -> Socket:
-    """A listening TCP socket on (host, port) with SO_REUSEADDR on; port 0
-    picks a free port (see getsockname()). reuse_port and dualstack_ipv6
-    are not supported (ValueError)."""
-    if reuse_port:
-        raise ValueError("SO_REUSEPORT is not supported by sockrt")
+) -> socket:
+    """A listening TCP socket, as socket.create_server: SO_REUSEADDR on
+    (POSIX), SO_REUSEPORT with reuse_port, and an IPv6 socket that also
+    takes IPv4 with dualstack_ipv6 (family must be AF_INET6)."""
+    if reuse_port and not hasattr(_std, "SO_REUSEPORT"):
+        raise ValueError("SO_REUSEPORT not supported on this platform")
     if dualstack_ipv6:
-        raise ValueError("dualstack_ipv6 is not supported by sockrt")
-    sock = Socket(family, SOCK_STREAM)
+        if not has_dualstack_ipv6():
+            raise ValueError("dualstack_ipv6 not supported on this platform")
+        if family != AF_INET6:
+            raise ValueError("dualstack_ipv6 requires AF_INET6 family")
+    sock = socket(family, SOCK_STREAM)
     try:
         sock.set_option(C.SOCKRT_OPT_REUSEADDR, 1)
-        sock.bind(address)
+        if reuse_port:
+            sock.set_option(C.SOCKRT_OPT_REUSEPORT, 1)
+        if family == AF_INET6 and _std.has_ipv6:
+            sock.setsockopt(_std.IPPROTO_IPV6, _std.IPV6_V6ONLY, 0 if dualstack_ipv6 else 1)
+        try:
+            sock.bind(address)
+        except OSError as exc:
+            raise OSError(
+                exc.errno, f"{exc.strerror} (while attempting to bind on address {address!r})"
+            ) from None
         sock.listen(backlog)
     except BaseException:
         sock.close()
@@ -793,9 +1455,50 @@ def create_server(
     return sock
 
 
+def socketpair(
+    family: Any = None, type: int = SOCK_STREAM, proto: int = 0
+) -> Tuple[socket, socket]:
+    """Two connected stream sockets. The library has no AF_UNIX, so the pair
+    is made over loopback TCP (as the standard module does where AF_UNIX is
+    missing); family None (the default) or AF_UNIX means AF_INET here."""
+    if family is None or family == getattr(_std, "AF_UNIX", None):
+        family = AF_INET
+    if family not in (AF_INET, AF_INET6):
+        raise ValueError("Only AF_INET and AF_INET6 socket address families are supported")
+    if type != SOCK_STREAM:
+        raise ValueError("Only SOCK_STREAM socket type is supported")
+    if proto != 0:
+        raise ValueError("Only protocol zero is supported")
+    host = "::1" if family == AF_INET6 else "127.0.0.1"
+    listener = socket(family, SOCK_STREAM)
+    try:
+        listener.bind((host, 0))
+        listener.listen()
+        addr = listener.getsockname()
+        a = socket(family, SOCK_STREAM)
+        try:
+            a.connect(addr[:2])
+            b, _ = listener.accept()
+            # Only our own connection: the peer must be the socket we made.
+            if b.getpeername()[:2] != a.getsockname()[:2]:
+                b.close()
+                raise ConnectionError("socketpair: unexpected peer")
+        except BaseException:
+            a.close()
+            raise
+    finally:
+        listener.close()
+    return a, b
+
+
+def fromfd(fd: int, family: int, type: int, proto: int = 0) -> socket:
+    """A socket on a duplicate of descriptor fd (the caller keeps fd)."""
+    return socket(family, type, proto, os.dup(_fd_arg(fd)))
+
+
 def poll(
-    entries: Iterable[Tuple[Socket, int]], timeout: Optional[float] = None
-) -> List[Tuple[Socket, int]]:
+    entries: Iterable[Tuple[socket, int]], timeout: Optional[float] = None
+) -> List[Tuple[socket, int]]:
     """Waits until some of the (socket, POLL_IN|POLL_OUT) entries are ready,
     or `timeout` seconds pass (None: no limit). Returns the ready ones as
     (socket, events) with POLL_IN/OUT/ERR/HUP/CLOSED bits; [] on timeout.
@@ -805,13 +1508,22 @@ def poll(
     handles = (c_uint64 * max(n, 1))()
     events = (c_uint32 * max(n, 1))()
     for i, (sock, wanted) in enumerate(entries):
-        if not isinstance(sock, Socket):
+        if not isinstance(sock, socket):
             raise TypeError(f"poll entries must be (Socket, events), not {type(sock).__name__}")
         if sock.closed:
             raise closed_error()
         handles[i] = sock._h
         events[i] = _int_arg(wanted, "events")
-    rc = _ffi.poll(handles, events, n, _timeout_ms(timeout))
+    ms = _timeout_ms(timeout)
+    t0 = _monotonic()
+    while True:
+        rc = _ffi.poll(handles, events, n, ms)
+        if rc != _E_INTERRUPTED:
+            break
+        _check_signals()
+        if ms > 0:
+            ms = max(0, ms - int((_monotonic() - t0) * 1000))
+            t0 = _monotonic()
     if rc < 0:
         raise error_for(rc)
     return [(entries[i][0], events[i]) for i in range(n) if events[i]]

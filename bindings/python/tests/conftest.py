@@ -4,6 +4,7 @@ each test, every wait bounded."""
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 from typing import Callable, Iterator, Tuple
 
@@ -36,6 +37,27 @@ def pair(listener: sockrt.Socket) -> Iterator[Tuple[sockrt.Socket, sockrt.Socket
     yield client, served
     client.close()
     served.close()
+
+
+def thread_state(tid: int) -> str:
+    """The kernel's state letter for thread tid of this process."""
+    with open(f"/proc/self/task/{tid}/stat") as f:
+        # "tid (comm) S ...": comm may hold spaces, so split after the ")".
+        return f.read().rsplit(")", 1)[1].split()[0]
+
+
+def wait_thread_sleeping(tid: int, timeout: float = WAIT) -> None:
+    """Waits until thread tid is blocked in a system call (state S, three
+    readings in a row, so a thread merely between calls is not taken for
+    blocked); fails the test after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    streak = 0
+    while time.monotonic() < deadline:
+        streak = streak + 1 if thread_state(tid) == "S" else 0
+        if streak >= 3:
+            return
+        time.sleep(0.002)
+    pytest.fail(f"thread {tid} never blocked within {timeout} s")
 
 
 def run_in_thread(target: Callable[[], object]) -> Tuple[threading.Thread, dict]:

@@ -105,3 +105,29 @@ def test_echo_client_fails_without_a_server():
     proc = run_example("echo_client.py", "127.0.0.1", port, 3)
     assert proc.returncode == 1
     assert proc.stdout.strip().splitlines()[-1].startswith("RESULT messages=0 bytes=0")
+
+
+def test_http_fetch_runs_urllib_on_sockrt(tmp_path):
+    import functools
+    import http.server
+    import threading
+
+    (tmp_path / "page.txt").write_bytes(b"x" * 1234)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    handler.log_message = lambda *a: None  # type: ignore[attr-defined]
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/page.txt"
+        done = subprocess.run(
+            [sys.executable, str(EXAMPLES / "http_fetch.py"), url, url],
+            capture_output=True, text=True, timeout=60, env=dict(os.environ),
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)
+    assert done.returncode == 0, done.stderr
+    expected = f"GET {url} 200 1234 bytes via sockrt._socket.socket"
+    assert done.stdout.splitlines() == [expected, expected]

@@ -230,3 +230,15 @@ def test_gc_of_a_leased_connection_frees_its_slot(echo):
         gc.collect()
         with pool.acquire() as conn:
             assert echo_once(conn, b"z") == b"z"
+
+
+def test_fresh_acquire_never_hands_out_a_reused_connection(echo):
+    with sockrt.Pool("127.0.0.1", echo.port, max_total=2) as pool:
+        with pool.acquire() as conn:
+            assert echo_once(conn, b"one") == b"one"
+        with pool.acquire() as conn:
+            assert conn.was_reused  # the idle one
+        with pool.acquire(fresh=True) as conn:
+            assert not conn.was_reused
+            assert echo_once(conn, b"two") == b"two"
+        assert pool.stats().created == 2

@@ -142,7 +142,7 @@ def test_ipv6_loopback():
         pytest.skip(f"no IPv6 loopback: {exc}")
     with server:
         server.settimeout(WAIT)
-        host, port = server.getsockname()
+        host, port, _, _ = server.getsockname()
         assert host == "::1" and server.family == sockrt.AF_INET6
         with sockrt.create_connection(("::1", port), timeout=WAIT) as client:
             conn, peer = server.accept()
@@ -257,7 +257,9 @@ def test_sockrt_poll(pair):
 
 def test_repr_and_properties(pair):
     client, _ = pair
-    assert "AF_INET" in repr(client) and "SOCK_STREAM" in repr(client)
-    assert client.proto == 0 and client.handle != 0
+    # The standard module's shape: "family=<str of the enum>, type=..., laddr=..."
+    assert f"family={socket.AF_INET!s}, type={socket.SOCK_STREAM!s}" in repr(client)
+    assert "laddr=('127.0.0.1'," in repr(client)
+    assert client.proto in (0, socket.IPPROTO_TCP) and client.handle != 0
     client.close()
     assert "closed" in repr(client) and client.handle == 0

@@ -83,8 +83,9 @@ def test_udp_ipv6():
         b.bind(("::1", 0))
         b.settimeout(WAIT)
         a.sendto(b"v6", b.getsockname())
-        data, (host, port) = b.recvfrom(10)
+        data, (host, port, flowinfo, scope) = b.recvfrom(10)
         assert data == b"v6" and host == "::1" and port == a.getsockname()[1]
+        assert (flowinfo, scope) == (0, 0)
 
 
 def test_stream_calls_on_datagram_socket_fail_cleanly(udp_pair):

@@ -28,6 +28,9 @@ public final class Sockrt {
     public static final int E_LIMIT = -17;
     public static final int E_PANIC = -18;
     public static final int E_IO = -19;
+    public static final int E_INTERRUPTED = -20;
+    public static final int E_WOULD_BLOCK = -21;
+    public static final int E_IN_PROGRESS = -22;
     /** The TLS handshake failed (thrown as {@link javax.net.ssl.SSLHandshakeException}). */
     public static final int E_TLS_HANDSHAKE = -23;
     /** The peer's certificate failed verification (an {@link javax.net.ssl.SSLHandshakeException}). */
@@ -64,6 +67,16 @@ public final class Sockrt {
     public static final int OPT_SEND_BUFFER = 7;
     public static final int OPT_BROADCAST = 8;
     public static final int OPT_BUSY_POLL_US = 9;
+    public static final int OPT_LINGER = 10;
+    public static final int OPT_REUSEPORT = 11;
+    public static final int OPT_ERROR = 12;
+    public static final int OPT_NREAD = 13;
+    public static final int OPT_BACKLOG = 14;
+
+    /** Flags of the *_flags data calls. */
+    public static final int MSG_PEEK = 1;
+    public static final int MSG_DONTWAIT = 2;
+    public static final int MSG_WAITALL = 4;
 
     /** Readiness events. */
     public static final int POLL_IN = 1;
@@ -71,6 +84,11 @@ public final class Sockrt {
     public static final int POLL_ERR = 4;
     public static final int POLL_HUP = 8;
     public static final int POLL_CLOSED = 16;
+    public static final int POLL_EDGE = 32;
+    public static final int POLLER_MAX_EVENTS = 65536;
+
+    /** sockrt_pool_acquire_ex's flag for a connection that never served a lease ({@link SockrtPool#acquireFresh()}). */
+    public static final int ACQUIRE_FRESH = 1;
 
     /** Bytes that always hold an address string and its NUL. */
     public static final int ADDR_MAX = 64;

@@ -1,15 +1,19 @@
 package io.sockrt;
 
-import java.io.IOException;
+import java.net.SocketException;
 
 /**
  * A libsockrt failure that has no closer match among the standard exceptions
  * (those become {@link java.net.SocketTimeoutException},
- * {@link java.net.ConnectException}, {@link java.net.UnknownHostException},
- * {@link java.net.SocketException} or {@link java.io.EOFException}). Carries the
- * library's status code, its constant name and the OS errno behind it.
+ * {@link java.net.ConnectException}, {@link java.net.BindException},
+ * {@link java.net.NoRouteToHostException}, {@link java.net.UnknownHostException},
+ * {@link java.net.SocketException} or {@link java.io.EOFException}): the
+ * library's own codes, such as {@link Sockrt#E_POOL_EXHAUSTED},
+ * {@link Sockrt#E_POOL_CLOSED} or {@link Sockrt#E_WRONG_KIND}. It is a
+ * {@link SocketException}, so code written for java.net catches it. Carries
+ * the library's status code, its constant name and the OS errno behind it.
  */
-public class SockrtException extends IOException {
+public class SockrtException extends SocketException {
     private static final long serialVersionUID = 1L;
 
     private final int code;

@@ -30,6 +30,7 @@ final class SockrtNative {
     static native long accept(long h) throws java.io.IOException;
     static native void connect(long h, String host, int port, int timeoutMs) throws java.io.IOException;
     static native void shutdown(long h, int how) throws java.io.IOException;
+    static native void disconnect(long h) throws java.io.IOException;
     static native int close(long h);
 
     // data on byte[] (copied through a per-thread native buffer)
@@ -60,6 +61,9 @@ final class SockrtNative {
     // options and addresses
     static native void setOption(long h, int opt, long value) throws java.io.IOException;
     static native long getOption(long h, int opt) throws java.io.IOException;
+    /** Raw setsockopt/getsockopt of an int with the OS's level and name numbers. */
+    static native void setSockOptInt(long h, int level, int name, int value) throws java.io.IOException;
+    static native int getSockOptInt(long h, int level, int name) throws java.io.IOException;
     static native String addressHost(long h, boolean peer) throws java.io.IOException;
     static native int addressPort(long h, boolean peer) throws java.io.IOException;
 
@@ -69,6 +73,10 @@ final class SockrtNative {
     static native void poolConfigDefaults(int[] out);
     static native long poolOpen(String host, int port, int[] config) throws java.io.IOException;
     static native long poolAcquire(long pool) throws java.io.IOException;
+    /** One slice of an acquire: the connection, or 0 if no slot came free within timeoutMs. */
+    static native long poolAcquireSlice(long pool, int flags, int timeoutMs) throws java.io.IOException;
+    /** Whether the library has sockrt_pool_acquire_ex (slices and fresh acquires). */
+    static native boolean poolHasSlices();
     static native void poolRelease(long pool, long conn);
     static native void poolDiscard(long pool, long conn);
     static native boolean poolWasReused(long conn) throws java.io.IOException;

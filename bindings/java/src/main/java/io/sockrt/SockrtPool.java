@@ -1,6 +1,7 @@
 package io.sockrt;
 
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.lang.ref.Reference;
 
 /**
@@ -21,8 +22,15 @@ import java.lang.ref.Reference;
  * leased connections stay usable until they are closed.
  */
 public final class SockrtPool extends SockrtResource {
+    /** An acquire waits in slices this long, checking for Thread.interrupt() between them. */
+    static final int SLICE_MS = 50;
+
     private final String host;
     private final int port;
+    private final int acquireTimeoutMs;
+    // Slices that ran out and were followed by another: the library counted
+    // each as a wait and a timeout; stats() takes them back out.
+    private final java.util.concurrent.atomic.AtomicLong retriedSlices = new java.util.concurrent.atomic.AtomicLong();
 
     /** A pool to {@code host:port} with the default settings. */
     public SockrtPool(String host, int port) throws IOException {
@@ -33,6 +41,7 @@ public final class SockrtPool extends SockrtResource {
         super(open(host, port, config));
         this.host = host;
         this.port = port;
+        this.acquireTimeoutMs = config.acquireTimeoutMs();
     }
 
     private static long open(String host, int port, Builder config) throws IOException {
@@ -54,13 +63,102 @@ public final class SockrtPool extends SockrtResource {
      * Leases a connection: an idle one that passes the liveness check, or a
      * new one; when {@code maxTotal} are out, waits up to the acquire timeout
      * ({@link SockrtException} with {@link Sockrt#E_POOL_EXHAUSTED}).
+     *
+     * <p>A thread waiting for a slot reacts to {@link Thread#interrupt()}: it
+     * throws {@link InterruptedIOException} within about 50 ms and keeps its
+     * interrupt flag set (the wait is made of 50 ms slices with the time left;
+     * a slice that runs out rejoins the back of the queue, so first come
+     * first served holds to within a slice). A thread that is interrupted
+     * before it calls acquire throws at once. Once it has a connection, the
+     * connection's calls behave as sockets' do: an interrupt does not stop
+     * a blocked read (close the connection instead).
+     *
+     * <p>A closed pool, whether it was closed before the call or while the
+     * call waited for a slot, throws the same exception: a
+     * {@link SockrtException} with {@link Sockrt#E_POOL_CLOSED} and the
+     * message "Pool is closed" (a {@link java.net.SocketException}).
      */
     public PooledConnection acquire() throws IOException {
+        return acquire(0);
+    }
+
+    /**
+     * Leases a connection that never served a lease: a new one, even when
+     * idle ones exist (the oldest idle one is closed if that is needed to stay
+     * within {@code maxTotal}). For the one retry of an idempotent request
+     * that failed on a reused connection ({@link PooledConnection#wasReused()}):
+     * another idle connection may be just as stale. Waits, times out and
+     * reacts to interrupts as {@link #acquire()}.
+     */
+    public PooledConnection acquireFresh() throws IOException {
+        return acquire(Sockrt.ACQUIRE_FRESH);
+    }
+
+    private PooledConnection acquire(int flags) throws IOException {
+        if (isClosed()) {
+            throw poolClosed(null);
+        }
+        if (!SockrtNative.poolHasSlices()) {
+            if (flags != 0) {
+                throw new UnsupportedOperationException("this libsockrt has no sockrt_pool_acquire_ex");
+            }
+            return acquireWhole();
+        }
+        long start = System.nanoTime();
+        long retried = 0;
         try {
-            return new PooledConnection(SockrtNative.poolAcquire(liveHandle()), this);
+            while (true) {
+                if (Thread.currentThread().isInterrupted()) {
+                    // The flag stays set, as for other interruptible blocking calls that throw an IOException.
+                    throw new InterruptedIOException("acquire interrupted");
+                }
+                int slice = SLICE_MS;
+                if (acquireTimeoutMs >= 0) {
+                    long left = acquireTimeoutMs - (System.nanoTime() - start) / 1_000_000L;
+                    slice = (int) Math.max(0, Math.min(SLICE_MS, left));
+                }
+                long h = SockrtNative.poolAcquireSlice(handle, flags, slice);
+                if (h != 0) {
+                    return new PooledConnection(h, this);
+                }
+                if (acquireTimeoutMs >= 0 && (System.nanoTime() - start) / 1_000_000L >= acquireTimeoutMs) {
+                    throw new SockrtException("pool_acquire: no connection free within " + acquireTimeoutMs
+                            + " ms", Sockrt.E_POOL_EXHAUSTED, "SOCKRT_E_POOL_EXHAUSTED", 0);
+                }
+                retried++;
+            }
+        } catch (SockrtException e) {
+            throw e.code() == Sockrt.E_POOL_CLOSED ? poolClosed(e) : e;
+        } catch (java.net.SocketException e) {
+            // the handle went stale: closed by another thread during the call
+            throw isClosed() ? poolClosed(e) : e;
+        } finally {
+            if (retried > 0) {
+                retriedSlices.addAndGet(retried);
+            }
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    /** One wait for the whole acquire timeout (a library without slices). */
+    private PooledConnection acquireWhole() throws IOException {
+        try {
+            return new PooledConnection(SockrtNative.poolAcquire(handle), this);
+        } catch (SockrtException e) {
+            throw e.code() == Sockrt.E_POOL_CLOSED ? poolClosed(e) : e;
+        } catch (java.net.SocketException e) {
+            throw isClosed() ? poolClosed(e) : e;
         } finally {
             Reference.reachabilityFence(this);
         }
+    }
+
+    private static SockrtException poolClosed(Exception cause) {
+        SockrtException e = new SockrtException("Pool is closed", Sockrt.E_POOL_CLOSED, "SOCKRT_E_POOL_CLOSED", 0);
+        if (cause != null) {
+            e.initCause(cause);
+        }
+        return e;
     }
 
     /** The pool's counters now. */
@@ -71,7 +169,11 @@ public final class SockrtPool extends SockrtResource {
         } finally {
             Reference.reachabilityFence(this);
         }
-        return new Stats(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8]);
+        // Each slice that ran out and was retried counted as a wait and a
+        // timeout of its own; one acquire call is one wait.
+        long retried = retriedSlices.get();
+        return new Stats(v[0], v[1], v[2], v[3], v[4], v[5], v[6], Math.max(0, v[7] - retried),
+                Math.max(0, v[8] - retried));
     }
 
     public String host() {

@@ -107,32 +107,119 @@ public abstract class SockrtResource implements AutoCloseable {
         }
     }
 
+    // Linux's numbers: IPPROTO_IP/IP_TOS and IPPROTO_IPV6/IPV6_TCLASS.
+    private static final int IPPROTO_IP = 0;
+    private static final int IP_TOS = 1;
+    private static final int IPPROTO_IPV6 = 41;
+    private static final int IPV6_TCLASS = 67;
+
+    /**
+     * The traffic class (IP_TOS, or IPV6_TCLASS on an IPv6 socket) as
+     * java.net's setTrafficClass sets it: 0..255, a hint the network may ignore.
+     */
+    final void setTrafficClassValue(int tc) throws SocketException {
+        if (tc < 0 || tc > 255) {
+            throw new IllegalArgumentException("tc is not in range 0 -- 255");
+        }
+        try {
+            if (isIpv6()) {
+                SockrtNative.setSockOptInt(liveHandle(), IPPROTO_IPV6, IPV6_TCLASS, tc);
+            } else {
+                SockrtNative.setSockOptInt(liveHandle(), IPPROTO_IP, IP_TOS, tc);
+            }
+        } catch (SocketException e) {
+            throw e;
+        } catch (IOException e) {
+            throw asSocketException(e);
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    final int trafficClassValue() throws SocketException {
+        try {
+            return isIpv6() ? SockrtNative.getSockOptInt(liveHandle(), IPPROTO_IPV6, IPV6_TCLASS)
+                    : SockrtNative.getSockOptInt(liveHandle(), IPPROTO_IP, IP_TOS);
+        } catch (SocketException e) {
+            throw e;
+        } catch (IOException e) {
+            throw asSocketException(e);
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    private boolean isIpv6() {
+        String local = addressHost(false);
+        return local != null && local.indexOf(':') >= 0;
+    }
+
     private static SocketException asSocketException(IOException e) {
         SocketException wrapped = new SocketException(e.getMessage());
         wrapped.initCause(e);
         return wrapped;
     }
 
-    /** The local or peer address text; null if closed, unbound or not connected (as java.net's getters). */
+    // The addresses last seen, so that getters keep their values after close
+    // (as java.net's do). Index 0: local, 1: peer.
+    private final String[] lastHost = new String[2];
+    private final int[] lastPort = new int[2];
+
+    /**
+     * The local or peer address text; null if unbound or not connected (as
+     * java.net's getters). After close: the last value seen while open.
+     */
     final String addressHost(boolean peer) {
+        int i = peer ? 1 : 0;
+        if (closed) {
+            synchronized (lastHost) {
+                return lastHost[i];
+            }
+        }
         try {
-            return SockrtNative.addressHost(liveHandle(), peer);
+            String host = SockrtNative.addressHost(handle, peer);
+            synchronized (lastHost) {
+                lastHost[i] = host;
+            }
+            return host;
         } catch (IOException e) {
-            return null;
+            synchronized (lastHost) {
+                return closed ? lastHost[i] : null;
+            }
         } finally {
             Reference.reachabilityFence(this);
         }
     }
 
-    /** The local or peer port; {@code otherwise} if closed or not connected. */
+    /** The local or peer port; {@code otherwise} if not known. After close: the last value seen while open. */
     final int addressPort(boolean peer, int otherwise) {
+        int i = peer ? 1 : 0;
+        if (closed) {
+            synchronized (lastHost) {
+                return lastPort[i] > 0 ? lastPort[i] : otherwise;
+            }
+        }
         try {
-            return SockrtNative.addressPort(liveHandle(), peer);
+            int port = SockrtNative.addressPort(handle, peer);
+            synchronized (lastHost) {
+                lastPort[i] = port;
+            }
+            return port;
         } catch (IOException e) {
-            return otherwise;
+            synchronized (lastHost) {
+                return closed && lastPort[i] > 0 ? lastPort[i] : otherwise;
+            }
         } finally {
             Reference.reachabilityFence(this);
         }
+    }
+
+    /** Records the current addresses (after bind, connect or accept), for the getters after close. */
+    final void rememberAddresses() {
+        addressHost(false);
+        addressPort(false, 0);
+        addressHost(true);
+        addressPort(true, 0);
     }
 
     /** The message of the exception thrown for use after close. */

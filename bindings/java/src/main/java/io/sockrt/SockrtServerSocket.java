@@ -14,6 +14,8 @@ import java.net.SocketException;
  * blocked accept with a {@link SocketException}.
  */
 public class SockrtServerSocket extends SockrtResource {
+    private volatile boolean bound;
+
     /** An unbound IPv4 socket; set options, then {@link #bind}. */
     public SockrtServerSocket() throws IOException {
         super(newSocket(Sockrt.INET));
@@ -24,17 +26,26 @@ public class SockrtServerSocket extends SockrtResource {
         this("0.0.0.0", port, 0);
     }
 
-    /** Listens on every IPv4 interface at {@code port} with a backlog (<= 0: system default). */
+    /** Listens on every IPv4 interface at {@code port} with a backlog (at most 0: the system default). */
     public SockrtServerSocket(int port, int backlog) throws IOException {
         this("0.0.0.0", port, backlog);
     }
 
     /**
      * Listens on {@code host:port} (port 0: a free port) with a backlog
-     * (<= 0: the system default). SO_REUSEADDR is on.
+     * (at most 0: the system default). SO_REUSEADDR is on.
      */
     public SockrtServerSocket(String host, int port, int backlog) throws IOException {
         super(newListener(host, port, backlog));
+        bound = true;
+    }
+
+    /**
+     * Listens on {@code bindAddr:port} ({@code null}: every IPv4 interface),
+     * as {@code new java.net.ServerSocket(port, backlog, bindAddr)}.
+     */
+    public SockrtServerSocket(int port, int backlog, InetAddress bindAddr) throws IOException {
+        this(bindAddr == null ? "0.0.0.0" : bindAddr.getHostAddress(), port, backlog);
     }
 
     private SockrtServerSocket(long handle) {
@@ -61,7 +72,7 @@ public class SockrtServerSocket extends SockrtResource {
         return SockrtNative.tcpListen(host, port, backlog);
     }
 
-    /** Binds an unbound socket to {@code host:port} and listens (backlog <= 0: system default). */
+    /** Binds an unbound socket to {@code host:port} and listens (backlog at most 0: the system default). */
     public void bind(String host, int port, int backlog) throws IOException {
         Args.host(host);
         Args.port(port);
@@ -72,10 +83,36 @@ public class SockrtServerSocket extends SockrtResource {
         } finally {
             Reference.reachabilityFence(this);
         }
+        bound = true;
+        rememberAddresses();
     }
 
+    /**
+     * Binds and listens, as {@link java.net.ServerSocket#bind(SocketAddress, int)}:
+     * {@code null} is a free port on every IPv4 interface, a backlog below 1
+     * is 50. Already bound: {@link SocketException}; address in use:
+     * {@link java.net.BindException}.
+     */
     public void bind(SocketAddress endpoint, int backlog) throws IOException {
-        bind(Args.hostOf(endpoint), Args.portOf(endpoint), backlog);
+        if (bound) {
+            throw new SocketException("Already bound");
+        }
+        int b = backlog < 1 ? 50 : backlog;
+        if (endpoint == null) {
+            bind("0.0.0.0", 0, b);
+        } else {
+            bind(Args.hostOf(endpoint), Args.portOf(endpoint), b);
+        }
+    }
+
+    /** {@link #bind(SocketAddress, int)} with the default backlog (50). */
+    public void bind(SocketAddress endpoint) throws IOException {
+        bind(endpoint, 50);
+    }
+
+    /** Whether the socket was bound; stays true after close, as java.net. */
+    public boolean isBound() {
+        return bound;
     }
 
     /**
@@ -108,11 +145,42 @@ public class SockrtServerSocket extends SockrtResource {
         return optionValue(Sockrt.OPT_REUSEADDR) != 0;
     }
 
+    /** SO_RCVBUF of the accepted connections (set it before {@link #bind} for a large window). */
+    public void setReceiveBufferSize(int size) throws SocketException {
+        setOptionValue(Sockrt.OPT_RECV_BUFFER, SockrtSocket.positive(size));
+    }
+
+    public int getReceiveBufferSize() throws SocketException {
+        return (int) optionValue(Sockrt.OPT_RECV_BUFFER);
+    }
+
+    /** The {@link java.net.StandardSocketOptions} a listener takes: SO_RCVBUF and SO_REUSEADDR. */
+    public java.util.Set<java.net.SocketOption<?>> supportedOptions() {
+        return StandardOptions.LISTENER;
+    }
+
+    public <T> SockrtServerSocket setOption(java.net.SocketOption<T> name, T value) throws IOException {
+        StandardOptions.set(this, StandardOptions.LISTENER, name, value);
+        return this;
+    }
+
+    public <T> T getOption(java.net.SocketOption<T> name) throws IOException {
+        return StandardOptions.get(this, StandardOptions.LISTENER, name);
+    }
+
+    @Override
+    public void close() {
+        if (bound && !isClosed()) {
+            rememberAddresses();
+        }
+        super.close();
+    }
 
 
-    /** The local address text, e.g. "127.0.0.1"; null if closed. */
+
+    /** The local address text, e.g. "127.0.0.1"; null if unbound; after close the last one. */
     public String getLocalHost() {
-        return addressHost(false);
+        return bound ? addressHost(false) : null;
     }
 
     /** The local address; null if closed. */
@@ -121,11 +189,12 @@ public class SockrtServerSocket extends SockrtResource {
         return host == null ? null : Args.literal(host);
     }
 
-    /** The port it listens on; -1 if closed. */
+    /** The port it listens on; -1 if unbound; after close the last one. */
     public int getLocalPort() {
-        return addressPort(false, -1);
+        return bound ? addressPort(false, -1) : -1;
     }
 
+    /** The local address and port; null if unbound. */
     public InetSocketAddress getLocalSocketAddress() {
         InetAddress address = getInetAddress();
         return address == null ? null : new InetSocketAddress(address, getLocalPort());

@@ -10,6 +10,7 @@ import java.net.SocketAddress;
 import java.net.SocketException;
 import java.nio.ByteBuffer;
 import java.nio.ReadOnlyBufferException;
+import java.nio.channels.ByteChannel;
 import java.util.Objects;
 
 /**
@@ -27,9 +28,17 @@ import java.util.Objects;
  *
  * <p>Timeouts follow java.net: 0 means wait forever.
  */
-public class SockrtSocket extends SockrtResource {
+public class SockrtSocket extends SockrtResource implements ByteChannel {
+    // sendAll and recvExact of a byte[] cross into the library in chunks (see
+    // the glue), so each direction is serialised here to keep the library's
+    // promise that concurrent sendAll (recvExact) calls never interleave.
+    private final Object writeLock = new Object();
+    private final Object readLock = new Object();
     private volatile boolean inputShut;
     private volatile boolean outputShut;
+    private volatile boolean bound;
+    // Whether close() records the addresses first (SockrtSocketImpl keeps its own).
+    boolean keepAddresses = true;
     private InputStream in;
     private OutputStream out;
 
@@ -51,11 +60,44 @@ public class SockrtSocket extends SockrtResource {
     /** Connects to {@code host:port}, trying each address, within {@code timeoutMs} (0: no limit). */
     public SockrtSocket(String host, int port, int timeoutMs) throws IOException {
         super(newConnection(host, port, timeoutMs));
+        bound = true;
+    }
+
+    /** Connects to {@code address:port}, as {@code new java.net.Socket(address, port)}. */
+    public SockrtSocket(InetAddress address, int port) throws IOException {
+        this(Objects.requireNonNull(address, "address").getHostAddress(), port, 0);
+    }
+
+    /**
+     * Binds the local end to {@code localAddr:localPort} ({@code null}: any
+     * address; port 0: a free one), then connects to {@code host:port}, as
+     * {@code new java.net.Socket(host, port, localAddr, localPort)}. On
+     * failure the socket is closed.
+     */
+    public SockrtSocket(String host, int port, InetAddress localAddr, int localPort) throws IOException {
+        this(familyOf(localAddr));
+        try {
+            bind(new InetSocketAddress(localAddr, Args.port(localPort)));
+            connect(host, port, 0);
+        } catch (IOException | RuntimeException e) {
+            close();
+            throw e;
+        }
+    }
+
+    /** As {@link #SockrtSocket(String, int, InetAddress, int)} with the peer's address. */
+    public SockrtSocket(InetAddress address, int port, InetAddress localAddr, int localPort) throws IOException {
+        this(Objects.requireNonNull(address, "address").getHostAddress(), port, localAddr, localPort);
+    }
+
+    private static int familyOf(InetAddress a) {
+        return a instanceof java.net.Inet6Address ? Sockrt.INET6 : Sockrt.INET;
     }
 
     /** Takes ownership of an accepted or pooled handle. */
     SockrtSocket(long handle, long poolHandle) {
         super(handle, poolHandle);
+        bound = true;
     }
 
     /** Connects to {@code host:port} within {@code timeoutMs} (0: no limit). */
@@ -89,11 +131,40 @@ public class SockrtSocket extends SockrtResource {
         } finally {
             Reference.reachabilityFence(this);
         }
+        bound = true;
     }
 
-    /** Connects to an {@link InetSocketAddress} within {@code timeoutMs} (0: no limit). */
+    /**
+     * Connects to an {@link InetSocketAddress} within {@code timeoutMs} (0: no
+     * limit). A connected socket throws {@link SocketException}.
+     */
     public void connect(SocketAddress endpoint, int timeoutMs) throws IOException {
         connect(Args.hostOf(endpoint), Args.portOf(endpoint), timeoutMs);
+    }
+
+    /** Connects to an {@link InetSocketAddress}, waiting as long as the system does. */
+    public void connect(SocketAddress endpoint) throws IOException {
+        connect(endpoint, 0);
+    }
+
+    /**
+     * Binds the local end before {@link #connect}; {@code null} picks a free
+     * port on every interface. Address in use: {@link java.net.BindException}.
+     */
+    public void bind(SocketAddress local) throws IOException {
+        String host = local == null ? "0.0.0.0" : Args.hostOf(local);
+        int port = local == null ? 0 : Args.portOf(local);
+        try {
+            SockrtNative.bind(liveHandle(), host, port);
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+        bound = true;
+    }
+
+    /** Whether the socket was bound (by bind, connect or accept); stays true after close, as java.net. */
+    public boolean isBound() {
+        return bound;
     }
 
     // ---- reading ----
@@ -158,7 +229,8 @@ public class SockrtSocket extends SockrtResource {
     /**
      * Reads exactly {@code len} bytes into {@code b[off..]}; the read timeout
      * bounds the whole call. Throws {@link java.io.EOFException} if the peer
-     * closes first (the bytes that did arrive are lost; {@code b} is left as it was).
+     * closes first (the bytes that did arrive may be in {@code b}, as with
+     * {@link java.io.DataInputStream#readFully}).
      */
     public void recvExact(byte[] b, int off, int len) throws IOException {
         Args.range(b, off, len);
@@ -166,7 +238,9 @@ public class SockrtSocket extends SockrtResource {
             return;
         }
         try {
-            SockrtNative.recvExact(liveHandle(), b, off, len);
+            synchronized (readLock) {
+                SockrtNative.recvExact(liveHandle(), b, off, len);
+            }
         } finally {
             Reference.reachabilityFence(this);
         }
@@ -185,10 +259,12 @@ public class SockrtSocket extends SockrtResource {
         }
         try {
             long h = liveHandle();
-            if (dst.isDirect()) {
-                SockrtNative.recvExactDirect(h, dst, pos, len);
-            } else {
-                SockrtNative.recvExact(h, dst.array(), dst.arrayOffset() + pos, len);
+            synchronized (readLock) {
+                if (dst.isDirect()) {
+                    SockrtNative.recvExactDirect(h, dst, pos, len);
+                } else {
+                    SockrtNative.recvExact(h, dst.array(), dst.arrayOffset() + pos, len);
+                }
             }
         } finally {
             Reference.reachabilityFence(this);
@@ -254,7 +330,9 @@ public class SockrtSocket extends SockrtResource {
             return;
         }
         try {
-            SockrtNative.sendAll(liveHandle(), b, off, len);
+            synchronized (writeLock) {
+                SockrtNative.sendAll(liveHandle(), b, off, len);
+            }
         } finally {
             Reference.reachabilityFence(this);
         }
@@ -271,11 +349,15 @@ public class SockrtSocket extends SockrtResource {
         try {
             long h = liveHandle();
             if (src.isDirect()) {
-                SockrtNative.sendAllDirect(h, src, pos, len);
-            } else if (src.hasArray()) {
-                SockrtNative.sendAll(h, src.array(), src.arrayOffset() + pos, len);
+                synchronized (writeLock) {
+                    SockrtNative.sendAllDirect(h, src, pos, len);
+                }
             } else {
-                SockrtNative.sendAll(h, copyOf(src), 0, len);
+                byte[] array = src.hasArray() ? src.array() : copyOf(src);
+                int start = src.hasArray() ? src.arrayOffset() + pos : 0;
+                synchronized (writeLock) {
+                    SockrtNative.sendAll(h, array, start, len);
+                }
             }
         } finally {
             Reference.reachabilityFence(this);
@@ -402,6 +484,11 @@ public class SockrtSocket extends SockrtResource {
         }
 
         @Override
+        public int available() throws IOException {
+            return socket.available();
+        }
+
+        @Override
         public void close() {
             socket.close();
         }
@@ -502,6 +589,57 @@ public class SockrtSocket extends SockrtResource {
         return size;
     }
 
+    /**
+     * SO_LINGER: with {@code on}, close waits up to {@code seconds} for unsent
+     * data, and 0 makes close reset the connection (RST); off (the default)
+     * closes in the background.
+     */
+    public void setSoLinger(boolean on, int seconds) throws SocketException {
+        if (on && seconds < 0) {
+            throw new IllegalArgumentException("invalid value for SO_LINGER");
+        }
+        setOptionValue(Sockrt.OPT_LINGER, on ? Math.min(seconds, 65_535) : -1);
+    }
+
+    /** The SO_LINGER time in seconds, -1 if off. */
+    public int getSoLinger() throws SocketException {
+        return (int) optionValue(Sockrt.OPT_LINGER);
+    }
+
+    /** IP_TOS (IPV6_TCLASS on IPv6), 0..255, as {@link java.net.Socket#setTrafficClass}. */
+    public void setTrafficClass(int tc) throws SocketException {
+        setTrafficClassValue(tc);
+    }
+
+    public int getTrafficClass() throws SocketException {
+        return trafficClassValue();
+    }
+
+    /** SO_REUSEADDR; set it before {@link #bind}. */
+    public void setReuseAddress(boolean on) throws SocketException {
+        setOptionValue(Sockrt.OPT_REUSEADDR, on ? 1 : 0);
+    }
+
+    public boolean getReuseAddress() throws SocketException {
+        return optionValue(Sockrt.OPT_REUSEADDR) != 0;
+    }
+
+    /** The {@link java.net.StandardSocketOptions} this socket takes. */
+    public java.util.Set<java.net.SocketOption<?>> supportedOptions() {
+        return StandardOptions.STREAM;
+    }
+
+    /** Sets one of {@link #supportedOptions()}, as {@link java.net.Socket#setOption}. */
+    public <T> SockrtSocket setOption(java.net.SocketOption<T> name, T value) throws IOException {
+        StandardOptions.set(this, StandardOptions.STREAM, name, value);
+        return this;
+    }
+
+    /** Reads one of {@link #supportedOptions()}, as {@link java.net.Socket#getOption}. */
+    public <T> T getOption(java.net.SocketOption<T> name) throws IOException {
+        return StandardOptions.get(this, StandardOptions.STREAM, name);
+    }
+
     /** Sets a raw {@code Sockrt.OPT_*} option with the library's semantics. */
     public void setOption(int option, long value) throws SocketException {
         setOptionValue(option, value);
@@ -529,6 +667,24 @@ public class SockrtSocket extends SockrtResource {
         Reference.reachabilityFence(this);
     }
 
+    /**
+     * Closes the socket (see {@link SockrtResource#close()}); the address
+     * getters keep their last values afterwards, as java.net's do.
+     */
+    @Override
+    public void close() {
+        if (keepAddresses && bound && !isClosed()) {
+            rememberAddresses();
+        }
+        super.close();
+    }
+
+    /** Whether the socket is still open ({@link java.nio.channels.Channel}'s view of {@link #isClosed()}). */
+    @Override
+    public boolean isOpen() {
+        return !isClosed();
+    }
+
     public boolean isInputShutdown() {
         return inputShut;
     }
@@ -537,44 +693,55 @@ public class SockrtSocket extends SockrtResource {
         return outputShut;
     }
 
-    /** Whether the socket is open and has a peer. */
+    /** Whether the socket has (or, after close, had) a peer. */
     public boolean isConnected() {
         return getPort() > 0;
     }
 
-    /** The local address as the library prints it, e.g. "127.0.0.1"; null if closed. */
+    /** The local address as the library prints it, e.g. "127.0.0.1"; after close the last one. */
     public String getLocalHost() {
         return addressHost(false);
     }
 
-    /** The peer's address text; null if closed or not connected. */
+    /** The peer's address text; null if not connected; after close the last one. */
     public String getPeerHost() {
         return addressHost(true);
     }
 
-    /** The local address; null if closed. */
+    /** The local address; null if unbound; after close the last one. */
     public InetAddress getLocalAddress() {
         String host = addressHost(false);
         return host == null ? null : Args.literal(host);
     }
 
-    /** The local port; -1 if closed. */
+    /** The local port; -1 if unbound. After close: the last one. */
     public int getLocalPort() {
-        return addressPort(false, -1);
+        return bound ? addressPort(false, -1) : -1;
     }
 
-    /** The peer's address; null if closed or not connected. */
+    /** Bytes that can be read now without blocking (the socket's FIONREAD count). */
+    public int available() throws IOException {
+        if (inputShut) {
+            return 0;
+        }
+        return (int) Math.min(Integer.MAX_VALUE, optionValue(Sockrt.OPT_NREAD));
+    }
+
+    /** The peer's address; null if not connected; after close the last one. */
     public InetAddress getInetAddress() {
         String host = addressHost(true);
         return host == null ? null : Args.literal(host);
     }
 
-    /** The peer's port; 0 if closed or not connected. */
+    /** The peer's port; 0 if not connected; after close the last one. */
     public int getPort() {
         return addressPort(true, 0);
     }
 
     public InetSocketAddress getLocalSocketAddress() {
+        if (!bound) {
+            return null;
+        }
         InetAddress address = getLocalAddress();
         return address == null ? null : new InetSocketAddress(address, getLocalPort());
     }

@@ -3,8 +3,10 @@ package io.sockrt;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.net.DatagramPacket;
+import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketException;
@@ -62,6 +64,57 @@ class DatagramTest {
             assertArrayEquals(Arrays.copyOf(payload, 10), packet.getData());
             assertEquals(a.getLocalPort(), packet.getPort());
         }
+    }
+
+    /** Sends datagrams of these sizes from a java.net socket to a receiver's port. */
+    private static void sendSizes(int port, int... sizes) throws Exception {
+        try (DatagramSocket sender = new DatagramSocket(0, InetAddress.getLoopbackAddress())) {
+            for (int size : sizes) {
+                byte[] payload = new byte[size];
+                for (int i = 0; i < size; i++) {
+                    payload[i] = (byte) (i + 1);
+                }
+                sender.send(new DatagramPacket(payload, size, InetAddress.getLoopbackAddress(), port));
+            }
+        }
+    }
+
+    /** What receive(DatagramPacket) left: the whole array, the length, then the same for the next datagram. */
+    interface Receiver {
+        void receive(DatagramPacket p) throws Exception;
+    }
+
+    private static String receiveIntoSlice(int port, Receiver receiver) throws Exception {
+        sendSizes(port, 20, 3, 20);
+        byte[] buf = new byte[24];
+        Arrays.fill(buf, (byte) -1);
+        DatagramPacket packet = new DatagramPacket(buf, 4, 8);
+        StringBuilder seen = new StringBuilder();
+        for (int i = 0; i < 3; i++) {
+            receiver.receive(packet);
+            seen.append(Arrays.toString(buf)).append(" off=").append(packet.getOffset())
+                    .append(" len=").append(packet.getLength()).append('\n');
+        }
+        return seen.toString();
+    }
+
+    @Test
+    void datagramPacketOffsetAndLengthAreHonouredAsJavaNet() throws Exception {
+        String expected;
+        try (DatagramSocket net = new DatagramSocket(0, InetAddress.getLoopbackAddress())) {
+            net.setSoTimeout(5_000);
+            expected = receiveIntoSlice(net.getLocalPort(), net::receive);
+        }
+        String got;
+        try (SockrtDatagramSocket ours = new SockrtDatagramSocket("127.0.0.1", 0)) {
+            ours.setSoTimeout(5_000);
+            got = receiveIntoSlice(ours.getLocalPort(), ours::receive);
+        }
+        // 20 bytes into (buf, 4, 8): 8 stored at buf[4..12), length 8, the rest of buf untouched;
+        // then 3 bytes (length 3); then 20 again, truncated to the packet's 8, not to 3
+        assertTrue(expected.startsWith("[-1, -1, -1, -1, 1, 2, 3, 4, 5, 6, 7, 8, -1,"), expected);
+        assertTrue(expected.contains("len=3"), expected);
+        assertEquals(expected, got);
     }
 
     @Test

@@ -2,11 +2,14 @@ package io.sockrt;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import java.io.IOException;
 import java.net.SocketException;
 import java.util.ArrayList;
 import java.util.List;
@@ -169,6 +172,120 @@ class PoolTest {
             assertEquals("SOCKRT_E_POOL_EXHAUSTED", e.name());
             assertEquals(1, pool.stats().timeouts());
             roundTrip(held, 5);
+        }
+    }
+
+    @Test
+    void poolClosedWhileWaitingThrowsWhatAClosedPoolThrows() throws Exception {
+        SockrtPool pool = SockrtPool.builder().maxTotal(1).acquireTimeoutMs(-1).open("127.0.0.1", echo.port());
+        PooledConnection held = pool.acquire();
+        java.util.concurrent.atomic.AtomicReference<Throwable> waiting = new java.util.concurrent.atomic.AtomicReference<>();
+        Thread waiter = Blocked.start("pool-wait", () -> {
+            try {
+                pool.acquire().close();
+            } catch (Throwable e) {
+                waiting.set(e);
+            }
+        });
+        Blocked.await(waiter); // really waiting for the slot
+        pool.close();
+        waiter.join(5_000);
+        assertFalse(waiter.isAlive(), "pool close did not wake the waiting acquire");
+        SockrtException during = assertInstanceOf(SockrtException.class, waiting.get());
+        SockrtException after = assertThrows(SockrtException.class, pool::acquire);
+        assertEquals(Sockrt.E_POOL_CLOSED, during.code());
+        assertEquals(during.code(), after.code());
+        assertEquals(during.getMessage(), after.getMessage());
+        assertEquals("Pool is closed", after.getMessage());
+        held.close();
+    }
+
+    @Test
+    void interruptWakesAWaitingAcquireAndKeepsTheFlag() throws Exception {
+        assumeTrue(SockrtNative.poolHasSlices(), "this libsockrt has no sockrt_pool_acquire_ex");
+        try (SockrtPool pool = SockrtPool.builder().maxTotal(1).acquireTimeoutMs(-1).open("127.0.0.1", echo.port());
+             PooledConnection held = pool.acquire()) {
+            java.util.concurrent.atomic.AtomicReference<Throwable> error = new java.util.concurrent.atomic.AtomicReference<>();
+            java.util.concurrent.atomic.AtomicBoolean flagKept = new java.util.concurrent.atomic.AtomicBoolean();
+            Thread waiter = Blocked.start("pool-intr", () -> {
+                try {
+                    pool.acquire().close();
+                } catch (Throwable e) {
+                    error.set(e);
+                    flagKept.set(Thread.currentThread().isInterrupted());
+                }
+            });
+            Blocked.await(waiter);
+            long t0 = System.nanoTime();
+            waiter.interrupt();
+            waiter.join(5_000);
+            long ms = (System.nanoTime() - t0) / 1_000_000;
+            assertFalse(waiter.isAlive(), "interrupt did not wake the acquire");
+            assertInstanceOf(java.io.InterruptedIOException.class, error.get());
+            assertTrue(flagKept.get(), "the interrupt flag was cleared");
+            assertTrue(ms < 1_000, "woke after " + ms + " ms");
+            // an interrupted thread's acquire throws at once, and the pool still works
+            Thread.currentThread().interrupt();
+            try {
+                assertThrows(java.io.InterruptedIOException.class, pool::acquire);
+            } finally {
+                assertTrue(Thread.interrupted());
+            }
+            roundTrip(held, 3);
+            SockrtPool.Stats stats = pool.stats();
+            assertEquals(0, stats.timeouts(), stats.toString()); // the slices are not timeouts
+            assertEquals(1, stats.inUse(), stats.toString());
+        }
+    }
+
+    @Test
+    void slicedWaitsStillTimeOutOnceAndHandOverFreedSlots() throws Exception {
+        assumeTrue(SockrtNative.poolHasSlices(), "this libsockrt has no sockrt_pool_acquire_ex");
+        try (SockrtPool pool = SockrtPool.builder().maxTotal(1).acquireTimeoutMs(230).open("127.0.0.1", echo.port())) {
+            PooledConnection held = pool.acquire();
+            long t0 = System.nanoTime();
+            SockrtException e = assertThrows(SockrtException.class, pool::acquire);
+            long ms = (System.nanoTime() - t0) / 1_000_000;
+            assertEquals(Sockrt.E_POOL_EXHAUSTED, e.code());
+            assertTrue(ms >= 200 && ms < 2_000, "timed out after " + ms + " ms");
+            assertEquals(1, pool.stats().timeouts(), pool.stats().toString());
+            assertEquals(1, pool.stats().waits(), pool.stats().toString());
+            // a waiter gets the slot when it is released
+            java.util.concurrent.CompletableFuture<PooledConnection> next =
+                    java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                        try {
+                            return pool.acquire();
+                        } catch (IOException ex) {
+                            throw new RuntimeException(ex);
+                        }
+                    });
+            held.close();
+            try (PooledConnection c = next.get(5, java.util.concurrent.TimeUnit.SECONDS)) {
+                roundTrip(c, 9);
+            }
+        }
+    }
+
+    @Test
+    void freshAcquireNeverHandsOutAnIdleConnection() throws Exception {
+        assumeTrue(SockrtNative.poolHasSlices(), "this libsockrt has no sockrt_pool_acquire_ex");
+        try (SockrtPool pool = SockrtPool.builder().maxTotal(2).open("127.0.0.1", echo.port())) {
+            try (PooledConnection a = pool.acquire(); PooledConnection b = pool.acquire()) {
+                roundTrip(a, 1);
+                roundTrip(b, 2);
+            }
+            assertEquals(2, pool.stats().idle());
+            try (PooledConnection reused = pool.acquire()) {
+                assertTrue(reused.wasReused());
+            }
+            // two idle connections, room for none: fresh closes an idle one and opens a new one
+            try (PooledConnection fresh = pool.acquireFresh()) {
+                assertFalse(fresh.wasReused());
+                roundTrip(fresh, 4);
+            }
+            SockrtPool.Stats stats = pool.stats();
+            assertEquals(3, stats.created(), stats.toString());
+            assertEquals(2, stats.idle(), stats.toString());
         }
     }
 

@@ -13,6 +13,7 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.ConnectException;
 import java.net.InetSocketAddress;
+import java.net.InetAddress;
 import java.net.SocketException;
 import java.net.SocketTimeoutException;
 import java.nio.ByteBuffer;
@@ -255,6 +256,7 @@ class SocketTest {
 
     @Test
     void useAfterCloseThrowsSocketException() throws Exception {
+        int localPort = client.getLocalPort();
         client.close();
         client.close(); // idempotent
         assertTrue(client.isClosed());
@@ -268,11 +270,17 @@ class SocketTest {
         assertThrows(SocketException.class, () -> client.setTcpNoDelay(true));
         assertThrows(SocketException.class, client::shutdownOutput);
         assertThrows(SocketException.class, client::getInputStream);
-        assertEquals(-1, client.getLocalPort());
-        assertNull(client.getInetAddress());
+        // as java.net: the getters keep their last values after close
+        assertEquals(localPort, client.getLocalPort());
+        assertEquals(server.getLocalPort(), client.getPort());
+        assertEquals(InetAddress.getByName("127.0.0.1"), client.getInetAddress());
+        assertTrue(client.isConnected());
+        assertTrue(client.isBound());
+        int listening = server.getLocalPort();
         server.close();
         assertThrows(SocketException.class, server::accept);
-        assertEquals(-1, server.getLocalPort());
+        assertEquals(listening, server.getLocalPort());
+        assertTrue(server.isBound());
     }
 
     @Test
@@ -339,10 +347,17 @@ class SocketTest {
 
     @Test
     void otherFailuresCarryTheirCode() throws Exception {
-        // listen on a socket that is connected: the library says invalid state
-        SockrtException e = assertThrows(SockrtException.class, () -> SockrtNative.listen(client.handle, 1));
-        assertEquals(Sockrt.E_INVALID_STATE, e.code());
-        assertEquals("SOCKRT_E_INVALID_STATE", e.name());
+        // a pool handle given to recv: a code of the library's own
+        try (SockrtPool pool = new SockrtPool("127.0.0.1", 9)) {
+            SockrtException e = assertThrows(SockrtException.class,
+                    () -> SockrtNative.recv(pool.handle, new byte[1], 0, 1));
+            assertEquals(Sockrt.E_WRONG_KIND, e.code());
+            assertEquals("SOCKRT_E_WRONG_KIND", e.name());
+            assertInstanceOf(SocketException.class, e); // code written for java.net catches it
+        }
+        // listen on a connected socket: a plain SocketException, as java.net's
+        SocketException e = assertThrows(SocketException.class, () -> SockrtNative.listen(client.handle, 1));
+        assertFalse(e instanceof SockrtException, e.toString());
     }
 
     @Test
