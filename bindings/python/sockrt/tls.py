@@ -35,7 +35,16 @@ from typing import Any, Iterable, List, Optional, Tuple, Union
 from . import _constants as C
 from . import _errors, _ffi
 from ._errors import Error, error_for
-from ._socket import AF_INET, SOCK_STREAM, Address, Socket, _address, _timeout_ms
+from ._socket import (
+    AF_INET,
+    AF_INET6,
+    SOCK_STREAM,
+    Address,
+    Socket,
+    _plain_host,
+    _port,
+    _timeout_ms,
+)
 
 CERT_NONE = _ssl.CERT_NONE
 CERT_OPTIONAL = _ssl.CERT_OPTIONAL
@@ -305,11 +314,11 @@ class TLSContext:
             # The library ended the plain handle (always on success, and after
             # any failure past the argument checks): forget it, do not close it.
             sock._forget_handle()
-            sock._finalizer.detach()
+            sock._closed = True
         if err is not None:
             raise err
         tls = TLSSocket._from_handle(out.value, sock.family, SOCK_STREAM)
-        tls._setup(self, server_side, sock.gettimeout(), suppress_ragged_eofs)
+        tls._tls_setup(self, server_side, sock.gettimeout(), suppress_ragged_eofs)
         return tls
 
     # -- the library's config --
@@ -456,9 +465,9 @@ def _split_unescaped(text: str, sep: str) -> List[str]:
 class TLSSocket(Socket):
     """A TLS connection (or a TLS listener), shaped like ``ssl.SSLSocket``."""
 
-    __slots__ = ("_context", "_server_side", "_listening", "_io_refs", "_suppress_ragged_eofs")
+    __slots__ = ("_context", "_server_side", "_listening", "_suppress_ragged_eofs")
 
-    def _setup(
+    def _tls_setup(
         self,
         context: TLSContext,
         server_side: bool,
@@ -468,7 +477,6 @@ class TLSSocket(Socket):
         self._context = context
         self._server_side = server_side
         self._listening = False
-        self._io_refs = 0
         self._suppress_ragged_eofs = suppress_ragged_eofs
         if timeout is not None:
             self.settimeout(timeout)
@@ -500,8 +508,8 @@ class TLSSocket(Socket):
     def _listener(cls, sock: Socket, context: TLSContext, suppress: bool) -> "TLSSocket":
         tls = cls._from_handle(sock._h, sock.family, SOCK_STREAM)
         sock._forget_handle()
-        sock._finalizer.detach()
-        tls._setup(context, True, None, suppress)
+        sock._closed = True
+        tls._tls_setup(context, True, None, suppress)
         tls._timeout = sock._timeout
         tls._timeout_ms = sock._timeout_ms
         tls._listening = True
@@ -523,7 +531,7 @@ class TLSSocket(Socket):
         if rc:
             raise self._error(rc)
         conn = TLSSocket._from_handle(out.value, self._family, SOCK_STREAM)
-        conn._setup(self._context, True, None, self._suppress_ragged_eofs)
+        conn._tls_setup(self._context, True, None, self._suppress_ragged_eofs)
         try:
             peer = conn.getpeername()
         except OSError:
@@ -634,10 +642,6 @@ class TLSSocket(Socket):
         text.mode = mode  # type: ignore[misc]
         return text
 
-    def _decref_socketios(self) -> None:
-        if self._io_refs > 0:
-            self._io_refs -= 1
-
     def __repr__(self) -> str:
         state = "closed" if self.closed else f"handle={self._h:#x}"
         return f"<sockrt.tls.TLSSocket {state}>"
@@ -663,14 +667,18 @@ def create_connection(
         context = create_default_context()
     if context._server:
         raise ValueError("create_connection needs a client context")
-    host, port = _address(address)
+    if not isinstance(address, tuple) or len(address) < 2:
+        raise TypeError(f"address must be a (host, port) tuple, not {type(address).__name__}")
+    # The library resolves the name, and verifies the certificate against it.
+    host, port = _plain_host(address[0]), _port(address[1])
     name = server_hostname.encode("idna") if server_hostname is not None else None
     out = c_uint64()
     rc = _ffi.tls_connect(host, port, context._built(), name, _timeout_ms(timeout), byref(out))
     if rc:
         raise error_for(rc)
-    tls = TLSSocket._from_handle(out.value, AF_INET, SOCK_STREAM)
-    tls._setup(context, False, timeout, suppress_ragged_eofs)
+    family = AF_INET6 if b":" in host else AF_INET
+    tls = TLSSocket._from_handle(out.value, family, SOCK_STREAM)
+    tls._tls_setup(context, False, timeout, suppress_ragged_eofs)
     return tls
 
 
