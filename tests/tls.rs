@@ -498,6 +498,14 @@ fn wait_readable(conn: &Lease) {
     assert_eq!(n, 1, "the server's session tickets never came");
 }
 
+/// Waits (bounded) until the peer's next record has reached the lease:
+/// decoded already (a close_notify read with the echo), or on the socket.
+fn wait_peer_input(conn: &Lease) {
+    if !conn.stream().has_buffered_input() {
+        wait_readable(conn);
+    }
+}
+
 #[test]
 fn pooled_tls_reuses_connections_although_tickets_arrive_unasked() {
     let (port, t) = echo_server(server_config(), 1);
@@ -572,12 +580,18 @@ fn pooled_tls_drops_a_closed_connection_and_resumes_its_session() {
         stream.send_all(b"once").unwrap();
         let mut b = [std::mem::MaybeUninit::new(0u8); 4];
         stream.recv_exact_uninit(&mut b).unwrap();
+        // The server's close_notify follows the echo; the release must see
+        // it, not race it.
+        wait_peer_input(&conn);
         conn.release();
     }
     let stats = pool.stats();
     assert_eq!(stats.created, 2);
-    // The second release or the acquire found close_notify and dropped it.
-    assert_eq!(stats.closed_stale + stats.closed_broken, 2);
+    // Each release found close_notify and closed the connection.
+    assert_eq!(
+        (stats.closed_broken, stats.closed_stale, stats.reused),
+        (2, 0, 0)
+    );
     assert_eq!(pool.tls_handshakes(), (1, 1));
     assert_eq!(
         t.join().unwrap(),
