@@ -384,9 +384,9 @@ pub extern "C" fn sockrt_tls_connect(
 /// the handle `sock` ends, whatever the outcome: on success the connection
 /// lives on as the TLS stream handle written to `*out` (with the socket's
 /// options); on failure it is closed. Errors: as sockrt_tls_connect, and
-/// SOCKRT_E_NOT_CONNECTED, SOCKRT_E_WRONG_KIND (a datagram socket),
-/// SOCKRT_E_INVALID_STATE (a listener or a pooled connection; `sock` stays
-/// valid).
+/// SOCKRT_E_NOT_CONNECTED, SOCKRT_E_WRONG_KIND (a datagram socket, or a
+/// TLS stream already, pooled or not), SOCKRT_E_INVALID_STATE (a listener
+/// or a plain pooled connection; `sock` stays valid).
 #[no_mangle]
 pub extern "C" fn sockrt_tls_client_upgrade(
     sock: sockrt_handle,

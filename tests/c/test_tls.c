@@ -153,6 +153,14 @@ static void test_connect_and_every_data_call(void)
         CHECK_ERR(sockrt_recv_flags(c, peek, 1, SOCKRT_MSG_PEEK), SOCKRT_E_WRONG_KIND);
         CHECK_ERR(sockrt_dup(c, &copy), SOCKRT_E_WRONG_KIND);
         CHECK_ERR(sockrt_detach(c, &fd), SOCKRT_E_WRONG_KIND);
+        /* The poller and the fan-out cannot see decrypted input: refused. */
+        sockrt_handle poller = 0;
+        CHECK_OK(sockrt_poller_open(&poller));
+        CHECK_ERR(sockrt_poller_add(poller, c, SOCKRT_POLL_IN, 1), SOCKRT_E_WRONG_KIND);
+        int64_t fanned = 0;
+        CHECK_EQ(sockrt_send_many(&c, 1, "x", 1, &fanned), 0);
+        CHECK_EQ(fanned, SOCKRT_E_WRONG_KIND);
+        CHECK_OK(sockrt_close(poller));
         int32_t one = 1;
         CHECK_OK(sockrt_setsockopt(c, 6 /* IPPROTO_TCP */, 1 /* TCP_NODELAY */, &one, sizeof one));
 
@@ -404,6 +412,23 @@ static void test_pooled_tls(void)
         CHECK_EQ(sockrt_pool_was_reused(c), i > 0);
         sockrt_tls_info info;
         CHECK_OK(sockrt_tls_get_info(c, &info)); /* a lease is a TLS stream */
+        if (i == 0) {
+            /* ... and refused where a TLS stream is. */
+            char peek[1];
+            int fd = -1;
+            int64_t fanned = 0;
+            sockrt_handle poller = 0, upgraded = 0;
+            CHECK_ERR(sockrt_recv_flags(c, peek, 1, SOCKRT_MSG_PEEK), SOCKRT_E_WRONG_KIND);
+            CHECK_ERR(sockrt_detach(c, &fd), SOCKRT_E_WRONG_KIND);
+            CHECK_ERR(sockrt_tls_client_upgrade(c, cfg, "localhost", T, &upgraded),
+                      SOCKRT_E_WRONG_KIND); /* TLS already */
+            CHECK_OK(sockrt_poller_open(&poller));
+            CHECK_ERR(sockrt_poller_add(poller, c, SOCKRT_POLL_IN, 1), SOCKRT_E_WRONG_KIND);
+            CHECK_OK(sockrt_close(poller));
+            CHECK_EQ(sockrt_send_many(&c, 1, "x", 1, &fanned), 0);
+            CHECK_EQ(fanned, SOCKRT_E_WRONG_KIND);
+            CHECK(sockrt_fileno(c) >= 0);
+        }
         CHECK_OK(sockrt_exchange(c, "pool", 4, b, 4));
         CHECK(memcmp(b, "pool", 4) == 0);
         CHECK_OK(sockrt_pool_release(pool, c));
