@@ -1,5 +1,8 @@
-# Benchmarks: `make bench` (QUICK=1 or BENCH_QUICK=1 for a short run),
-# `make test-bench-smoke` (the C clients with tiny counts; part of make test).
+# Benchmarks: `make bench` (QUICK=1 or BENCH_QUICK=1 for a short run) writes
+# build/bench/results.{json,md,svg} and nothing else; `make bench-publish`
+# copies a full run's results to the tracked bench/results/latest.* (the
+# README's figures) and refuses a quick one. `make test-bench-smoke`: the C
+# clients with tiny counts (part of make test).
 # The runner is bench/run.py (Python 3, standard library only).
 
 BENCH_OUT   := $(BUILD_DIR)/bench
@@ -9,7 +12,7 @@ BENCH_PY    ?= python3
 BENCH_ARGS  ?=
 BENCH_QUICK ?= $(QUICK)
 
-.PHONY: bench bench-c test-bench-smoke
+.PHONY: bench bench-c bench-publish test-bench-smoke
 
 $(BENCH_OUT)/%: bench/%.c bench/bench_common.h include/sockrt.h | lib
 	@mkdir -p $(dir $@)
@@ -26,6 +29,14 @@ bench: bench-c
 		$(if $(filter 1 yes true,$(BENCH_QUICK)),--quick) \
 		--python-run '$(PYTHON_RUN)' --java-run '$(JAVA_RUN)' \
 		--javac '$(or $(JAVAC),javac)' $(BENCH_ARGS)
+	@echo "results: $(BENCH_OUT)/results.{json,md,svg}; make bench-publish copies a full run to bench/results/"
+
+# Publishes the last `make bench` (it must have been a full run).
+bench-publish:
+	@test -f $(BENCH_OUT)/results.json || { echo "bench-publish: no results: run make bench first"; exit 1; }
+	@$(BENCH_PY) -c 'import json, sys; m = json.load(open(sys.argv[1]))["meta"]["mode"]; \
+		sys.exit(0 if m == "full" else "bench-publish: the last make bench was a %s run; publish only a full one" % m)' \
+		$(BENCH_OUT)/results.json
 	@mkdir -p bench/results
 	cp $(BENCH_OUT)/results.json bench/results/latest.json
 	cp $(BENCH_OUT)/results.md bench/results/latest.md

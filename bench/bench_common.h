@@ -33,8 +33,15 @@ struct bench_opts {
     long busy_us;    /* latency mode budget, libsockrt clients only */
     int threads;     /* pool_ops: threads sharing one pool */
     int check;       /* pool_ops: check_on_acquire */
+    const char *unix_echo; /* Unix stream echo server: a path or @name */
+    const char *unix_sink; /* Unix stream sink */
     long timeout_ms; /* rtt64: read timeout on the libsockrt client; -1 = none */
 };
+
+/* unix-rtt64 and unix-bulk: rtt64 and bulk over a Unix stream socket. */
+static inline int bench_is_unix(const struct bench_opts *o) {
+    return !strncmp(o->workload, "unix-", 5);
+}
 
 static inline void bench_die(const char *what) {
     fprintf(stderr, "bench: %s: %s\n", what, errno ? strerror(errno) : "failed");
@@ -45,7 +52,7 @@ static inline void bench_usage(const char *prog) {
     fprintf(stderr,
             "usage: %s WORKLOAD [--host H] [--echo P] [--sink P] [--udp P]\n"
             "          [--count N] [--warmup N] [--bytes N] [--busy-us N]\n"
-            "          [--threads N] [--check 0|1]\n",
+            "          [--threads N] [--check 0|1] [--unix-echo PATH] [--unix-sink PATH]\n",
             prog);
     exit(2);
 }
@@ -73,6 +80,8 @@ static inline void bench_parse(int argc, char **argv, struct bench_opts *o) {
         else if (!strcmp(k, "--busy-us")) o->busy_us = atol(v);
         else if (!strcmp(k, "--threads")) o->threads = atoi(v);
         else if (!strcmp(k, "--check")) o->check = atoi(v);
+        else if (!strcmp(k, "--unix-echo")) o->unix_echo = v;
+        else if (!strcmp(k, "--unix-sink")) o->unix_sink = v;
         else if (!strcmp(k, "--timeout-ms")) o->timeout_ms = atol(v);
         else bench_usage(argv[0]);
     }
@@ -126,13 +135,18 @@ static inline void bench_report_per_op(const char *client, const char *workload,
     fflush(stdout);
 }
 
-static inline void bench_report_bulk(const char *client, long long bytes, uint64_t ns,
-                                     double cpu_us) {
-    printf("{\"client\":\"%s\",\"workload\":\"bulk\",\"unit\":\"GB/s\",\"value\":%.3f,"
+static inline void bench_report_bulk_as(const char *client, const char *workload,
+                                        long long bytes, uint64_t ns, double cpu_us) {
+    printf("{\"client\":\"%s\",\"workload\":\"%s\",\"unit\":\"GB/s\",\"value\":%.3f,"
            "\"bytes\":%lld,\"seconds\":%.4f,\"cpu_us_per_op\":%.3f}\n",
-           client, (double)bytes / (double)ns, bytes, ns / 1e9,
+           client, workload, (double)bytes / (double)ns, bytes, ns / 1e9,
            cpu_us / (double)(bytes / 65536));
     fflush(stdout);
+}
+
+static inline void bench_report_bulk(const char *client, long long bytes, uint64_t ns,
+                                     double cpu_us) {
+    bench_report_bulk_as(client, "bulk", bytes, ns, cpu_us);
 }
 
 static inline uint64_t *bench_samples(long n) {

@@ -3,7 +3,9 @@
  *   TCP echo: echoes whatever it reads (thread per connection, TCP_NODELAY).
  *   TCP sink: reads to end of stream, then answers one byte.
  *   UDP echo: sends every datagram back to its sender.
- * It prints {"echo":P,"sink":P,"udp":P} once listening, then serves until
+ *   Unix stream echo and sink: the same, on abstract names (no files).
+ * It prints {"echo":P,"sink":P,"udp":P,"unix_echo":"@..","unix_sink":"@.."}
+ * once listening, then serves until
  * killed or until --lifetime seconds pass (so it never outlives a run).
  *
  * usage: peer_server [--host 127.0.0.1] [--lifetime 900]
@@ -13,7 +15,9 @@
 #include <arpa/inet.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stddef.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "bench_common.h"
@@ -39,6 +43,21 @@ static int bound_socket(const char *host, int type, int *port_out) {
     socklen_t len = sizeof a;
     getsockname(fd, (struct sockaddr *)&a, &len);
     *port_out = ntohs(a.sin_port);
+    return fd;
+}
+
+/* A listening Unix stream socket on the abstract name "@sockrt-bench-PID-what". */
+static int unix_listener(const char *what, char *name_out, size_t cap) {
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    int len = snprintf(a.sun_path + 1, sizeof a.sun_path - 1, "sockrt-bench-%d-%s",
+                       (int)getpid(), what);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        bench_die("unix socket");
+    socklen_t alen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)len);
+    if (bind(fd, (struct sockaddr *)&a, alen) < 0 || listen(fd, 1024) < 0)
+        bench_die("unix bind/listen");
+    snprintf(name_out, cap, "@%s", a.sun_path + 1);
     return fd;
 }
 
@@ -102,7 +121,7 @@ static void *accept_loop(void *arg) {
             bench_die("accept");
         }
         int one = 1;
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one); /* fails on Unix */
         pthread_t t;
         pthread_attr_t attr;
         pthread_attr_init(&attr);
@@ -144,11 +163,20 @@ int main(int argc, char **argv) {
     echo = (struct acceptor){bound_socket(host, SOCK_STREAM, &echo_port), echo_conn};
     sink = (struct acceptor){bound_socket(host, SOCK_STREAM, &sink_port), sink_conn};
     int udp = bound_socket(host, SOCK_DGRAM, &udp_port);
+    static struct acceptor unix_echo, unix_sink;
+    char unix_echo_name[108], unix_sink_name[108];
+    unix_echo = (struct acceptor){unix_listener("echo", unix_echo_name, sizeof unix_echo_name),
+                                  echo_conn};
+    unix_sink = (struct acceptor){unix_listener("sink", unix_sink_name, sizeof unix_sink_name),
+                                  sink_conn};
 
-    pthread_t t1, t2;
+    pthread_t t1, t2, t3, t4;
     pthread_create(&t1, NULL, accept_loop, &echo);
     pthread_create(&t2, NULL, accept_loop, &sink);
-    printf("{\"echo\":%d,\"sink\":%d,\"udp\":%d}\n", echo_port, sink_port, udp_port);
+    pthread_create(&t3, NULL, accept_loop, &unix_echo);
+    pthread_create(&t4, NULL, accept_loop, &unix_sink);
+    printf("{\"echo\":%d,\"sink\":%d,\"udp\":%d,\"unix_echo\":\"%s\",\"unix_sink\":\"%s\"}\n",
+           echo_port, sink_port, udp_port, unix_echo_name, unix_sink_name);
     fflush(stdout);
     udp_loop((void *)(intptr_t)udp);
     return 0;

@@ -1,11 +1,13 @@
 /*
  * The raw POSIX client: the practical limit every other client is held to.
- * Workloads: rtt64, bulk, connect, udp64 (see bench/README.md).
+ * Workloads: rtt64, bulk, connect, udp64, unix-rtt64, unix-bulk (see bench/README.md).
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stddef.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "bench_common.h"
@@ -29,6 +31,30 @@ static int tcp_connect(const struct bench_opts *o, int port) {
         bench_die("connect");
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     return fd;
+}
+
+/* A Unix stream connection to a path or "@name" (abstract namespace). */
+static int unix_connect(const char *path) {
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    size_t len = strlen(path);
+    if (!path[0] || len >= sizeof a.sun_path)
+        bench_die("bad unix path");
+    memcpy(a.sun_path, path, len);
+    if (path[0] == '@')
+        a.sun_path[0] = '\0';
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    socklen_t alen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len +
+                                 (path[0] == '@' ? 0 : 1));
+    if (fd < 0 || connect(fd, (struct sockaddr *)&a, alen) < 0)
+        bench_die("unix connect");
+    return fd;
+}
+
+/* The echo (or sink) peer of this workload: TCP, or Unix for unix-*. */
+static int peer_connect(const struct bench_opts *o, int sink) {
+    if (bench_is_unix(o))
+        return unix_connect(sink ? o->unix_sink : o->unix_echo);
+    return tcp_connect(o, sink ? o->sink_port : o->echo_port);
 }
 
 static void send_all(int fd, const char *p, size_t n) {
@@ -68,7 +94,7 @@ static void run_rtt(const struct bench_opts *o) {
     long n = bench_default(o->count, BENCH_RTT_COUNT);
     uint64_t *s = bench_samples(n);
     char msg[BENCH_MSG] = {1};
-    int fd = tcp_connect(o, o->echo_port);
+    int fd = peer_connect(o, 0);
     for (long i = 0; i < warm; i++)
         round_trip(fd, msg);
     double cpu0 = bench_cpu_us();
@@ -77,7 +103,7 @@ static void run_rtt(const struct bench_opts *o) {
         round_trip(fd, msg);
         s[i] = bench_now_ns() - t0;
     }
-    bench_report_latency(CLIENT, "rtt64", s, n, bench_cpu_us() - cpu0, NULL);
+    bench_report_latency(CLIENT, o->workload, s, n, bench_cpu_us() - cpu0, NULL);
     close(fd);
     free(s);
 }
@@ -86,7 +112,7 @@ static void run_bulk(const struct bench_opts *o) {
     long long total = o->bytes > 0 ? o->bytes : BENCH_BULK_BYTES;
     static char chunk[BENCH_CHUNK];
     memset(chunk, 'b', sizeof chunk);
-    int fd = tcp_connect(o, o->sink_port);
+    int fd = peer_connect(o, 1);
     double cpu0 = bench_cpu_us();
     uint64_t t0 = bench_now_ns();
     for (long long sent = 0; sent < total; sent += BENCH_CHUNK)
@@ -95,7 +121,7 @@ static void run_bulk(const struct bench_opts *o) {
     char ack;
     recv_exact(fd, &ack, 1);
     uint64_t ns = bench_now_ns() - t0;
-    bench_report_bulk(CLIENT, total, ns, bench_cpu_us() - cpu0);
+    bench_report_bulk_as(CLIENT, o->workload, total, ns, bench_cpu_us() - cpu0);
     close(fd);
 }
 
@@ -146,8 +172,8 @@ static void run_udp(const struct bench_opts *o) {
 int main(int argc, char **argv) {
     struct bench_opts o;
     bench_parse(argc, argv, &o);
-    if (!strcmp(o.workload, "rtt64")) run_rtt(&o);
-    else if (!strcmp(o.workload, "bulk")) run_bulk(&o);
+    if (!strcmp(o.workload, "rtt64") || !strcmp(o.workload, "unix-rtt64")) run_rtt(&o);
+    else if (!strcmp(o.workload, "bulk") || !strcmp(o.workload, "unix-bulk")) run_bulk(&o);
     else if (!strcmp(o.workload, "connect")) run_connect(&o);
     else if (!strcmp(o.workload, "udp64")) run_udp(&o);
     else {

@@ -119,14 +119,16 @@ C_WORKLOADS = {"rtt64", "bulk", "connect", "udp64"}
 LIB_WORKLOADS = C_WORKLOADS | {"pooled", "rtt64-busy"}
 # The clients that do each round trip with one sockrt_exchange call.
 EXCHANGE_WORKLOADS = {"rtt64", "pooled"}
+# rtt64 and bulk over a Unix stream socket (the peer's abstract names): C only.
+UNIX_WORKLOADS = {"unix-rtt64", "unix-bulk"}
 
 
 def make_clients(args, mode):
     bins = args.bin_dir
     raw = Client("c-raw", "C raw POSIX", "C",
-                 [os.path.join(bins, "raw_client")], C_WORKLOADS)
+                 [os.path.join(bins, "raw_client")], C_WORKLOADS | UNIX_WORKLOADS)
     lib = Client("c-sockrt", "C libsockrt", "C", [os.path.join(bins, "sockrt_client")],
-                 LIB_WORKLOADS | {"pool_ops-check-1t", "pool_ops-nocheck-1t",
+                 LIB_WORKLOADS | UNIX_WORKLOADS | {"pool_ops-check-1t", "pool_ops-nocheck-1t",
                                   "pool_ops-check-2t", "pool_ops-nocheck-2t", "call"},
                  peer="c-raw")
     lib_x = Client("c-sockrt-exchange", "C libsockrt exchange", "C",
@@ -193,6 +195,10 @@ def make_clients(args, mode):
 
 def workload_args(workload, counts, ports):
     """Command-line arguments common to every client for one workload."""
+    if workload in UNIX_WORKLOADS:
+        tcp = workload_args(workload[len("unix-"):], counts, ports)
+        return [workload] + tcp[1:] + ["--unix-echo", ports["unix_echo"],
+                                       "--unix-sink", ports["unix_sink"]]
     a = ["--host", "127.0.0.1", "--echo", str(ports["echo"]),
          "--sink", str(ports["sink"]), "--udp", str(ports["udp"])]
     if workload in ("rtt64", "rtt64-busy", "udp64"):
@@ -245,6 +251,13 @@ def make_rows(clients):
     for name in ("c-sockrt", "py-sockrt", "java-sockrt", "java-sockrt-direct"):
         add("rtt64-busy", name, "rtt64-busy", "raw", base=busy_base)
     add("rtt64-busy", "c-sockrt", "rtt64-busy", "sockrt-busy", base=busy_base)
+    # Unix stream rows: "× raw C" divides by raw C over Unix, "× peer" by
+    # libsockrt's own loopback TCP figure of the same group and run.
+    for w in ("rtt64", "bulk"):
+        group, uw = "unix " + w, "unix-" + w
+        add(group, "c-raw", uw)
+        add(group, "c-sockrt", w, base=("c-raw", w, "raw"))
+        add(group, "c-sockrt", uw, base=("c-raw", uw, "raw"), peer=("c-sockrt", w, "raw"))
     # req/s: higher is better; the ratio is to the trivial C pool of the same run.
     add("pool64x8", "c-trivial-pool", "pool64x8")
     add("pool64x8", "c-sockrt-pool", "pool64x8", base=("c-trivial-pool", "pool64x8", "raw"))
@@ -365,7 +378,7 @@ def run_matrix(args, rows, counts):
 
 
 # Groups whose C rows also get a system-call count per operation.
-SYSCALL_GROUPS = ("rtt64", "udp64")
+SYSCALL_GROUPS = ("rtt64", "udp64", "unix rtt64")
 
 
 def perf_syscalls(cmd, timeout):
@@ -492,7 +505,8 @@ def markdown(entries, meta):
         "(`pool64x8`: 64 threads through a pool of 8 connections; its `× raw C` is the "
         "trivial C pool's figure). "
         "`× raw C` and `× peer` divide the figure by raw C's and by the language's "
-        "standard socket's (for `pooled`: its standard `connect`) in the same placement.",
+        "standard socket's (for `pooled`: its standard `connect`; for the `unix` groups: "
+        "libsockrt's own loopback TCP figure) in the same placement.",
         "",
         "| Group | Workload | Client | Server | Unit | same | × raw C | × peer | p99 | "
         "split | × raw C | × peer | p99 | CPU µs/op same / split | syscalls/op same / split |",

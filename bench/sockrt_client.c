@@ -2,7 +2,8 @@
  * The libsockrt client: the same workloads as raw_client.c through the C
  * ABI, plus the library's own per-call costs:
  *   rtt64, rtt64-busy (SOCKRT_OPT_BUSY_POLL_US), bulk, connect, pooled,
- *   udp64, pool_ops (acquire+release pair, --threads, --check), call.
+ *   udp64, pool_ops (acquire+release pair, --threads, --check), call,
+ *   unix-rtt64, unix-bulk (rtt64 and bulk over sockrt_unix_connect).
  * `sockrt_client --exchange WORKLOAD ...` does each 64-byte round trip with
  * one sockrt_exchange call instead of sockrt_send_all + sockrt_recv_exact
  * (reported as client "c-sockrt-exchange").
@@ -31,6 +32,16 @@ static sockrt_handle tcp_connect(const struct bench_opts *o, int port) {
     return h;
 }
 
+/* The echo (or sink) peer of this workload: TCP, or Unix for unix-*. */
+static sockrt_handle peer_connect(const struct bench_opts *o, int sink) {
+    if (!bench_is_unix(o))
+        return tcp_connect(o, sink ? o->sink_port : o->echo_port);
+    sockrt_handle h;
+    const char *path = sink ? o->unix_sink : o->unix_echo;
+    check(path ? sockrt_unix_connect(path, 5000, &h) : SOCKRT_E_INVALID_ARGUMENT, "unix_connect");
+    return h;
+}
+
 static void round_trip(sockrt_handle h, char *msg) {
     if (use_exchange) {
         check(sockrt_exchange(h, msg, BENCH_MSG, msg, BENCH_MSG), "exchange");
@@ -46,7 +57,7 @@ static void run_rtt(const struct bench_opts *o, int busy) {
     long busy_us = busy ? bench_default(o->busy_us, 50) : 0;
     uint64_t *s = bench_samples(n);
     char msg[BENCH_MSG] = {1};
-    sockrt_handle h = tcp_connect(o, o->echo_port);
+    sockrt_handle h = peer_connect(o, 0);
     check(sockrt_set_option(h, SOCKRT_OPT_BUSY_POLL_US, busy_us), "busy_poll");
     if (o->timeout_ms >= 0)
         check(sockrt_set_option(h, SOCKRT_OPT_READ_TIMEOUT_MS, o->timeout_ms), "read timeout");
@@ -60,8 +71,7 @@ static void run_rtt(const struct bench_opts *o, int busy) {
     }
     char extra[48];
     snprintf(extra, sizeof extra, ",\"busy_us\":%ld", busy_us);
-    bench_report_latency(CLIENT, busy ? "rtt64-busy" : "rtt64", s, n, bench_cpu_us() - cpu0,
-                         extra);
+    bench_report_latency(CLIENT, o->workload, s, n, bench_cpu_us() - cpu0, extra);
     sockrt_close(h);
     free(s);
 }
@@ -70,7 +80,7 @@ static void run_bulk(const struct bench_opts *o) {
     long long total = o->bytes > 0 ? o->bytes : BENCH_BULK_BYTES;
     static char chunk[BENCH_CHUNK];
     memset(chunk, 'b', sizeof chunk);
-    sockrt_handle h = tcp_connect(o, o->sink_port);
+    sockrt_handle h = peer_connect(o, 1);
     double cpu0 = bench_cpu_us();
     uint64_t t0 = bench_now_ns();
     for (long long sent = 0; sent < total; sent += BENCH_CHUNK)
@@ -79,7 +89,7 @@ static void run_bulk(const struct bench_opts *o) {
     char ack;
     check(sockrt_recv_exact(h, &ack, 1), "recv_exact ack");
     uint64_t ns = bench_now_ns() - t0;
-    bench_report_bulk(CLIENT, total, ns, bench_cpu_us() - cpu0);
+    bench_report_bulk_as(CLIENT, o->workload, total, ns, bench_cpu_us() - cpu0);
     sockrt_close(h);
 }
 
@@ -232,9 +242,9 @@ int main(int argc, char **argv) {
         argc--;
     }
     bench_parse(argc, argv, &o);
-    if (!strcmp(o.workload, "rtt64")) run_rtt(&o, 0);
+    if (!strcmp(o.workload, "rtt64") || !strcmp(o.workload, "unix-rtt64")) run_rtt(&o, 0);
     else if (!strcmp(o.workload, "rtt64-busy")) run_rtt(&o, 1);
-    else if (!strcmp(o.workload, "bulk")) run_bulk(&o);
+    else if (!strcmp(o.workload, "bulk") || !strcmp(o.workload, "unix-bulk")) run_bulk(&o);
     else if (!strcmp(o.workload, "connect")) run_connect(&o);
     else if (!strcmp(o.workload, "pooled")) run_pooled(&o);
     else if (!strcmp(o.workload, "udp64")) run_udp(&o);

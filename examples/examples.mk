@@ -17,7 +17,7 @@ PYTHON3          ?= python3
 
 examples-c: $(EXAMPLES_C_BINS)
 
-$(EXAMPLES_C_DIR)/%: examples/c/%.c include/sockrt.h | lib
+$(EXAMPLES_C_DIR)/%: examples/c/%.c examples/c/common.h include/sockrt.h | lib
 	@mkdir -p $(dir $@)
 	$(CC) $(STRICT_CFLAGS) -o $@ $< $(SOCKRT_LDFLAGS)
 
@@ -53,8 +53,9 @@ test-demo: demo
 
 # Install into a scratch prefix and build every C example the way the README
 # tells users to: cc -Wall -Wextra -Werror $(pkg-config --cflags --libs sockrt).
-# Each program is then run once with no arguments: it must load the installed
-# library and answer with its usage message (exit status 2).
+# Each program is then run once with no arguments and no LD_LIBRARY_PATH: it
+# must find the installed library through the rpath sockrt.pc gives a
+# prefix outside the loader's path, and answer with its usage (exit status 2).
 test-examples-c: lib
 	@command -v pkg-config >/dev/null || { echo "test-examples-c: pkg-config is missing (apt-get install pkg-config)"; exit 1; }
 	@set -e; scratch=$$(mktemp -d); trap 'rm -rf "$$scratch"' EXIT; \
@@ -63,7 +64,7 @@ test-examples-c: lib
 	for name in $(EXAMPLES_C_NAMES); do \
 		echo "cc -Wall -Wextra -Werror examples/c/$$name.c \$$(pkg-config --cflags --libs sockrt)"; \
 		$(CC) -Wall -Wextra -Werror -o "$$scratch/$$name" examples/c/$$name.c $$(pkg-config --cflags --libs sockrt); \
-		status=0; LD_LIBRARY_PATH="$$scratch/lib" "$$scratch/$$name" >/dev/null 2>&1 || status=$$?; \
+		status=0; env -u LD_LIBRARY_PATH "$$scratch/$$name" >/dev/null 2>&1 || status=$$?; \
 		if [ $$status -ne 2 ]; then echo "test-examples-c: $$name exited $$status, expected its usage (2)"; exit 1; fi; \
 	done; \
 	echo "test-examples-c: $(words $(EXAMPLES_C_NAMES)) examples built with pkg-config and run"

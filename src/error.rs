@@ -123,6 +123,8 @@ pub struct Error {
     kind: ErrorKind,
     os_error: i32,
     message: String,
+    /// Bytes a whole-buffer call (send_all, recv_exact) moved before it failed.
+    transferred: usize,
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
@@ -133,6 +135,7 @@ impl Error {
             kind,
             os_error: 0,
             message: message.into(),
+            transferred: 0,
         }
     }
 
@@ -145,6 +148,7 @@ impl Error {
             kind: kind_of_errno(errno),
             os_error: errno,
             message: format!("{op}: {}", lowercase_first(text)),
+            transferred: 0,
         }
     }
 
@@ -169,6 +173,17 @@ impl Error {
 
     pub fn message(&self) -> &str {
         &self.message
+    }
+
+    /// Bytes the failed call moved before it failed (0 for most calls).
+    pub fn transferred(&self) -> usize {
+        self.transferred
+    }
+
+    /// The same error, after `n` bytes of a whole-buffer call were moved.
+    pub fn with_transferred(mut self, n: usize) -> Self {
+        self.transferred = n;
+        self
     }
 }
 

@@ -154,3 +154,130 @@ pub fn disconnect(fd: RawFd) -> io::Result<()> {
     })
     .map(drop)
 }
+
+/// The most descriptors one SCM_RIGHTS message carries on Linux (SCM_MAX_FD).
+pub(crate) const MAX_FDS_PER_MESSAGE: usize = 253;
+
+/// Control-buffer bytes for `n` descriptors, as u64 words (CMSG alignment).
+fn cmsg_words(n: usize) -> usize {
+    // SAFETY: CMSG_SPACE is arithmetic.
+    let bytes = unsafe { libc::CMSG_SPACE((n * std::mem::size_of::<RawFd>()) as u32) } as usize;
+    bytes.div_ceil(8)
+}
+
+/// sendmsg(2) of `buf` with `fds` as SCM_RIGHTS, MSG_NOSIGNAL | `flags`.
+/// The descriptors stay the caller's; the receiver gets duplicates.
+pub fn send_with_fds(
+    fd: RawFd,
+    buf: &[u8],
+    fds: &[RawFd],
+    flags: libc::c_int,
+) -> io::Result<usize> {
+    let mut iov = libc::iovec {
+        iov_base: buf.as_ptr() as *mut libc::c_void,
+        iov_len: buf.len(),
+    };
+    let mut control = vec![0u64; cmsg_words(fds.len())];
+    // SAFETY: an all-zero msghdr is valid; every pointer set below outlives
+    // the call, and the CMSG macros stay inside `control`.
+    unsafe {
+        let mut msg: libc::msghdr = std::mem::zeroed();
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        if !fds.is_empty() {
+            msg.msg_control = control.as_mut_ptr().cast();
+            msg.msg_controllen = (control.len() * 8) as _;
+            let cmsg = libc::CMSG_FIRSTHDR(&msg);
+            (*cmsg).cmsg_level = libc::SOL_SOCKET;
+            (*cmsg).cmsg_type = libc::SCM_RIGHTS;
+            (*cmsg).cmsg_len = libc::CMSG_LEN(std::mem::size_of_val(fds) as u32) as _;
+            std::ptr::copy_nonoverlapping(
+                fds.as_ptr(),
+                libc::CMSG_DATA(cmsg).cast::<RawFd>(),
+                fds.len(),
+            );
+            msg.msg_controllen = libc::CMSG_SPACE(std::mem::size_of_val(fds) as u32) as _;
+        }
+        let n = libc::sendmsg(fd, &msg, libc::MSG_NOSIGNAL | flags);
+        if n < 0 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(n as usize)
+        }
+    }
+}
+
+/// recvmsg(2) into `buf` with room for [`MAX_FDS_PER_MESSAGE`] SCM_RIGHTS
+/// descriptors (received close-on-exec); returns the byte count and every
+/// descriptor that arrived, now owned by the caller.
+pub fn recv_with_fds(
+    fd: RawFd,
+    buf: &mut [std::mem::MaybeUninit<u8>],
+    flags: libc::c_int,
+) -> io::Result<(usize, Vec<std::os::fd::OwnedFd>)> {
+    use std::os::fd::FromRawFd;
+    let mut iov = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
+    let mut control = vec![0u64; cmsg_words(MAX_FDS_PER_MESSAGE)];
+    // SAFETY: as in send_with_fds; the kernel writes at most msg_controllen
+    // bytes of control and buf.len() bytes of data.
+    unsafe {
+        let mut msg: libc::msghdr = std::mem::zeroed();
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control.as_mut_ptr().cast();
+        msg.msg_controllen = (control.len() * 8) as _;
+        let n = libc::recvmsg(fd, &mut msg, libc::MSG_CMSG_CLOEXEC | flags);
+        if n < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let mut fds = Vec::new();
+        let mut cmsg = libc::CMSG_FIRSTHDR(&msg);
+        while !cmsg.is_null() {
+            if (*cmsg).cmsg_level == libc::SOL_SOCKET && (*cmsg).cmsg_type == libc::SCM_RIGHTS {
+                let data = libc::CMSG_DATA(cmsg).cast::<RawFd>();
+                let header = libc::CMSG_LEN(0) as usize;
+                let count = ((*cmsg).cmsg_len as usize - header) / std::mem::size_of::<RawFd>();
+                for i in 0..count {
+                    fds.push(std::os::fd::OwnedFd::from_raw_fd(
+                        data.add(i).read_unaligned(),
+                    ));
+                }
+            }
+            cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
+        }
+        Ok((n as usize, fds))
+    }
+}
+
+/// SO_PEERCRED: the peer's (pid, uid, gid) as the kernel recorded them.
+pub fn peer_cred(fd: RawFd) -> io::Result<(i32, u32, u32)> {
+    let mut cred = libc::ucred {
+        pid: 0,
+        uid: 0,
+        gid: 0,
+    };
+    let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
+    // SAFETY: cred is valid for len bytes.
+    check(unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_PEERCRED,
+            (&mut cred as *mut libc::ucred).cast(),
+            &mut len,
+        )
+    })?;
+    Ok((cred.pid, cred.uid, cred.gid))
+}
+
+/// The device and inode of the file at `path` if it is a socket.
+pub fn socket_file_id(path: &std::path::Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let meta = std::fs::symlink_metadata(path).ok()?;
+    meta.file_type()
+        .is_socket()
+        .then(|| (meta.dev(), meta.ino()))
+}

@@ -19,11 +19,12 @@ USE = re.compile(r"\bcrate::([a-z_]+)")
 def module_of(src, path):
     rel = os.path.relpath(path, src)
     top = rel.split(os.sep)[0]
-    return top[:-3] if top.endswith(".rs") else top
+    return top.removesuffix(".rs")
 
 
 def main():
-    src = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "src")
+    here = os.path.dirname(os.path.abspath(__file__))
+    src = sys.argv[1] if len(sys.argv) > 1 else os.path.join(here, "..", "src")
     problems = []
     for root, _, files in os.walk(src):
         for name in sorted(files):
@@ -34,7 +35,7 @@ def main():
             if module == "lib":
                 continue
             if module not in LAYERS:
-                problems.append("%s: module %s is not in the layering" % (path, module))
+                problems.append(f"{path}: module {module} is not in the layering")
                 continue
             rank = LAYERS.index(module)
             with open(path, encoding="utf-8") as f:
@@ -42,14 +43,15 @@ def main():
                     code = line.split("//", 1)[0]
                     for used in USE.findall(code):
                         if used in LAYERS and LAYERS.index(used) > rank:
-                            problems.append("%s:%d: %s uses %s, which comes after it"
-                                            % (path, lineno, module, used))
+                            problems.append(
+                                f"{path}:{lineno}: {module} uses {used}, which comes after it")
     for p in problems:
         print("layers: " + p, file=sys.stderr)
     if problems:
         print("layers: order is " + " -> ".join(LAYERS), file=sys.stderr)
         return 1
-    print("layers: every module uses only those before it (%s)" % " -> ".join(LAYERS))
+    order = " -> ".join(LAYERS)
+    print(f"layers: every module uses only those before it ({order})")
     return 0
 
 

@@ -1,6 +1,7 @@
 # Reliability suites (issue 7).
 #
-#   make test-reliability   fault-injection tests and the fuzz corpus replay (part of make test)
+#   make test-reliability   fault-injection tests and the fuzz corpus replay alone
+#                           (make test runs them once, in test-rust's `cargo test`)
 #   make check-memory       C tests under valgrind memcheck; Rust tests under AddressSanitizer
 #   make soak               bounded soak and scale runs (not part of make test)
 
@@ -8,8 +9,6 @@
 
 test-reliability:
 	$(CARGO) test --release --test faults --test fuzz_replay
-
-TEST_TARGETS += test-reliability
 
 # ---- memory checking --------------------------------------------------------
 

@@ -618,7 +618,7 @@ impl Rng {
         let n = (self.next() as usize) % (max + 1);
         let mut v: Vec<u8> = (0..n).map(|_| self.next() as u8).collect();
         // Half the time, look like a TLS record header so the parser goes deeper.
-        if v.len() >= 5 && self.next() % 2 == 0 {
+        if v.len() >= 5 && self.next().is_multiple_of(2) {
             v[0] = [0x14, 0x15, 0x16, 0x17][(self.next() % 4) as usize];
             v[1] = 3;
             v[2] = (self.next() % 5) as u8;

@@ -11,55 +11,14 @@
  *
  * and the exit status is 0 only if every byte came back intact.
  */
-#include <errno.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
+#define EXAMPLE_NAME "echo_client"
+#include "common.h"
 
-#include <sockrt.h>
-
-#define MAX_MESSAGE 4096
 #define DEFAULT_COUNT 100
 #define CONNECT_TIMEOUT_MS 5000
 /* No single echo should take this long on a working server: fail rather
  * than hang. */
 #define READ_TIMEOUT_MS 10000
-
-static void report_error(const char *what, int64_t status) {
-    char message[256];
-    sockrt_last_error_message(message, sizeof message);
-    fprintf(stderr, "echo_client: %s failed: %s (%s)\n", what, message,
-            sockrt_error_name((int32_t)status));
-}
-
-/* Sizes cycle through 1..4096 in a scattered but repeatable order. */
-static size_t message_size(long i) {
-    return 1 + (size_t)((i * 7919 + 13) % MAX_MESSAGE);
-}
-
-static void fill_message(unsigned char *buf, size_t len, long i) {
-    for (size_t j = 0; j < len; j++) {
-        buf[j] = (unsigned char)((i * 31 + (long)j * 7) & 0xff);
-    }
-}
-
-static double now_us(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
-
-static int parse_number(const char *text, long min, long max, long *out) {
-    char *end = NULL;
-    errno = 0;
-    long value = strtol(text, &end, 10);
-    if (errno != 0 || end == text || *end != '\0' || value < min || value > max) {
-        return -1;
-    }
-    *out = value;
-    return 0;
-}
 
 /* Connects with read timeout and no Nagle delay. Returns the handle or 0. */
 static sockrt_handle connect_to(const char *host, uint16_t port) {

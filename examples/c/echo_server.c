@@ -13,27 +13,12 @@
  * the main thread then shuts down the open connections (waking their
  * threads) and joins them. No signal handler ever calls the library.
  */
-#include <errno.h>
-#include <pthread.h>
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
-
-#include <sockrt.h>
+#define EXAMPLE_NAME "echo_server"
+#include "common.h"
 
 #define BACKLOG 128
 #define ECHO_BUFFER 65536
 #define DEFAULT_SECONDS 30
-
-/* Prints "<what>: <library message>" for the calling thread's last failure. */
-static void report_error(const char *what, int64_t status) {
-    char message[256];
-    sockrt_last_error_message(message, sizeof message);
-    fprintf(stderr, "echo_server: %s failed: %s (%s)\n", what, message,
-            sockrt_error_name((int32_t)status));
-}
 
 /* One accepted connection and the thread serving it. */
 struct connection {
@@ -150,46 +135,6 @@ static void stop_connections(void) {
     }
 }
 
-struct watcher {
-    sigset_t signals;
-    long seconds;
-    sockrt_handle listener;
-};
-
-/* Waits for SIGINT/SIGTERM or the time limit, then closes the listener: that
- * wakes the main thread's sockrt_accept with SOCKRT_E_CLOSED. */
-static void *watch_for_shutdown(void *arg) {
-    struct watcher *w = arg;
-    struct timespec deadline;
-    clock_gettime(CLOCK_MONOTONIC, &deadline);
-    deadline.tv_sec += w->seconds;
-    for (;;) {
-        struct timespec now, left;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        left.tv_sec = deadline.tv_sec - now.tv_sec;
-        left.tv_nsec = deadline.tv_nsec - now.tv_nsec;
-        if (left.tv_nsec < 0) {
-            left.tv_nsec += 1000000000L;
-            left.tv_sec -= 1;
-        }
-        if (left.tv_sec < 0) {
-            fprintf(stderr, "echo_server: time limit reached, shutting down\n");
-            break;
-        }
-        int sig = sigtimedwait(&w->signals, NULL, &left);
-        if (sig > 0) {
-            fprintf(stderr, "echo_server: signal %d, shutting down\n", sig);
-            break;
-        }
-        /* EINTR: retry; EAGAIN: the deadline passed, caught at the top. */
-    }
-    int32_t rc = sockrt_close(w->listener);
-    if (rc != SOCKRT_OK) {
-        report_error("close listener", rc);
-    }
-    return NULL;
-}
-
 /* The classic flow: socket, bind, listen. Returns the listener or 0. */
 static sockrt_handle open_listener(const char *host, uint16_t port) {
     int32_t family = strchr(host, ':') != NULL ? SOCKRT_INET6 : SOCKRT_INET;
@@ -263,17 +208,6 @@ static int accept_loop(sockrt_handle listener) {
     }
 }
 
-static int parse_number(const char *text, long min, long max, long *out) {
-    char *end = NULL;
-    errno = 0;
-    long value = strtol(text, &end, 10);
-    if (errno != 0 || end == text || *end != '\0' || value < min || value > max) {
-        return -1;
-    }
-    *out = value;
-    return 0;
-}
-
 int main(int argc, char **argv) {
     long port = 0, seconds = DEFAULT_SECONDS;
     if (argc < 3 || argc > 4 || parse_number(argv[2], 0, 65535, &port) != 0 ||
@@ -284,38 +218,22 @@ int main(int argc, char **argv) {
 
     /* Block the shutdown signals before any thread starts, so every thread
      * inherits the mask and only the watcher receives them (by sigtimedwait). */
-    struct watcher watcher = {.seconds = seconds};
-    sigemptyset(&watcher.signals);
-    sigaddset(&watcher.signals, SIGINT);
-    sigaddset(&watcher.signals, SIGTERM);
-    int err = pthread_sigmask(SIG_BLOCK, &watcher.signals, NULL);
-    if (err != 0) {
-        fprintf(stderr, "echo_server: pthread_sigmask: %s\n", strerror(err));
+    struct watcher watcher;
+    if (watcher_block(&watcher, seconds) != 0) {
+        return 1;
+    }
+    sockrt_handle listener = open_listener(argv[1], (uint16_t)port);
+    if (listener == 0) {
+        return 1;
+    }
+    if (announce(listener) != 0 || watcher_start(&watcher, listener) != 0) {
+        sockrt_close(listener);
         return 1;
     }
 
-    watcher.listener = open_listener(argv[1], (uint16_t)port);
-    if (watcher.listener == 0) {
-        return 1;
-    }
-    if (announce(watcher.listener) != 0) {
-        sockrt_close(watcher.listener);
-        return 1;
-    }
-    pthread_t watcher_thread;
-    err = pthread_create(&watcher_thread, NULL, watch_for_shutdown, &watcher);
-    if (err != 0) {
-        fprintf(stderr, "echo_server: pthread_create: %s\n", strerror(err));
-        sockrt_close(watcher.listener);
-        return 1;
-    }
-
-    int status = accept_loop(watcher.listener);
-    if (status != 0) {
-        /* accept failed on its own: wake the watcher so it can close up. */
-        pthread_kill(watcher_thread, SIGTERM);
-    }
-    pthread_join(watcher_thread, NULL);
+    /* The watcher closes the listener, which ends the accept loop. */
+    int status = accept_loop(listener);
+    watcher_join(&watcher, status != 0);
     stop_connections();
     return status;
 }

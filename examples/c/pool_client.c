@@ -16,53 +16,12 @@
  * where a round trip is timed from acquire to release. Exits 0 only if
  * every round trip verified.
  */
-#include <errno.h>
-#include <pthread.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
-
-#include <sockrt.h>
+#define EXAMPLE_NAME "pool_client"
+#include "common.h"
 
 #define THREADS 4
-#define MAX_MESSAGE 4096
 #define DEFAULT_COUNT 100
 #define READ_TIMEOUT_MS 10000
-
-static void report_error(const char *what, int64_t status) {
-    char message[256];
-    sockrt_last_error_message(message, sizeof message);
-    fprintf(stderr, "pool_client: %s failed: %s (%s)\n", what, message,
-            sockrt_error_name((int32_t)status));
-}
-
-static size_t message_size(long i) {
-    return 1 + (size_t)((i * 7919 + 13) % MAX_MESSAGE);
-}
-
-static void fill_message(unsigned char *buf, size_t len, long i) {
-    for (size_t j = 0; j < len; j++) {
-        buf[j] = (unsigned char)((i * 31 + (long)j * 7) & 0xff);
-    }
-}
-
-static double now_us(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
-
-static int parse_number(const char *text, long min, long max, long *out) {
-    char *end = NULL;
-    errno = 0;
-    long value = strtol(text, &end, 10);
-    if (errno != 0 || end == text || *end != '\0' || value < min || value > max) {
-        return -1;
-    }
-    *out = value;
-    return 0;
-}
 
 /* What one worker thread does and what it measured. */
 struct worker {

@@ -18,57 +18,15 @@
  *
  * and the exit status is 0 only if every datagram came back intact.
  */
-#include <errno.h>
-#include <pthread.h>
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
+#define EXAMPLE_NAME "udp_echo"
+#include "common.h"
 
-#include <sockrt.h>
-
-#define MAX_MESSAGE 4096
 #define DEFAULT_COUNT 100
 #define DEFAULT_SECONDS 30
 #define REPLY_TIMEOUT_MS 1000
 #define SEND_ATTEMPTS 3
 /* Stray datagrams tolerated while waiting for one echo. */
 #define MAX_STRAY 16
-
-static void report_error(const char *what, int64_t status) {
-    char message[256];
-    sockrt_last_error_message(message, sizeof message);
-    fprintf(stderr, "udp_echo: %s failed: %s (%s)\n", what, message,
-            sockrt_error_name((int32_t)status));
-}
-
-static size_t message_size(long i) {
-    return 1 + (size_t)((i * 7919 + 13) % MAX_MESSAGE);
-}
-
-static void fill_message(unsigned char *buf, size_t len, long i) {
-    for (size_t j = 0; j < len; j++) {
-        buf[j] = (unsigned char)((i * 31 + (long)j * 7) & 0xff);
-    }
-}
-
-static double now_us(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
-
-static int parse_number(const char *text, long min, long max, long *out) {
-    char *end = NULL;
-    errno = 0;
-    long value = strtol(text, &end, 10);
-    if (errno != 0 || end == text || *end != '\0' || value < min || value > max) {
-        return -1;
-    }
-    *out = value;
-    return 0;
-}
 
 /* The local address the client binds: loopback when talking to loopback
  * (nothing else on the machine can reach the socket), else every interface
@@ -84,45 +42,6 @@ static const char *local_host_for(const char *server_host) {
 }
 
 /* ---- server ---------------------------------------------------------- */
-
-struct watcher {
-    sigset_t signals;
-    long seconds;
-    sockrt_handle socket;
-};
-
-/* Waits for a shutdown signal or the time limit, then closes the socket,
- * which wakes the main thread's sockrt_recv_from with SOCKRT_E_CLOSED. */
-static void *watch_for_shutdown(void *arg) {
-    struct watcher *w = arg;
-    struct timespec deadline;
-    clock_gettime(CLOCK_MONOTONIC, &deadline);
-    deadline.tv_sec += w->seconds;
-    for (;;) {
-        struct timespec now, left;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        left.tv_sec = deadline.tv_sec - now.tv_sec;
-        left.tv_nsec = deadline.tv_nsec - now.tv_nsec;
-        if (left.tv_nsec < 0) {
-            left.tv_nsec += 1000000000L;
-            left.tv_sec -= 1;
-        }
-        if (left.tv_sec < 0) {
-            fprintf(stderr, "udp_echo: time limit reached, shutting down\n");
-            break;
-        }
-        int sig = sigtimedwait(&w->signals, NULL, &left);
-        if (sig > 0) {
-            fprintf(stderr, "udp_echo: signal %d, shutting down\n", sig);
-            break;
-        }
-    }
-    int32_t rc = sockrt_close(w->socket);
-    if (rc != SOCKRT_OK) {
-        report_error("close", rc);
-    }
-    return NULL;
-}
 
 /* Echoes datagrams until the watcher closes the socket. */
 static int echo_datagrams(sockrt_handle sock) {
@@ -150,43 +69,34 @@ static int echo_datagrams(sockrt_handle sock) {
 }
 
 static int run_server(const char *host, uint16_t port, long seconds) {
-    struct watcher watcher = {.seconds = seconds};
-    sigemptyset(&watcher.signals);
-    sigaddset(&watcher.signals, SIGINT);
-    sigaddset(&watcher.signals, SIGTERM);
-    int err = pthread_sigmask(SIG_BLOCK, &watcher.signals, NULL);
-    if (err != 0) {
-        fprintf(stderr, "udp_echo: pthread_sigmask: %s\n", strerror(err));
+    struct watcher watcher;
+    if (watcher_block(&watcher, seconds) != 0) {
         return 1;
     }
-    int32_t rc = sockrt_udp_bind(host, port, &watcher.socket);
+    sockrt_handle sock = 0;
+    int32_t rc = sockrt_udp_bind(host, port, &sock);
     if (rc != SOCKRT_OK) {
         report_error("udp_bind", rc);
         return 1;
     }
     char bound_host[SOCKRT_ADDR_MAX];
     uint16_t bound_port = 0;
-    rc = sockrt_local_addr(watcher.socket, bound_host, sizeof bound_host, &bound_port);
+    rc = sockrt_local_addr(sock, bound_host, sizeof bound_host, &bound_port);
     if (rc != SOCKRT_OK) {
         report_error("local_addr", rc);
-        sockrt_close(watcher.socket);
+        sockrt_close(sock);
         return 1;
     }
     printf("LISTENING %s %u\n", bound_host, (unsigned)bound_port);
     fflush(stdout);
 
-    pthread_t watcher_thread;
-    err = pthread_create(&watcher_thread, NULL, watch_for_shutdown, &watcher);
-    if (err != 0) {
-        fprintf(stderr, "udp_echo: pthread_create: %s\n", strerror(err));
-        sockrt_close(watcher.socket);
+    if (watcher_start(&watcher, sock) != 0) {
+        sockrt_close(sock);
         return 1;
     }
-    int status = echo_datagrams(watcher.socket);
-    if (status != 0) {
-        pthread_kill(watcher_thread, SIGTERM); /* let the watcher close up */
-    }
-    pthread_join(watcher_thread, NULL);
+    /* The watcher closes the socket, which ends the echo loop. */
+    int status = echo_datagrams(sock);
+    watcher_join(&watcher, status != 0);
     return status;
 }
 

@@ -27,6 +27,9 @@ public final class EchoDemo {
     private static final int IO_TIMEOUT_MS = 10_000;
     private static final int POOL_THREADS = 4;
 
+    /** Set by the shutdown hook before it closes the listener. */
+    private static volatile boolean stopping;
+
     private EchoDemo() {}
 
     public static void main(String[] args) throws Exception {
@@ -58,8 +61,10 @@ public final class EchoDemo {
         long deadline = System.nanoTime() + seconds * 1_000_000_000L;
         SockrtServerSocket server = new SockrtServerSocket(host, port, 128);
         // SIGTERM/SIGINT ask for a stop: close the listener (which wakes the
-        // blocked accept) and end with status 0 rather than the signal's.
+        // blocked accept) and end with status 0 rather than the signal's. The
+        // woken accept sees `stopping` and returns quietly.
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            stopping = true;
             server.close();
             Runtime.getRuntime().halt(0);
         }, "echo-shutdown"));
@@ -70,12 +75,17 @@ public final class EchoDemo {
             if (leftMs <= 0) {
                 break;
             }
-            server.setSoTimeout((int) Math.min(leftMs, Integer.MAX_VALUE));
             SockrtSocket conn;
             try {
+                server.setSoTimeout((int) Math.min(leftMs, Integer.MAX_VALUE));
                 conn = server.accept();
             } catch (SocketTimeoutException e) {
                 break;
+            } catch (IOException e) {
+                if (stopping) {
+                    return; // closed by the shutdown hook, which ends the process
+                }
+                throw e;
             }
             Thread worker = new Thread(() -> echo(conn), "echo-" + conn.getPort());
             worker.setDaemon(true); // the process ends at the deadline, whatever they do

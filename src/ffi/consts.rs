@@ -73,6 +73,13 @@ pub const SOCKRT_E_TLS_PROTOCOL: i32 = -26;
 pub const SOCKRT_INET: i32 = 4;
 /// Address family: IPv6.
 pub const SOCKRT_INET6: i32 = 6;
+/// Address family: Unix domain sockets (AF_UNIX), stream or datagram. The
+/// host of bind, connect and send_to is a filesystem path ("/run/app.sock",
+/// relative to the working directory if it does not start with '/') or a
+/// name in Linux's abstract namespace written with a leading '@' ("@app";
+/// "@" alone binds to a unique name the kernel picks). The port is always 0.
+/// Addresses come back in the same form (an unnamed socket as "").
+pub const SOCKRT_UNIX: i32 = 1;
 
 /// Socket type: TCP byte stream.
 pub const SOCKRT_STREAM: i32 = 1;
@@ -123,6 +130,12 @@ pub const SOCKRT_OPT_NREAD: i32 = 13;
 /// Option (write only, listening sockets): the accept backlog, as a second
 /// listen(2) sets it (<= 0: the system default).
 pub const SOCKRT_OPT_BACKLOG: i32 = 14;
+/// Option (Unix sockets), 0 or 1, default 0 (sockrt_unix_listen turns it
+/// on): sockrt_bind to a path first removes a stale socket file there, one
+/// that nothing is bound to any more (a connect to it is refused). A live
+/// socket's file, and any file that is not a socket, are never removed: bind
+/// then fails with SOCKRT_E_ADDRESS_IN_USE as it does with the option off.
+pub const SOCKRT_OPT_UNLINK_STALE: i32 = 15;
 
 /// Data-call flag: look at the data without taking it (receives).
 pub const SOCKRT_MSG_PEEK: i32 = 1;
@@ -144,7 +157,17 @@ pub const SOCKRT_POLL_HUP: u32 = 8;
 pub const SOCKRT_POLL_CLOSED: u32 = 16;
 
 /// Bytes that always hold an address string and its terminating NUL.
+/// (An IP address; a Unix address needs SOCKRT_UNIX_PATH_MAX.)
 pub const SOCKRT_ADDR_MAX: usize = 64;
+
+/// Bytes that always hold a Unix socket address string and its NUL: a path
+/// of up to 107 bytes (sun_path is 108 and keeps a NUL), or '@' and an
+/// abstract name of up to 107 bytes. Longer paths are refused with
+/// SOCKRT_E_INVALID_ARGUMENT, never truncated.
+pub const SOCKRT_UNIX_PATH_MAX: usize = 109;
+
+/// The most descriptors one sockrt_send_fds call passes (Linux's SCM_MAX_FD).
+pub const SOCKRT_FDS_MAX: usize = 253;
 
 const _: () = {
     use crate::poll::ready;
@@ -154,4 +177,6 @@ const _: () = {
     assert!(SOCKRT_POLL_HUP == ready::HUP);
     assert!(SOCKRT_POLL_CLOSED == ready::CLOSED);
     assert!(SOCKRT_ADDR_MAX == crate::addr::ADDR_MAX);
+    assert!(SOCKRT_UNIX_PATH_MAX == crate::addr::UNIX_ADDR_MAX);
+    assert!(SOCKRT_FDS_MAX == crate::sys::MAX_FDS_PER_MESSAGE);
 };

@@ -136,6 +136,20 @@ pub extern "C" fn sockrt_last_error_message(buf: *mut c_char, cap: usize) -> usi
     })
 }
 
+/// How many bytes this thread's last failed whole-buffer call moved before
+/// it failed: sockrt_send_all (bytes sent), sockrt_recv_exact (bytes
+/// received, now in the buffer's first bytes), sockrt_exchange (those of
+/// the phase that failed); 0 after any other failure. Lets a caller that was
+/// interrupted (SOCKRT_E_INTERRUPTED) go on from where the call stopped.
+#[no_mangle]
+pub extern "C" fn sockrt_last_error_transferred() -> u64 {
+    boundary(|| {
+        Ok(last_error::with(|e| {
+            e.map_or(0, |e| e.transferred() as u64)
+        }))
+    })
+}
+
 /// How many handles of every kind (sockets, listeners, datagram sockets,
 /// pooled connections, pools) are open now. Useful to find leaks: it returns
 /// to its starting value once everything opened is closed.

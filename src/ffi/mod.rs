@@ -18,6 +18,7 @@ mod poller;
 mod pool;
 mod socket;
 mod tls;
+mod unix;
 
 pub use consts::*;
 pub use library::*;
@@ -25,6 +26,7 @@ pub use poller::*;
 pub use pool::*;
 pub use socket::*;
 pub use tls::*;
+pub use unix::*;
 
 use crate::error::{Error, ErrorKind, Result};
 use std::ffi::{c_char, CStr};
@@ -251,14 +253,26 @@ pub(crate) fn out_buf<'a>(
     Ok(unsafe { std::slice::from_raw_parts_mut(buf.cast(), cap) })
 }
 
-/// Copies `text` and a NUL into a caller's buffer, refusing to truncate.
-pub(crate) fn write_str(buf: *mut c_char, cap: usize, text: &str, what: &str) -> Result<()> {
+/// Copies text bytes (no NUL inside) and a NUL into a caller's buffer,
+/// refusing to truncate; `enough` names the size that always suffices.
+pub(crate) fn write_text(
+    buf: *mut c_char,
+    cap: usize,
+    text: &[u8],
+    what: &str,
+    enough: &str,
+) -> Result<()> {
     if buf.is_null() {
         return Err(null(what));
     }
+    if text.contains(&0) {
+        return Err(Error::invalid(format!(
+            "{what}: the address contains a NUL byte and cannot be written as a C string"
+        )));
+    }
     if text.len() >= cap {
         return Err(Error::invalid(format!(
-            "{what} buffer of {cap} bytes cannot hold {} bytes and a NUL (SOCKRT_ADDR_MAX always does)",
+            "{what} buffer of {cap} bytes cannot hold {} bytes and a NUL ({enough} always does)",
             text.len()
         )));
     }

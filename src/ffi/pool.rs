@@ -115,14 +115,18 @@ pub extern "C" fn sockrt_pool_config_init(cfg: *mut sockrt_pool_config) {
 /// the defaults) and writes its handle to `*out`. Connects lazily: nothing
 /// happens on the network until the first acquire, and the host is resolved
 /// at each new connection. Close it with sockrt_pool_close or sockrt_close.
+/// With port 0 and a `host` that contains a '/' ("/run/app.sock", "./s") or
+/// starts with '@' ("@app"), the pool keeps Unix stream connections to that
+/// socket path or abstract name instead (the nodelay flag does not apply).
 /// With `cfg->tls_config` set, each new connection does a TLS handshake
-/// after its TCP connect (both within connect_timeout_ms; counted in
+/// after its connect (both within connect_timeout_ms; counted in
 /// sockrt_pool_tls_handshakes) and leases are TLS stream handles; the
 /// liveness check then processes pending TLS records without blocking, so
 /// session tickets a server sends do not make an idle connection look dead.
 /// Errors: SOCKRT_E_INVALID_ARGUMENT (NULL `out`, bad host or server name,
-/// port 0, a flag not 0 or 1), SOCKRT_E_BAD_HANDLE or SOCKRT_E_WRONG_KIND
-/// (`tls_config` is not a client TLS config).
+/// port 0 with a host that is not a Unix path, a flag not 0 or 1),
+/// SOCKRT_E_BAD_HANDLE or SOCKRT_E_WRONG_KIND (`tls_config` is not a client
+/// TLS config).
 #[no_mangle]
 pub extern "C" fn sockrt_pool_open(
     host: *const c_char,

@@ -5,22 +5,24 @@
 //! or forged; SOCKRT_E_WRONG_KIND for a pool handle; SOCKRT_E_INVALID_ARGUMENT
 //! for a NULL pointer, a bad enum value, or a NULL, empty or non-UTF-8 host.
 //! A failure records its code, errno and message for sockrt_last_error*.
-//! Hosts are IPv4/IPv6 literals (with or without [brackets]) or names.
+//! Hosts are IPv4/IPv6 literals (with or without [brackets]) or names; for
+//! a SOCKRT_UNIX socket, a path or an '@' abstract name with port 0 (see
+//! SOCKRT_UNIX and src/ffi/unix.rs).
 
 use super::*;
-use crate::addr::host_string;
+use crate::addr::Endpoint;
 use crate::poll::{self as rt, PollEntry};
 use crate::registry;
-use crate::socket::{ip_of, Family, Kind, MsgFlags, ShutdownHow, SockOption, Socket};
+use crate::socket::{Family, Kind, MsgFlags, ShutdownHow, SockOption, Socket};
 use std::ffi::{c_char, c_void};
-use std::net::SocketAddr;
 
 fn family_arg(family: i32) -> Result<Family> {
     match family {
         SOCKRT_INET => Ok(Family::Inet),
         SOCKRT_INET6 => Ok(Family::Inet6),
+        SOCKRT_UNIX => Ok(Family::Unix),
         _ => Err(Error::invalid(format!(
-            "family {family} is not SOCKRT_INET or SOCKRT_INET6"
+            "family {family} is not SOCKRT_INET, SOCKRT_INET6 or SOCKRT_UNIX"
         ))),
     }
 }
@@ -51,6 +53,7 @@ fn option_arg(opt: i32) -> Result<SockOption> {
         SOCKRT_OPT_ERROR => SockOption::Error,
         SOCKRT_OPT_NREAD => SockOption::ReadableBytes,
         SOCKRT_OPT_BACKLOG => SockOption::Backlog,
+        SOCKRT_OPT_UNLINK_STALE => SockOption::UnlinkStale,
         _ => return Err(Error::invalid(format!("unknown option {opt}"))),
     })
 }
@@ -63,14 +66,18 @@ fn publish(socket: Socket, out: *mut sockrt_handle, op: &str) -> Result<()> {
 }
 
 /// Writes an address to the caller's optional host/port outputs.
-fn write_addr(
-    addr: SocketAddr,
+pub(crate) fn write_addr(
+    addr: Endpoint,
     host_out: *mut c_char,
     host_cap: usize,
     port_out: *mut u16,
 ) -> Result<()> {
     if !host_out.is_null() {
-        write_str(host_out, host_cap, &host_string(&addr), "host_out")?;
+        let enough = match addr {
+            Endpoint::Ip(_) => "SOCKRT_ADDR_MAX",
+            Endpoint::Unix(_) => "SOCKRT_UNIX_PATH_MAX",
+        };
+        write_text(host_out, host_cap, &addr.host_bytes(), "host_out", enough)?;
     }
     if !port_out.is_null() {
         write_out(port_out, "port_out", addr.port())?;
@@ -81,8 +88,8 @@ fn write_addr(
 // ---- the classic flow, step by step ----------------------------------------
 
 /// Creates an unbound, unconnected socket (socket(2)): `family` is
-/// SOCKRT_INET or SOCKRT_INET6, `type` SOCKRT_STREAM (TCP) or SOCKRT_DGRAM
-/// (UDP). Writes the new handle to `*out`; the caller owns it and must
+/// SOCKRT_INET, SOCKRT_INET6 or SOCKRT_UNIX, `type` SOCKRT_STREAM (TCP, or
+/// a Unix stream) or SOCKRT_DGRAM (UDP, or Unix datagrams). Writes the new handle to `*out`; the caller owns it and must
 /// sockrt_close it. The descriptor is close-on-exec. Does not block.
 /// Errors: SOCKRT_E_INVALID_ARGUMENT (unknown family or type, `out` NULL),
 /// SOCKRT_E_ADDRESS_NOT_AVAILABLE (family not supported here),
@@ -102,6 +109,18 @@ pub extern "C" fn sockrt_socket(family: i32, r#type: i32, out: *mut sockrt_handl
 /// be of the socket's family. Errors: SOCKRT_E_ADDRESS_IN_USE,
 /// SOCKRT_E_ADDRESS_NOT_AVAILABLE, SOCKRT_E_RESOLVE, SOCKRT_E_INVALID_STATE
 /// (already bound, listening or connected).
+/// A SOCKRT_UNIX socket binds to `host` = a path or "@name" (port must be
+/// 0; "@" alone: the kernel picks a unique abstract name). Binding a path
+/// creates its socket file; the library removes it when the handle (and
+/// every sockrt_dup of it) is closed, only if the file there is still the
+/// one this bind created, and only in the process that bound it (not after
+/// sockrt_detach, not in a forked child). Unix errors:
+/// SOCKRT_E_ADDRESS_IN_USE (a file, perhaps a stale socket file, already
+/// exists at the path: remove it or set SOCKRT_OPT_UNLINK_STALE first),
+/// SOCKRT_E_ADDRESS_NOT_AVAILABLE (errno ENOENT: the directory does not
+/// exist), SOCKRT_E_IO with errno EACCES (no write permission on the
+/// directory), SOCKRT_E_INVALID_ARGUMENT (path longer than 107 bytes, a
+/// NUL in it, or a port other than 0).
 #[no_mangle]
 pub extern "C" fn sockrt_bind(h: sockrt_handle, host: *const c_char, port: u16) -> i32 {
     boundary(|| {
@@ -113,7 +132,7 @@ pub extern "C" fn sockrt_bind(h: sockrt_handle, host: *const c_char, port: u16) 
 /// Makes a stream socket listen for connections; `backlog` <= 0 uses the
 /// system default. An unbound socket gets a free port. Does not block.
 /// Errors: SOCKRT_E_WRONG_KIND (datagram socket), SOCKRT_E_INVALID_STATE
-/// (already listening, or connected). To change the backlog of a listening
+/// (already listening, or connected; a Unix socket that is not bound). To change the backlog of a listening
 /// socket, set SOCKRT_OPT_BACKLOG.
 #[no_mangle]
 pub extern "C" fn sockrt_listen(h: sockrt_handle, backlog: i32) -> i32 {
@@ -145,6 +164,13 @@ pub extern "C" fn sockrt_accept(listener: sockrt_handle, out: *mut sockrt_handle
 /// (closed meanwhile), SOCKRT_E_INVALID_STATE (listening, already connected,
 /// or an earlier connect of this socket failed).
 /// After a failed connect, close the socket and make a new one.
+/// A SOCKRT_UNIX socket connects to `host` = a path or "@name", port 0; it
+/// completes at once, or waits (up to `timeout_ms`) only while the
+/// listener's backlog is full. Unix errors: SOCKRT_E_CONNECTION_REFUSED
+/// (nothing listens there: errno ECONNREFUSED, or ENOENT when no file
+/// exists at the path), SOCKRT_E_IO with errno EACCES (no permission on
+/// the socket file or its directory), SOCKRT_E_TIMEOUT (backlog full),
+/// SOCKRT_E_INVALID_ARGUMENT (path too long, port not 0, "@" alone).
 #[no_mangle]
 pub extern "C" fn sockrt_connect(
     h: sockrt_handle,
@@ -161,6 +187,7 @@ pub extern "C" fn sockrt_connect(
 /// Writes a datagram's sender to the optional outputs, formatting the
 /// address only if one is wanted.
 fn write_sender(
+    socket: &Socket,
     from: &socket2::SockAddr,
     host_out: *mut c_char,
     host_cap: usize,
@@ -169,7 +196,18 @@ fn write_sender(
     if host_out.is_null() && port_out.is_null() {
         return Ok(());
     }
-    write_addr(ip_of(from, "recv_from")?, host_out, host_cap, port_out)
+    // An unbound Unix sender has no address at all (length 0).
+    if socket.family() == Family::Unix && from.len() == 0 {
+        let unnamed = Endpoint::Unix(crate::addr::UnixAddr::Unnamed);
+        return write_addr(unnamed, host_out, host_cap, port_out);
+    }
+    let addr = Endpoint::from_sockaddr(from).ok_or_else(|| {
+        Error::new(
+            crate::error::ErrorKind::Io,
+            "recv_from: sender address of an unknown family",
+        )
+    })?;
+    write_addr(addr, host_out, host_cap, port_out)
 }
 
 /// A sender's host buffer must hold any address of the socket's family, so
@@ -178,6 +216,7 @@ fn check_host_cap(socket: &Socket, host_out: *mut c_char, host_cap: usize, op: &
     let needed = match socket.family() {
         Family::Inet => 16,
         Family::Inet6 => SOCKRT_ADDR_MAX,
+        Family::Unix => SOCKRT_UNIX_PATH_MAX,
     };
     if !host_out.is_null() && host_cap < needed {
         return Err(Error::invalid(format!(
@@ -335,8 +374,9 @@ pub extern "C" fn sockrt_exchange(
     })
 }
 
-/// Sends one datagram of `len` bytes to `host:port` from a UDP socket and
-/// returns `len`. Blocks only while the send buffer is full (write timeout).
+/// Sends one datagram of `len` bytes to `host:port` from a UDP socket (or
+/// a Unix datagram socket: `host` a path or "@name", port 0) and returns
+/// `len`. Blocks only while the send buffer is full (write timeout).
 /// Errors (negative): SOCKRT_E_WRONG_KIND (a stream socket), SOCKRT_E_RESOLVE,
 /// SOCKRT_E_UNREACHABLE, SOCKRT_E_IO (e.g. EMSGSIZE: datagram too large).
 #[no_mangle]
@@ -357,7 +397,9 @@ pub extern "C" fn sockrt_send_to(
 /// Receives one datagram on a UDP socket into `buf` (a datagram longer than
 /// `cap` is truncated, as in recvfrom(2)) and returns its length. Blocks up
 /// to the read timeout. The sender's address goes to `host_out` (`host_cap`
-/// bytes, at least SOCKRT_ADDR_MAX for IPv6 or 16 for IPv4) and `port_out`;
+/// bytes, at least SOCKRT_ADDR_MAX for IPv6, 16 for IPv4,
+/// SOCKRT_UNIX_PATH_MAX for Unix: a path, "@name", or "" for an unbound
+/// sender) and `port_out` (0 for Unix);
 /// either may be NULL. Buffers are checked before anything is received, so a
 /// bad argument loses no datagram. Errors (negative): SOCKRT_E_TIMEOUT,
 /// SOCKRT_E_CLOSED, SOCKRT_E_WRONG_KIND (a stream socket).
@@ -375,7 +417,7 @@ pub extern "C" fn sockrt_recv_from(
         let socket = registry::socket(h, "recv_from")?;
         check_host_cap(&socket, host_out, host_cap, "recv_from")?;
         let (n, from) = socket.recv_from_flags(buf, MsgFlags::default())?;
-        write_sender(&from, host_out, host_cap, port_out)?;
+        write_sender(&socket, &from, host_out, host_cap, port_out)?;
         Ok(n)
     })
 }
@@ -431,9 +473,12 @@ pub extern "C" fn sockrt_get_option(h: sockrt_handle, opt: i32, value: *mut i64)
 }
 
 /// Writes the socket's local address: host text to `host_out` (`host_cap`
-/// bytes; SOCKRT_ADDR_MAX always suffices) and port to `*port_out`; either
-/// may be NULL. Errors: SOCKRT_E_INVALID_ARGUMENT (`host_cap` too small:
-/// nothing is truncated).
+/// bytes; SOCKRT_ADDR_MAX always suffices for IP, SOCKRT_UNIX_PATH_MAX for
+/// Unix) and port to `*port_out`; either may be NULL. A Unix address is
+/// its path, "@name", or "" if unnamed (unbound, a socketpair end), with
+/// port 0. Errors: SOCKRT_E_INVALID_ARGUMENT (`host_cap` too small:
+/// nothing is truncated; or an abstract name, bound by another program,
+/// that contains a NUL byte and so has no C string form).
 #[no_mangle]
 pub extern "C" fn sockrt_local_addr(
     h: sockrt_handle,
@@ -442,7 +487,9 @@ pub extern "C" fn sockrt_local_addr(
     port_out: *mut u16,
 ) -> i32 {
     boundary(|| {
-        let addr = registry::stream(h, "local_addr")?.socket().local_addr()?;
+        let addr = registry::stream(h, "local_addr")?
+            .socket()
+            .local_endpoint()?;
         write_addr(addr, host_out, host_cap, port_out)
     })
 }
@@ -457,7 +504,7 @@ pub extern "C" fn sockrt_peer_addr(
     port_out: *mut u16,
 ) -> i32 {
     boundary(|| {
-        let addr = registry::stream(h, "peer_addr")?.socket().peer_addr()?;
+        let addr = registry::stream(h, "peer_addr")?.socket().peer_endpoint()?;
         write_addr(addr, host_out, host_cap, port_out)
     })
 }
@@ -600,7 +647,7 @@ pub extern "C" fn sockrt_recv_from_flags(
         let socket = registry::socket(h, "recv_from")?;
         check_host_cap(&socket, host_out, host_cap, "recv_from")?;
         let (n, from) = socket.recv_from_flags(buf, flags)?;
-        write_sender(&from, host_out, host_cap, port_out)?;
+        write_sender(&socket, &from, host_out, host_cap, port_out)?;
         Ok(n)
     })
 }
@@ -627,7 +674,8 @@ pub extern "C" fn sockrt_send_to_flags(
 // ---- descriptors -------------------------------------------------------------
 
 /// Takes ownership of an open socket descriptor `fd` (TCP or UDP, IPv4 or
-/// IPv6, fresh, bound, listening or connected) and writes a new handle for
+/// IPv6, or a Unix stream or datagram socket; fresh, bound, listening or
+/// connected: a descriptor from sockrt_recv_fds, say) and writes a new handle for
 /// it to `*out`; closing the handle closes the descriptor. The descriptor is
 /// made blocking. Does not block. On error `fd` is left open and untouched.
 /// Errors: SOCKRT_E_INVALID_ARGUMENT (`out` NULL, `fd` negative),

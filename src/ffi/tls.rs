@@ -543,7 +543,13 @@ pub extern "C" fn sockrt_tls_peer_subject(h: sockrt_handle, buf: *mut c_char, ca
                 subject.len()
             )));
         }
-        write_str(buf, cap, &subject, "buf")?;
+        write_text(
+            buf,
+            cap,
+            subject.as_bytes(),
+            "buf",
+            "the subject length plus one",
+        )?;
         Ok(subject.len())
     })
 }

@@ -254,8 +254,10 @@ impl Pool {
         if host.is_empty() {
             return Err(Error::invalid("pool_open: host is empty"));
         }
-        if port == 0 {
-            return Err(Error::invalid("pool_open: port 0 cannot be connected to"));
+        if port == 0 && !addr::looks_like_unix(host, port) {
+            return Err(Error::invalid(
+                "pool_open: port 0 cannot be connected to (a Unix socket path needs a '/' or a leading '@')",
+            ));
         }
         Lazy::force(&FORK_HOOK);
         let limits = Limits {
@@ -368,10 +370,20 @@ impl Pool {
     /// connects and handshakes: close closes it, which wakes the connect or
     /// the handshake (`PoolClosed`).
     fn connect(&self) -> Result<Conn> {
-        let addrs = addr::resolve(&self.host, self.port, None)?;
+        // A path (or @name) with port 0 is a Unix stream socket; a host name
+        // is resolved and each address tried in turn.
+        let unix = addr::looks_like_unix(&self.host, self.port);
+        let targets: Vec<(Family, String, u16)> = if unix {
+            vec![(Family::Unix, self.host.clone(), 0)]
+        } else {
+            addr::resolve(&self.host, self.port, None)?
+                .iter()
+                .map(|a| (Family::of(a), addr::host_string(a), a.port()))
+                .collect()
+        };
         let deadline = millis(self.config.connect_timeout_ms).map(|d| Instant::now() + d);
         let mut last = None;
-        for addr in addrs {
+        for (family, host, port) in targets {
             let timeout_ms = match deadline {
                 None => -1,
                 Some(at) => {
@@ -383,12 +395,12 @@ impl Pool {
                     (left.as_micros().div_ceil(1000)).max(1) as i64
                 }
             };
-            let socket = Arc::new(Socket::new(Family::of(&addr), Kind::Stream)?);
+            let socket = Arc::new(Socket::new(family, Kind::Stream)?);
             self.track_connect(&socket)?;
-            let result = socket.connect(&addr::host_string(&addr), addr.port(), timeout_ms);
+            let result = socket.connect(&host, port, timeout_ms);
             if result.is_ok() {
                 // Connected: what fails from here on fails the acquire.
-                let made = self.finish(Arc::clone(&socket), deadline);
+                let made = self.finish(Arc::clone(&socket), deadline, unix);
                 self.untrack_connect(&socket);
                 return match made {
                     Ok(stream) => Ok(Conn {
@@ -419,10 +431,10 @@ impl Pool {
         }))
     }
 
-    /// Sets up a connected socket: TCP_NODELAY, then the TLS handshake (if
+    /// Sets up a connected socket: TCP_NODELAY (not on a Unix socket), then the TLS handshake (if
     /// the pool has TLS) by the connect deadline.
-    fn finish(&self, socket: Arc<Socket>, deadline: Option<Instant>) -> Result<Stream> {
-        if self.config.nodelay {
+    fn finish(&self, socket: Arc<Socket>, deadline: Option<Instant>, unix: bool) -> Result<Stream> {
+        if self.config.nodelay && !unix {
             socket.set_option(SockOption::NoDelay, 1)?;
         }
         let Some(tls) = &self.tls else {

@@ -58,8 +58,12 @@ impl Socket {
         Ok(sock)
     }
 
-    /// Binds to `host:port` (an address of this socket's family).
+    /// Binds to `host:port` (an address of this socket's family; for a Unix
+    /// socket a path or `@name`, port 0).
     pub fn bind(&self, host: &str, port: u16) -> Result<()> {
+        if self.family == Family::Unix {
+            return self.bind_unix(addr::unix_endpoint(host, port, "bind")?);
+        }
         self.bind_addr(addr::resolve_one(host, port, self.family)?)
     }
 
@@ -74,6 +78,12 @@ impl Socket {
     /// Starts listening; `backlog <= 0` uses the system default.
     pub fn listen(&self, backlog: i32) -> Result<()> {
         self.require_kind(Kind::Stream, "listen")?;
+        if self.family == Family::Unix && self.role.get() == Role::Fresh {
+            return Err(Error::new(
+                ErrorKind::InvalidState,
+                "listen: a Unix socket must be bound to a path or @name first",
+            ));
+        }
         let previous = self
             .role
             .advance(&[Role::Fresh, Role::Bound], Role::Listening, "listen")?;
@@ -157,6 +167,10 @@ impl Socket {
     /// `InProgress`: it goes on in the background (readiness for writing and
     /// `SockOption::Error` tell how it ended).
     pub fn connect(&self, host: &str, port: u16, timeout_ms: i64) -> Result<()> {
+        if self.family == Family::Unix {
+            let addr = addr::unix_endpoint(host, port, "connect")?;
+            return self.connect_unix(&addr, timeout_ms);
+        }
         let addrs = addr::resolve(host, port, Some(self.family))?;
         let allowed: &[Role] = match self.kind {
             Kind::Stream => &[Role::Fresh, Role::Bound],
@@ -231,7 +245,7 @@ impl Socket {
         }
     }
 
-    fn set_nonblocking(&self, on: bool, op: &str) -> Result<()> {
+    pub(super) fn set_nonblocking(&self, on: bool, op: &str) -> Result<()> {
         self.sock
             .set_nonblocking(on)
             .map_err(|e| Error::from_io(format!("{op}: fcntl"), &e))

@@ -3,9 +3,10 @@
 use super::engine::{closed_error, Dir};
 use super::{as_uninit, Role, Socket};
 use crate::addr::{self, Kind};
-use crate::deadline::Deadline;
+use crate::deadline::{Deadline, Mode};
 use crate::error::{Error, ErrorKind, Result};
 use crate::sync::{Mutex, MutexGuard, Ordering};
+use crate::sys;
 use socket2::SockAddr;
 use std::mem::MaybeUninit;
 use std::net::{Shutdown, SocketAddr};
@@ -139,11 +140,28 @@ impl Socket {
 
     fn send_all_locked(&self, buf: &[u8], deadline: &mut Deadline) -> Result<()> {
         let _turn = lock_within(&self.send_all_lock, deadline, "send_all")?;
+        let len = buf.len();
         let mut sent = 0;
-        while sent < buf.len() {
-            sent += self
+        while sent < len {
+            let progress = |e: Error, sent| {
+                e.with_detail(format_args!("{sent} of {len} bytes sent"))
+                    .with_transferred(sent)
+            };
+            let n = self
                 .send_some(&buf[sent..], deadline, "send_all")
-                .map_err(|e| e.with_detail(format_args!("{sent} of {} bytes sent", buf.len())))?;
+                .map_err(|e| progress(e, sent))?;
+            sent += n;
+            // A blocking send(2) that a signal interrupts after queueing some
+            // bytes returns the short count, not EINTR: a thread that asked
+            // to hear of signals hears of it here.
+            if sent < len && deadline.mode() == Mode::Forever && sys::interruptible() {
+                let why = if self.is_closed() {
+                    closed_error("send_all")
+                } else {
+                    Error::from_errno("send_all", libc::EINTR)
+                };
+                return Err(progress(why, sent));
+            }
         }
         Ok(())
     }
@@ -174,12 +192,16 @@ impl Socket {
         while got < len {
             let n = self
                 .recv_some(&mut buf[got..], 0, deadline, "recv_exact")
-                .map_err(|e| e.with_detail(format_args!("{got} of {len} bytes received")))?;
+                .map_err(|e| {
+                    e.with_detail(format_args!("{got} of {len} bytes received"))
+                        .with_transferred(got)
+                })?;
             if n == 0 {
                 return Err(Error::new(
                     ErrorKind::Eof,
                     format!("recv_exact: peer closed the connection after {got} of {len} bytes"),
-                ));
+                )
+                .with_transferred(got));
             }
             got += n;
         }
@@ -196,6 +218,9 @@ impl Socket {
     /// The destination of a datagram: literals are parsed directly; a name
     /// is resolved once and remembered while the caller keeps sending to it.
     fn destination(&self, host: &str, port: u16) -> Result<SockAddr> {
+        if self.family == addr::Family::Unix {
+            return super::unix::unix_destination(host, port, "send_to");
+        }
         if let Some(addr) = addr::parse_literal(host, port) {
             if addr::Family::of(&addr) != self.family {
                 return addr::resolve_one(host, port, self.family).map(SockAddr::from);
@@ -213,7 +238,8 @@ impl Socket {
         Ok(addr)
     }
 
-    /// Sends one datagram to `host:port`.
+    /// Sends one datagram to `host:port` (a Unix socket: a path or `@name`,
+    /// port 0).
     pub fn send_to(&self, buf: &[u8], host: &str, port: u16) -> Result<usize> {
         self.send_to_flags(buf, host, port, MsgFlags::default())
     }
@@ -306,7 +332,7 @@ impl Socket {
     }
 
     /// Notes a failure that leaves the connection unfit for reuse.
-    fn track<T>(&self, result: Result<T>) -> Result<T> {
+    pub(super) fn track<T>(&self, result: Result<T>) -> Result<T> {
         if let Err(e) = &result {
             if e.kind().breaks_stream() {
                 self.broken.store(true, Ordering::Relaxed);

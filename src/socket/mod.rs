@@ -1,11 +1,14 @@
-//! A blocking TCP or UDP socket whose close wakes every call blocked on it.
+//! A blocking TCP, UDP or Unix domain socket whose close wakes every call
+//! blocked on it.
 //!
 //! - `engine.rs`: how one call blocks, times out, spins and ends;
 //! - `gate.rs`: the close protocol (closed flag, then shutdown(2));
 //! - `role.rs`: where the socket is in the classic flow;
 //! - `connect.rs`: bind, listen, accept, connect and the shortcuts;
 //! - `data.rs`: send and receive;
-//! - `options.rs`: socket options.
+//! - `options.rs`: socket options;
+//! - `unix.rs`: Unix domain sockets (paths, abstract names, socketpair, peer
+//!   credentials, passing descriptors, the socket file).
 //!
 //! The `Socket` is shared by `Arc`: the descriptor is closed when the last
 //! in-flight call drops its reference, never under a call still using it.
@@ -16,10 +19,12 @@ mod engine;
 pub mod gate;
 mod options;
 mod role;
+mod unix;
 
 pub use crate::addr::{Family, Kind};
 pub use data::{ip_of, MsgFlags, ShutdownHow};
 pub use options::SockOption;
+pub use unix::PeerCred;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::sync::{AtomicBool, Mutex, Ordering};
@@ -63,6 +68,10 @@ pub struct Socket {
     // Set when a call failed, EOF was seen or the stream was shut down: the
     // connection is out of step and must not be reused by a pool.
     broken: AtomicBool,
+    /// Unix sockets: remove a stale socket file before bind (`UnlinkStale`).
+    unlink_stale: AtomicBool,
+    /// The socket file this socket's bind created, shared with its dups.
+    bound_file: Arc<Mutex<Option<unix::BoundFile>>>,
     /// The last named datagram destination and its resolved address.
     last_destination: Mutex<Option<(String, u16, SockAddr)>>,
 }
@@ -133,13 +142,16 @@ impl Socket {
             send_all_lock: Mutex::new(()),
             recv_exact_lock: Mutex::new(()),
             broken: AtomicBool::new(false),
+            unlink_stale: AtomicBool::new(false),
+            bound_file: Arc::new(Mutex::new(None)),
             last_destination: Mutex::new(None),
         }
     }
 
-    /// Takes over an open TCP or UDP descriptor in any state (fresh, bound,
-    /// listening, connected). It is made blocking. On error the descriptor
-    /// is left open and untouched, still the caller's.
+    /// Takes over an open TCP, UDP or Unix (stream or datagram) descriptor
+    /// in any state (fresh, bound, listening, connected). It is made
+    /// blocking. On error the descriptor is left open and untouched, still
+    /// the caller's.
     pub fn adopt_fd(fd: RawFd) -> Result<Socket> {
         let op = "adopt_fd";
         let int_opt = |name| {
@@ -148,10 +160,13 @@ impl Socket {
         let family = match int_opt(libc::SO_DOMAIN)? {
             libc::AF_INET => Family::Inet,
             libc::AF_INET6 => Family::Inet6,
+            libc::AF_UNIX => Family::Unix,
             other => {
                 return Err(Error::new(
                     ErrorKind::WrongKind,
-                    format!("{op}: descriptor {fd} has address family {other}, not IPv4 or IPv6"),
+                    format!(
+                        "{op}: descriptor {fd} has address family {other}, not IPv4, IPv6 or Unix"
+                    ),
                 ))
             }
         };
@@ -174,12 +189,10 @@ impl Socket {
             Role::Listening
         } else if sock.peer_addr().is_ok() {
             Role::Connected
-        } else if sock
-            .local_addr()
-            .ok()
-            .and_then(|a| a.as_socket())
-            .is_some_and(|a| a.port() != 0)
-        {
+        } else if sock.local_addr().ok().is_some_and(|a| match a.as_socket() {
+            Some(ip) => ip.port() != 0,
+            None => !a.is_unnamed(),
+        }) {
             Role::Bound
         } else {
             Role::Fresh
@@ -205,6 +218,7 @@ impl Socket {
         let mut copy = Socket::wrap(sock, self.family, self.kind, self.role.get());
         self.open_dups.fetch_add(1, Ordering::AcqRel);
         copy.open_dups = Arc::clone(&self.open_dups);
+        copy.bound_file = Arc::clone(&self.bound_file);
         Ok(copy)
     }
 
@@ -215,6 +229,7 @@ impl Socket {
         if !self.gate.close(&*self.sock, false) {
             return Err(engine::closed_error("detach"));
         }
+        self.disown_bound_file();
         self.open_dups.fetch_sub(1, Ordering::AcqRel);
         Ok(self.fileno())
     }
@@ -279,8 +294,8 @@ impl Socket {
         } else {
             self.gate.close(&*self.sock, wake)
         };
-        if closed {
-            self.open_dups.fetch_sub(1, Ordering::AcqRel);
+        if closed && self.open_dups.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.remove_bound_file();
         }
     }
 
@@ -334,7 +349,8 @@ impl Socket {
     /// free port, even one that then fails: record that, so a later bind is
     /// refused as a state error rather than failing with EINVAL.
     fn note_implicit_bind(&self) {
-        if self.kind == Kind::Datagram {
+        // A Unix datagram socket stays unnamed when it sends.
+        if self.kind == Kind::Datagram && self.family != Family::Unix {
             self.role.replace(Role::Fresh, Role::Bound);
         }
     }
@@ -342,6 +358,11 @@ impl Socket {
 
 impl Drop for Socket {
     fn drop(&mut self) {
+        if !self.is_closed() && !self.detached.load(Ordering::SeqCst) {
+            // Dropped without close (Rust callers): account for it as a
+            // close, with nobody left to wake.
+            self.close_waking(false);
+        }
         // SAFETY: dropped once, here; a detached descriptor is the caller's.
         let sock = unsafe { ManuallyDrop::take(&mut self.sock) };
         if self.detached.load(Ordering::SeqCst) {

@@ -3,7 +3,7 @@
 
 use super::engine::KERNEL_TIMEOUT_UNKNOWN;
 use super::Socket;
-use crate::addr::Kind;
+use crate::addr::{Family, Kind};
 use crate::error::{Error, Result};
 use crate::sync::Ordering;
 use crate::sys;
@@ -35,6 +35,9 @@ pub enum SockOption {
     ReadableBytes,
     /// Write only, on a listening socket: its backlog (listen(2) again).
     Backlog,
+    /// Unix sockets, 0 or 1: bind removes a stale socket file at its path
+    /// first (one that nothing is bound to; see `unix.rs`).
+    UnlinkStale,
 }
 
 /// "set_option NoDelay", formatted only if an error needs it.
@@ -48,6 +51,28 @@ impl std::fmt::Display for OptionOp {
 }
 
 impl Socket {
+    /// TCP-only options (NoDelay): a stream socket of an IP family.
+    fn require_tcp(&self, op: OptionOp) -> Result<()> {
+        self.require_kind(Kind::Stream, op)?;
+        if self.family == Family::Unix {
+            return Err(crate::error::Error::new(
+                crate::error::ErrorKind::WrongKind,
+                format!("{op}: only for TCP sockets, not Unix ones"),
+            ));
+        }
+        Ok(())
+    }
+
+    fn require_family_unix(&self, op: OptionOp) -> Result<()> {
+        if self.family != Family::Unix {
+            return Err(crate::error::Error::new(
+                crate::error::ErrorKind::WrongKind,
+                format!("{op}: only for Unix domain sockets"),
+            ));
+        }
+        Ok(())
+    }
+
     pub fn set_option(&self, opt: SockOption, value: i64) -> Result<()> {
         let as_bool = || match value {
             0 => Ok(false),
@@ -78,8 +103,12 @@ impl Socket {
                 self.busy_poll_us.store(value as u32, Ordering::Relaxed)
             }
             SockOption::NoDelay => {
-                self.require_kind(Kind::Stream, op)?;
+                self.require_tcp(op)?;
                 sys(self.sock.set_tcp_nodelay(as_bool()?))?
+            }
+            SockOption::UnlinkStale => {
+                self.require_family_unix(op)?;
+                self.unlink_stale.store(as_bool()?, Ordering::Relaxed)
             }
             SockOption::KeepAlive => sys(self.sock.set_keepalive(as_bool()?))?,
             SockOption::ReuseAddr => sys(self.sock.set_reuse_address(as_bool()?))?,
@@ -128,8 +157,12 @@ impl Socket {
             SockOption::WriteTimeoutMs => Ok(self.write_timeout_ms.load(Ordering::Relaxed)),
             SockOption::BusyPollUs => Ok(i64::from(self.busy_poll_us.load(Ordering::Relaxed))),
             SockOption::NoDelay => {
-                self.require_kind(Kind::Stream, op)?;
+                self.require_tcp(op)?;
                 sys_bool(self.sock.tcp_nodelay())
+            }
+            SockOption::UnlinkStale => {
+                self.require_family_unix(op)?;
+                Ok(i64::from(self.unlink_stale.load(Ordering::Relaxed)))
             }
             SockOption::KeepAlive => sys_bool(self.sock.keepalive()),
             SockOption::ReuseAddr => sys_bool(self.sock.reuse_address()),

@@ -69,9 +69,14 @@ fn dotted(oid: &[u8]) -> String {
         .join(".")
 }
 
-/// RFC 4514 escaping of an attribute value.
+/// RFC 4514 escaping of an attribute value (NUL as `\00`, so the result
+/// is a C string).
 fn escape(value: &str, out: &mut String) {
     for (i, c) in value.chars().enumerate() {
+        if c == '\0' {
+            out.push_str("\\00");
+            continue;
+        }
         let special = matches!(c, ',' | '+' | '"' | '\\' | '<' | '>' | ';')
             || (i == 0 && (c == '#' || c == ' '))
             || (i + 1 == value.chars().count() && c == ' ');

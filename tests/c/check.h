@@ -218,6 +218,45 @@ static inline sockrt_handle listen_any(const char *host, uint16_t *port)
     return l;
 }
 
+/*
+ * A connected TCP pair on loopback plus its listener. pair_open bounds every
+ * wait by timeout_ms (the listener's accept, reads and writes on both ends);
+ * a negative timeout_ms sets none, so calls block as by default.
+ */
+#define PAIR_TIMEOUT_MS 10000
+
+struct pair {
+    sockrt_handle listener, client, server;
+    uint16_t port;
+};
+
+static inline void pair_open(struct pair *p, int32_t timeout_ms)
+{
+    int32_t connect_ms = timeout_ms < 0 ? PAIR_TIMEOUT_MS : timeout_ms;
+    p->listener = listen_any("127.0.0.1", &p->port);
+    if (timeout_ms >= 0)
+        CHECK_OK(sockrt_set_option(p->listener, SOCKRT_OPT_READ_TIMEOUT_MS, timeout_ms));
+    CHECK_OK(sockrt_tcp_connect("127.0.0.1", p->port, connect_ms, &p->client));
+    CHECK_OK(sockrt_accept(p->listener, &p->server));
+    if (timeout_ms >= 0) {
+        CHECK_OK(sockrt_set_option(p->client, SOCKRT_OPT_READ_TIMEOUT_MS, timeout_ms));
+        CHECK_OK(sockrt_set_option(p->server, SOCKRT_OPT_READ_TIMEOUT_MS, timeout_ms));
+        CHECK_OK(sockrt_set_option(p->client, SOCKRT_OPT_WRITE_TIMEOUT_MS, timeout_ms));
+        CHECK_OK(sockrt_set_option(p->server, SOCKRT_OPT_WRITE_TIMEOUT_MS, timeout_ms));
+    }
+}
+
+/* Closes the handles still open (a test sets one to 0 once it closed it
+ * itself); each close must succeed. */
+static inline void pair_close(struct pair *p)
+{
+    if (p->client)
+        CHECK_OK(sockrt_close(p->client));
+    if (p->server)
+        CHECK_OK(sockrt_close(p->server));
+    CHECK_OK(sockrt_close(p->listener));
+}
+
 /* Fills buf with a pattern derived from seed and the byte offset. */
 static inline void fill_pattern(unsigned char *buf, size_t len, uint32_t seed)
 {

@@ -211,6 +211,47 @@ static void *signalled_recv(void *arg)
     return NULL;
 }
 
+struct signalled_send {
+    sockrt_handle h;
+    atomic_int tid;
+    int32_t result;
+    uint64_t transferred;
+};
+
+static void *signalled_send_all(void *arg)
+{
+    struct signalled_send *call = arg;
+    static char big[8 << 20];
+    CHECK_EQ(sockrt_set_interruptible(1), 0);
+    atomic_store(&call->tid, (int)syscall(SYS_gettid));
+    call->result = sockrt_send_all(call->h, big, sizeof big);
+    call->transferred = sockrt_last_error_transferred();
+    CHECK_EQ(sockrt_set_interruptible(0), 1);
+    return NULL;
+}
+
+static void check_interrupted_send_all(void)
+{
+    struct conn c;
+    struct signalled_send call = { 0 };
+    SAY("an interruptible send_all blocked mid-way: SOCKRT_E_INTERRUPTED, and how much went");
+    connect_pair(&c);
+    call.h = c.client;
+    pthread_t t = spawn(signalled_send_all, &call);
+    struct blocked_call probe = { 0 };
+    while (atomic_load(&call.tid) == 0)
+        sleep_ms(1);
+    atomic_store(&probe.tid, atomic_load(&call.tid));
+    wait_until_blocked(&probe); /* the peer reads nothing: the buffers are full */
+    CHECK(pthread_kill(t, SIGUSR1) == 0);
+    join(t);
+    CHECK_EQ(call.result, SOCKRT_E_INTERRUPTED);
+    printf("    %llu of %d bytes sent before the signal\n", (unsigned long long)call.transferred,
+           8 << 20);
+    CHECK(call.transferred > 0 && call.transferred < (8u << 20));
+    close_pair(&c);
+}
+
 static void check_signals(void)
 {
     struct sigaction sa = { 0 };
@@ -259,6 +300,7 @@ static void check_signals(void)
     printf("    timed out after %.0f ms with a signal every 50 ms\n", took);
     CHECK_MSG(took >= 290 && took < 1500, "took %.0f ms", took);
     close_pair(&c);
+    check_interrupted_send_all();
 }
 
 /* ---- the calls added for the bindings ---------------------------------------------- */

@@ -9,24 +9,8 @@
 #include <fcntl.h>
 #include <signal.h>
 
-#define IO_TIMEOUT_MS 10000
 #define MAX_SENDS 1000
 #define MAX_FDS 4096
-
-struct pair {
-    sockrt_handle listener, client, server;
-    uint16_t port;
-};
-
-static void open_pair(struct pair *p)
-{
-    p->listener = listen_any("127.0.0.1", &p->port);
-    CHECK_OK(sockrt_set_option(p->listener, SOCKRT_OPT_READ_TIMEOUT_MS, IO_TIMEOUT_MS));
-    CHECK_OK(sockrt_tcp_connect("127.0.0.1", p->port, IO_TIMEOUT_MS, &p->client));
-    CHECK_OK(sockrt_accept(p->listener, &p->server));
-    CHECK_OK(sockrt_set_option(p->client, SOCKRT_OPT_READ_TIMEOUT_MS, IO_TIMEOUT_MS));
-    CHECK_OK(sockrt_set_option(p->client, SOCKRT_OPT_WRITE_TIMEOUT_MS, IO_TIMEOUT_MS));
-}
 
 static void expect_sigpipe_default(const char *when)
 {
@@ -65,7 +49,7 @@ static void check_send_after_reset(void)
     struct pair p;
     int64_t rc;
     SAY("send to a peer that reset: SOCKRT_E_CONNECTION_RESET, no SIGPIPE");
-    open_pair(&p);
+    pair_open(&p, PAIR_TIMEOUT_MS);
     reset_by_peer(&p);
     rc = send_until_error(p.client);
     CHECK_MSG(rc == SOCKRT_E_CONNECTION_RESET, "send returned %s",
@@ -90,7 +74,7 @@ static void check_recv_after_reset(void)
     struct pair p;
     char buf[16];
     SAY("recv on a connection the peer reset: SOCKRT_E_CONNECTION_RESET");
-    open_pair(&p);
+    pair_open(&p, PAIR_TIMEOUT_MS);
     reset_by_peer(&p);
     CHECK_ERR(sockrt_recv(p.client, buf, sizeof buf), SOCKRT_E_CONNECTION_RESET);
     CHECK_EQ(sockrt_last_os_error(), ECONNRESET);
@@ -102,7 +86,7 @@ static void check_send_after_own_shutdown(void)
 {
     struct pair p;
     SAY("send after our own shutdown(WRITE) (EPIPE): SOCKRT_E_CONNECTION_RESET, no SIGPIPE");
-    open_pair(&p);
+    pair_open(&p, PAIR_TIMEOUT_MS);
     CHECK_OK(sockrt_shutdown(p.client, SOCKRT_SHUT_WRITE));
     CHECK_ERR(sockrt_send(p.client, "x", 1), SOCKRT_E_CONNECTION_RESET);
     CHECK_EQ(sockrt_last_os_error(), EPIPE);
@@ -145,7 +129,7 @@ static void check_close_on_exec(void)
 
     SAY("every descriptor the library hands out is close-on-exec and non-blocking");
     snapshot_fds(before);
-    open_pair(&p);
+    pair_open(&p, PAIR_TIMEOUT_MS);
     CHECK_OK(sockrt_socket(SOCKRT_INET, SOCKRT_STREAM, &s4));
     CHECK_OK(sockrt_socket(SOCKRT_INET, SOCKRT_DGRAM, &d));
     CHECK_OK(sockrt_udp_bind("127.0.0.1", 0, &u));

@@ -13,23 +13,6 @@
 #define WRITERS 4
 #define BLOCKS_PER_WRITER 16
 
-struct pair {
-    sockrt_handle listener, client, server;
-    uint16_t port;
-};
-
-static void open_pair(struct pair *p)
-{
-    p->listener = listen_any("127.0.0.1", &p->port);
-    CHECK_OK(sockrt_set_option(p->listener, SOCKRT_OPT_READ_TIMEOUT_MS, IO_TIMEOUT_MS));
-    CHECK_OK(sockrt_tcp_connect("127.0.0.1", p->port, IO_TIMEOUT_MS, &p->client));
-    CHECK_OK(sockrt_accept(p->listener, &p->server));
-    CHECK_OK(sockrt_set_option(p->client, SOCKRT_OPT_READ_TIMEOUT_MS, IO_TIMEOUT_MS));
-    CHECK_OK(sockrt_set_option(p->server, SOCKRT_OPT_READ_TIMEOUT_MS, IO_TIMEOUT_MS));
-    CHECK_OK(sockrt_set_option(p->client, SOCKRT_OPT_WRITE_TIMEOUT_MS, IO_TIMEOUT_MS));
-    CHECK_OK(sockrt_set_option(p->server, SOCKRT_OPT_WRITE_TIMEOUT_MS, IO_TIMEOUT_MS));
-}
-
 /* ---- close wakes blocked calls ---------------------------------------- */
 
 enum blocked_call { CALL_RECV, CALL_ACCEPT, CALL_SEND };
@@ -125,7 +108,7 @@ static void check_close_wakes_recv(void)
     SAY("close from another thread wakes a thread blocked in sockrt_recv");
     for (int i = 0; i < WAKE_ROUNDS; i++) {
         struct pair p;
-        open_pair(&p);
+        pair_open(&p, PAIR_TIMEOUT_MS);
         record(&s, close_wakes(CALL_RECV, p.client, 50));
         CHECK_OK(sockrt_close(p.server));
         CHECK_OK(sockrt_close(p.listener));
@@ -152,7 +135,7 @@ static void check_close_wakes_send(void)
     SAY("close from another thread wakes a thread blocked in sockrt_send_all (peer never reads)");
     for (int i = 0; i < WAKE_ROUNDS; i++) {
         struct pair p;
-        open_pair(&p);
+        pair_open(&p, PAIR_TIMEOUT_MS);
         /* Small buffers so the window fills quickly. */
         CHECK_OK(sockrt_set_option(p.client, SOCKRT_OPT_SEND_BUFFER, 4096));
         CHECK_OK(sockrt_set_option(p.server, SOCKRT_OPT_RECV_BUFFER, 4096));
@@ -200,7 +183,7 @@ static void check_send_all_never_interleaves(void)
     SAY("%d threads x %d send_all of distinct 64 KiB blocks on one handle: no interleaving",
         WRITERS, BLOCKS_PER_WRITER);
     CHECK(buf != NULL);
-    open_pair(&p);
+    pair_open(&p, PAIR_TIMEOUT_MS);
     /* Small send buffer: every send_all takes many partial sends, giving
        unsynchronized writers every chance to interleave. */
     CHECK_OK(sockrt_set_option(p.client, SOCKRT_OPT_SEND_BUFFER, 8192));
@@ -261,7 +244,7 @@ static void check_recv_exact_never_interleaves(void)
     int total[WRITERS] = { 0 };
 
     SAY("%d threads recv_exact 64 KiB blocks on one handle: each gets whole blocks", WRITERS);
-    open_pair(&p);
+    pair_open(&p, PAIR_TIMEOUT_MS);
     for (int k = 0; k < WRITERS; k++) {
         memset(&r[k], 0, sizeof r[k]);
         r[k].h = p.server;

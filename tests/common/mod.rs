@@ -103,7 +103,7 @@ fn serve(mut stream: TcpStream, behaviour: Behaviour, mut seed: u64, stop: Arc<A
                 seed = seed
                     .wrapping_mul(6364136223846793005)
                     .wrapping_add(1442695040888963407);
-                if (seed >> 33) % n == 0 {
+                if (seed >> 33).is_multiple_of(n) {
                     let _ = stream.shutdown(Shutdown::Both);
                     return;
                 }

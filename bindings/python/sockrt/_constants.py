@@ -33,6 +33,7 @@ SOCKRT_E_IN_PROGRESS = -22
 # Address families and socket types.
 SOCKRT_INET = 4
 SOCKRT_INET6 = 6
+SOCKRT_UNIX = 1
 SOCKRT_STREAM = 1
 SOCKRT_DGRAM = 2
 
@@ -56,6 +57,7 @@ SOCKRT_OPT_REUSEPORT = 11
 SOCKRT_OPT_ERROR = 12
 SOCKRT_OPT_NREAD = 13
 SOCKRT_OPT_BACKLOG = 14
+SOCKRT_OPT_UNLINK_STALE = 15
 
 # Flags for the *_flags data calls.
 SOCKRT_MSG_PEEK = 1
@@ -73,6 +75,11 @@ SOCKRT_POLLER_MAX_EVENTS = 65536
 
 # Bytes that always hold an address string and its NUL.
 SOCKRT_ADDR_MAX = 64
+
+# Unix domain sockets: bytes that hold a Unix address string and its NUL, and
+# the most descriptors one sockrt_send_fds passes.
+SOCKRT_UNIX_PATH_MAX = 109
+SOCKRT_FDS_MAX = 253
 
 # sockrt_pool_acquire_ex flags.
 SOCKRT_ACQUIRE_FRESH = 1

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import ctypes
 import errno as _errno
-import re
 import socket as _stdsocket
 from typing import Optional
 
@@ -198,17 +197,12 @@ def _last_message(code: int) -> str:
     return buf.value.decode("utf-8", "replace")
 
 
-_PROGRESS = re.compile(r"\((\d+) of (\d+) bytes (sent|received)\)")
-
-
-def last_progress(code: int) -> Optional[tuple[int, str]]:
-    """(bytes done, "sent" or "received") of this thread's last failed
-    send_all/recv_exact/exchange, read from its message, or None."""
-    found = _PROGRESS.findall(_last_message(code))
-    if not found:
-        return None
-    done, _total, verb = found[-1]
-    return int(done), verb
+def last_progress(code: int) -> tuple[int, str]:
+    """(bytes moved, "sent" or "received") of this thread's last failed
+    send_all/recv_exact/exchange: the count from the library
+    (sockrt_last_error_transferred), the phase from its message."""
+    phase = "sent" if "bytes sent)" in _last_message(code) else "received"
+    return int(_ffi.last_error_transferred()), phase
 
 
 def error_for(code: int, nonblocking: bool = False) -> Error:

@@ -88,6 +88,7 @@ _PROTOTYPES: dict[str, tuple[object, list[object]]] = {
     "sockrt_last_error": (c_int32, []),
     "sockrt_last_os_error": (c_int32, []),
     "sockrt_last_error_message": (c_size_t, [c_void_p, c_size_t]),
+    "sockrt_last_error_transferred": (c_uint64, []),
     "sockrt_open_handles": (c_uint64, []),
     "sockrt_close": (c_int32, [_H]),
     "sockrt_socket": (c_int32, [c_int32, c_int32, _HP]),
@@ -247,6 +248,7 @@ error_name = lib.sockrt_error_name
 last_error = lib.sockrt_last_error
 last_os_error = lib.sockrt_last_os_error
 last_error_message = lib.sockrt_last_error_message
+last_error_transferred = lib.sockrt_last_error_transferred
 open_handles = lib.sockrt_open_handles
 close = lib.sockrt_close
 socket = lib.sockrt_socket
@@ -435,3 +437,32 @@ poller_remove_fd = lib.sockrt_poller_remove_fd
 poller_wait = lib.sockrt_poller_wait
 poller_wake = lib.sockrt_poller_wake
 send_many = lib.sockrt_send_many
+
+
+# ---- Unix domain sockets (sockrt_unix_*, socketpair, credentials, SCM_RIGHTS)
+# Declared in one block; the socket class does not use them yet (AF_UNIX still
+# goes to the standard module's socket).
+
+_UNIX_PROTOTYPES: dict[str, tuple[object, list[object]]] = {
+    "sockrt_unix_connect": (c_int32, [c_char_p, c_int32, _HP]),
+    "sockrt_unix_listen": (c_int32, [c_char_p, c_int32, _HP]),
+    "sockrt_socketpair": (c_int32, [c_int32, _HP]),
+    "sockrt_peer_cred": (
+        c_int32,
+        [_H, POINTER(c_int32), POINTER(c_uint32), POINTER(c_uint32)],
+    ),
+    "sockrt_send_fds": (c_int64, [_H, c_void_p, c_size_t, POINTER(c_int32), c_size_t]),
+    "sockrt_recv_fds": (
+        c_int64,
+        [_H, c_void_p, c_size_t, POINTER(c_int32), c_size_t, POINTER(c_size_t)],
+    ),
+}
+_PROTOTYPES.update(_UNIX_PROTOTYPES)
+_declare(lib)
+
+unix_connect = lib.sockrt_unix_connect
+unix_listen = lib.sockrt_unix_listen
+socketpair = lib.sockrt_socketpair
+peer_cred = lib.sockrt_peer_cred
+send_fds = lib.sockrt_send_fds
+recv_fds = lib.sockrt_recv_fds

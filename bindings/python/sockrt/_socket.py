@@ -531,13 +531,10 @@ class socket:
     ) -> None:
         """_again for sockrt_send_all / sockrt_recv_exact on (buf, size),
         where buf is an address or bytes: an interrupted call may have
-        moved some bytes already (its message says how many), so the call
+        moved some bytes already (the library says how many), so the call
         is made again for the rest only."""
         while code == _E_INTERRUPTED:
-            progress = last_progress(code)
-            if progress is None:
-                break  # progress unknown: raise rather than repeat bytes
-            done = progress[0]
+            done = last_progress(code)[0]
             _check_signals()  # raises KeyboardInterrupt & co.
             if not self._h:
                 raise closed_error()
@@ -1017,17 +1014,14 @@ class socket:
             if rc == _E_INTERRUPTED:
                 # Go on from where the call was: the rest of the request,
                 # then the reply, or the rest of the reply.
-                progress = last_progress(rc)
-                if progress is not None:
-                    done, verb = progress
-                    if verb == "sent":
-                        self._again_all(rc, t0, _WRITE, _send_all, args[1], args[2])
-                        rc = _recv_exact(self._hc, reply, size)
-                        if rc:
-                            self._again_all(rc, t0, _READ, _recv_exact, reply or 0, size)
-                    else:
+                if last_progress(rc)[1] == "sent":
+                    self._again_all(rc, t0, _WRITE, _send_all, args[1], args[2])
+                    rc = _recv_exact(self._hc, reply, size)
+                    if rc:
                         self._again_all(rc, t0, _READ, _recv_exact, reply or 0, size)
-                    rc = 0
+                else:
+                    self._again_all(rc, t0, _READ, _recv_exact, reply or 0, size)
+                rc = 0
             if rc:
                 raise self._error(rc)
         finally:

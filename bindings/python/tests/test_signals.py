@@ -196,19 +196,10 @@ print(json.dumps({"ok": bool(ok), "alarmed": alarmed.is_set()}), flush=True)
 """
 
 
-# A blocking send(2) that a signal interrupts after moving some bytes returns
-# the short count, not EINTR; sockrt_send_all then goes on by itself and the
-# binding never hears of the signal, so the handler runs only when the whole
-# sendall is done (the standard module checks for signals between sends).
-SENDALL_GAP = pytest.mark.xfail(
-    strict=True, reason="the library's send_all does not report a signal after a short send"
-)
-
-
 @pytest.mark.parametrize("op,mod", [
     ("recv_exact", "sockrt"),
     ("sendall", "socket"),
-    pytest.param("sendall", "sockrt", marks=SENDALL_GAP),
+    ("sendall", "sockrt"),
 ])
 def test_an_interrupted_call_goes_on_from_the_bytes_already_moved(op, mod):
     done = subprocess.run(

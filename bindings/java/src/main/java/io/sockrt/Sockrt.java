@@ -47,6 +47,8 @@ public final class Sockrt {
     /** Address families. */
     public static final int INET = 4;
     public static final int INET6 = 6;
+    /** Unix domain sockets (see the header's SOCKRT_UNIX). */
+    public static final int UNIX = 1;
 
     /** Socket types. */
     public static final int STREAM = 1;
@@ -72,6 +74,7 @@ public final class Sockrt {
     public static final int OPT_ERROR = 12;
     public static final int OPT_NREAD = 13;
     public static final int OPT_BACKLOG = 14;
+    public static final int OPT_UNLINK_STALE = 15;
 
     /** Flags of the *_flags data calls. */
     public static final int MSG_PEEK = 1;
@@ -92,6 +95,12 @@ public final class Sockrt {
 
     /** Bytes that always hold an address string and its NUL. */
     public static final int ADDR_MAX = 64;
+
+    /** Bytes that always hold a Unix socket address string and its NUL. */
+    public static final int UNIX_PATH_MAX = 109;
+
+    /** The most descriptors one sockrt_send_fds call passes. */
+    public static final int FDS_MAX = 253;
 
     /** The library version, "MAJOR.MINOR.PATCH". */
     public static String version() {

@@ -47,7 +47,8 @@ public final class SockrtPool extends SockrtResource {
     private static long open(String host, int port, Builder config) throws IOException {
         Args.host(host);
         Args.port(port);
-        if (port == 0) {
+        // Port 0 is only for a Unix socket path ('/' in it, or '@' first).
+        if (port == 0 && host.indexOf('/') < 0 && !host.startsWith("@")) {
             throw new IllegalArgumentException("a pool needs a port");
         }
         NativeLibrary.load();
@@ -306,6 +307,19 @@ public final class SockrtPool extends SockrtResource {
         /** Opens a pool to {@code host:port} with these settings (no connection is made yet). */
         public SockrtPool open(String host, int port) throws IOException {
             return new SockrtPool(host, port, this);
+        }
+
+        /**
+         * Opens a pool of Unix stream connections to {@code address} (a
+         * filesystem path; '@' first: Linux's abstract namespace) with these
+         * settings; {@code noDelay} does not apply. No connection is made yet.
+         */
+        public SockrtPool open(java.net.UnixDomainSocketAddress address) throws IOException {
+            String path = java.util.Objects.requireNonNull(address, "address").getPath().toString();
+            if (path.indexOf('/') < 0 && !path.startsWith("@")) {
+                path = "./" + path; // the library takes a host with a '/' and port 0 as a path
+            }
+            return new SockrtPool(path, 0, this);
         }
 
         private static int nonNegative(int n, String what) {

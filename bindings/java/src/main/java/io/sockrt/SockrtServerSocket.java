@@ -6,6 +6,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.net.SocketException;
+import java.net.UnixDomainSocketAddress;
 
 /**
  * A listening TCP socket, shaped like {@link java.net.ServerSocket}:
@@ -55,6 +56,31 @@ public class SockrtServerSocket extends SockrtResource {
     /** An unbound socket of a family ({@link Sockrt#INET} or {@link Sockrt#INET6}). */
     public static SockrtServerSocket unbound(int family) throws IOException {
         return new SockrtServerSocket(newSocket(family));
+    }
+
+    /**
+     * A Unix stream socket listening on {@code address} (a filesystem path;
+     * '@' first: Linux's abstract namespace), with a backlog (at most 0: the
+     * system default). A stale socket file there (nothing bound to it) is
+     * removed first; a live one, or any other file, is a
+     * {@link java.net.BindException}. Closing it removes the socket file it
+     * created. {@link #accept()} returns connected {@link SockrtSocket}s.
+     */
+    public static SockrtServerSocket open(UnixDomainSocketAddress address, int backlog) throws IOException {
+        String path = Args.host(java.util.Objects.requireNonNull(address, "address").getPath().toString());
+        NativeLibrary.load();
+        SockrtServerSocket server = new SockrtServerSocket(SockrtNative.socket(Sockrt.UNIX, Sockrt.STREAM));
+        try {
+            long h = server.liveHandle();
+            SockrtNative.setOption(h, Sockrt.OPT_UNLINK_STALE, 1);
+            SockrtNative.bind(h, path, 0);
+            SockrtNative.listen(h, backlog);
+        } catch (IOException | RuntimeException e) {
+            server.close();
+            throw e;
+        }
+        server.bound = true;
+        return server;
     }
 
     private static long newSocket(int family) throws IOException {

@@ -8,6 +8,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.net.SocketException;
+import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.ReadOnlyBufferException;
 import java.nio.channels.ByteChannel;
@@ -103,6 +104,31 @@ public class SockrtSocket extends SockrtResource implements ByteChannel {
     /** Connects to {@code host:port} within {@code timeoutMs} (0: no limit). */
     public static SockrtSocket open(String host, int port, int timeoutMs) throws IOException {
         return new SockrtSocket(host, port, timeoutMs);
+    }
+
+    // ---- Unix domain sockets (see Sockrt.UNIX in the header) ----
+
+    /**
+     * A Unix stream socket connected to {@code address} (a filesystem path;
+     * a path starting with '@' names Linux's abstract namespace), something
+     * java.net itself cannot do. The connect completes at once unless the
+     * listener's backlog is full; then it waits up to {@code timeoutMs} (0: no
+     * limit). Nothing listening there: {@link java.net.ConnectException}.
+     * Reads, writes, timeouts and close work as on TCP; the IP address
+     * getters have nothing to report on it.
+     */
+    public static SockrtSocket open(UnixDomainSocketAddress address, int timeoutMs) throws IOException {
+        String path = Args.host(Objects.requireNonNull(address, "address").getPath().toString());
+        int timeout = Args.timeout(timeoutMs);
+        NativeLibrary.load();
+        SockrtSocket socket = new SockrtSocket(SockrtNative.socket(Sockrt.UNIX, Sockrt.STREAM), 0);
+        try {
+            SockrtNative.connect(socket.liveHandle(), path, 0, timeout);
+        } catch (IOException | RuntimeException e) {
+            socket.close();
+            throw e;
+        }
+        return socket;
     }
 
     private static long newSocket(int family) throws IOException {
