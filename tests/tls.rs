@@ -601,6 +601,40 @@ fn pooled_tls_drops_a_closed_connection_and_resumes_its_session() {
     pool.close();
 }
 
+#[test]
+fn pool_close_cuts_a_pooled_tls_handshake_short() {
+    // A server that takes the ClientHello and never answers.
+    let (l, port) = listener();
+    l.set_option(SockOption::ReadTimeoutMs, 10_000).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let server = std::thread::spawn(move || {
+        let sock = l.accept().unwrap();
+        sock.set_option(SockOption::ReadTimeoutMs, 10_000).unwrap();
+        let mut header = [0u8; 5];
+        sock.recv_exact(&mut header).unwrap();
+        tx.send(header[0]).unwrap();
+        // Until the client's end goes away (bounded by the read timeout).
+        let mut rest = [0u8; 4096];
+        while matches!(sock.recv(&mut rest), Ok(n) if n > 0) {}
+    });
+    let client = client_config();
+    let pool = tls_pool(port, &client);
+    let acquiring = Arc::clone(&pool);
+    let started = Instant::now();
+    let acquirer = std::thread::spawn(move || acquiring.acquire().map(|lease| lease.is_tls()));
+    // 22: a handshake record, so the acquire is in the TLS handshake now.
+    assert_eq!(rx.recv_timeout(Duration::from_secs(5)).unwrap(), 22);
+    pool.close();
+    let err = acquirer.join().unwrap().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::PoolClosed, "{err}");
+    // Well before the 5 s connect timeout that bounds the handshake.
+    assert!(started.elapsed() < Duration::from_secs(4));
+    server.join().unwrap();
+    let stats = pool.stats();
+    assert_eq!((stats.in_use, stats.idle, stats.created), (0, 0, 0));
+    assert_eq!(pool.tls_handshakes(), (0, 0));
+}
+
 // ---- random input: never a hang, a panic or a wrong kind of error ---------
 
 /// xorshift64*: deterministic bytes for reproducible runs.
