@@ -1495,6 +1495,8 @@ impl<'a> Exec<'a> {
             max_lifetime_ms: 0,
             check_on_acquire: 0,
             nodelay: 0,
+            tls_config: 0,
+            tls_server_name: std::ptr::null(),
         };
         sockrt_pool_config_init(&mut cfg);
         cfg.max_idle = [0, 1, 8, u32::MAX][self.input.u8() as usize % 4];

@@ -148,6 +148,34 @@
 #define SOCKRT_E_IN_PROGRESS -22
 
 /**
+ * The TLS handshake failed: the peer does not speak TLS (plain text), shares
+ * no protocol version, cipher suite or ALPN protocol with us, sent an alert,
+ * or closed the connection during the handshake. The message names the
+ * reason.
+ */
+#define SOCKRT_E_TLS_HANDSHAKE -23
+
+/**
+ * The peer's certificate failed verification; the message names the reason
+ * (unknown issuer, expired, not valid for the server name, revoked, no
+ * certificate sent, ...).
+ */
+#define SOCKRT_E_TLS_CERTIFICATE -24
+
+/**
+ * The peer ended the TCP stream without a TLS close_notify: the data may
+ * have been cut short by an attacker or a crash, so it is not reported as a
+ * clean end of stream.
+ */
+#define SOCKRT_E_TLS_TRUNCATED -25
+
+/**
+ * After the handshake: a record that fails to decrypt or parse, or a fatal
+ * alert from the peer. The connection is unusable.
+ */
+#define SOCKRT_E_TLS_PROTOCOL -26
+
+/**
  * Address family: IPv4.
  */
 #define SOCKRT_INET 4
@@ -358,6 +386,26 @@
 #define SOCKRT_ACQUIRE_FRESH 1
 
 /**
+ * sockrt_tls_config_set_versions: TLS 1.2.
+ */
+#define SOCKRT_TLS_1_2 771
+
+/**
+ * sockrt_tls_config_set_versions: TLS 1.3.
+ */
+#define SOCKRT_TLS_1_3 772
+
+/**
+ * TLS 1.2, as the wire (and `SOCKRT_TLS_1_2`) numbers it.
+ */
+#define TLS_1_2 771
+
+/**
+ * TLS 1.3.
+ */
+#define TLS_1_3 772
+
+/**
  * An opaque 64-bit name for a socket, listener, datagram socket or pool.
  * 0 is never a valid handle.
  */
@@ -434,6 +482,19 @@ typedef struct sockrt_pool_config {
    * value: SOCKRT_E_INVALID_ARGUMENT.
    */
   uint8_t nodelay;
+  /**
+   * A client TLS config handle (sockrt_tls_client_config_new): the pool
+   * hands out verified TLS streams over its connections, and the config
+   * keeps their sessions, so new connections resume. 0 (the default):
+   * plain TCP. The pool keeps what it needs: the handle may be closed
+   * after sockrt_pool_open.
+   */
+  sockrt_handle tls_config;
+  /**
+   * The name the server's certificate must be valid for (also sent as
+   * SNI); NULL (the default): the pool's host. Copied by sockrt_pool_open.
+   */
+  const char *tls_server_name;
 } sockrt_pool_config;
 
 /**
@@ -482,6 +543,44 @@ typedef struct sockrt_pool_stats {
    */
   uint64_t timeouts;
 } sockrt_pool_stats;
+
+/**
+ * What a TLS connection negotiated (sockrt_tls_get_info).
+ */
+typedef struct sockrt_tls_info {
+  /**
+   * SOCKRT_TLS_1_2 or SOCKRT_TLS_1_3.
+   */
+  int32_t version;
+  /**
+   * The cipher suite's IANA number (e.g. 0x1302 for
+   * TLS_AES_256_GCM_SHA384).
+   */
+  uint16_t cipher_suite;
+  /**
+   * Whether the session was resumed (an abbreviated handshake).
+   */
+  bool resumed;
+  /**
+   * Whether the peer presented a certificate (always, for a server; for a
+   * client, only under mutual TLS).
+   */
+  bool peer_certificate;
+  /**
+   * Length of the ALPN protocol in `alpn` (0: none agreed).
+   */
+  uint32_t alpn_len;
+  /**
+   * The ALPN protocol agreed on, NUL-terminated (it may itself contain
+   * NUL bytes: use `alpn_len`).
+   */
+  char alpn[256];
+  /**
+   * The cipher suite's name as rustls spells it, NUL-terminated, e.g.
+   * "TLS13_AES_256_GCM_SHA384".
+   */
+  char cipher_suite_name[64];
+} sockrt_tls_info;
 
 
 
@@ -580,7 +679,8 @@ int32_t sockrt_poller_open(sockrt_handle *out);
  * SOCKRT_POLL_EDGE (events 0 registers for errors and hang-ups only).
  * `token` comes back with every event of this registration. Does not block.
  * Errors: SOCKRT_E_BAD_HANDLE (either handle), SOCKRT_E_WRONG_KIND (`poller`
- * is not a poller, or `h` is not a socket), SOCKRT_E_INVALID_ARGUMENT
+ * is not a poller, or `h` is not a socket: a TLS stream is refused, since
+ * the input it has decrypted already is invisible to epoll), SOCKRT_E_INVALID_ARGUMENT
  * (unknown event bits), SOCKRT_E_INVALID_STATE (`h` is registered with this
  * poller already, by handle or by its descriptor).
  */
@@ -658,7 +758,8 @@ int32_t sockrt_poller_wake(sockrt_handle poller);
  * `results[i]`: the bytes it took (fewer than `len` when its send buffer
  * filled: the caller sends the rest later), or a negative code for that
  * handle alone: SOCKRT_E_WOULD_BLOCK (send buffer full, nothing sent),
- * SOCKRT_E_BAD_HANDLE, SOCKRT_E_WRONG_KIND (not a stream), SOCKRT_E_CLOSED,
+ * SOCKRT_E_BAD_HANDLE, SOCKRT_E_WRONG_KIND (not a plain stream: a TLS
+ * stream is refused), SOCKRT_E_CLOSED,
  * SOCKRT_E_CONNECTION_RESET (the peer is gone), SOCKRT_E_NOT_CONNECTED, ...
  * A full or failed subscriber never delays the others. Per-handle failures
  * are not recorded as this thread's last error. Returns how many handles
@@ -686,8 +787,15 @@ void sockrt_pool_config_init(struct sockrt_pool_config *cfg);
  * With port 0 and a `host` that contains a '/' ("/run/app.sock", "./s") or
  * starts with '@' ("@app"), the pool keeps Unix stream connections to that
  * socket path or abstract name instead (the nodelay flag does not apply).
- * Errors: SOCKRT_E_INVALID_ARGUMENT (NULL `out`, bad host, port 0 with a
- * host that is not a Unix path).
+ * With `cfg->tls_config` set, each new connection does a TLS handshake
+ * after its connect (both within connect_timeout_ms; counted in
+ * sockrt_pool_tls_handshakes) and leases are TLS stream handles; the
+ * liveness check then processes pending TLS records without blocking, so
+ * session tickets a server sends do not make an idle connection look dead.
+ * Errors: SOCKRT_E_INVALID_ARGUMENT (NULL `out`, bad host or server name,
+ * port 0 with a host that is not a Unix path, a flag not 0 or 1),
+ * SOCKRT_E_BAD_HANDLE or SOCKRT_E_WRONG_KIND (`tls_config` is not a client
+ * TLS config).
  */
 int32_t sockrt_pool_open(const char *host,
                          uint16_t port,
@@ -699,7 +807,8 @@ int32_t sockrt_pool_open(const char *host,
  * or a new one (blocks connecting, up to connect_timeout_ms) if max_total
  * allows; otherwise queues, first come first served, up to
  * acquire_timeout_ms for one to be released. Writes an ordinary stream
- * handle to `*conn_out`, usable with every data call. End the lease with
+ * handle to `*conn_out`, usable with every data call (a TLS stream handle
+ * if the pool has a TLS config). End the lease with
  * sockrt_pool_release (healthy), sockrt_pool_discard (broken) or
  * sockrt_close. sockrt_pool_close wakes a queued or connecting acquire at
  * once (SOCKRT_E_POOL_CLOSED; a half-made connection is closed).
@@ -761,6 +870,13 @@ int32_t sockrt_pool_was_reused(sockrt_handle conn);
  * more than a copy; also closes idle connections that have expired.
  */
 int32_t sockrt_pool_get_stats(sockrt_handle pool, struct sockrt_pool_stats *out);
+
+/**
+ * Writes how many TLS handshakes the pool's connections did: full ones to
+ * `*full_out`, resumed ones (an earlier session reused) to `*resumed_out`;
+ * either may be NULL. Both stay 0 for a pool without TLS.
+ */
+int32_t sockrt_pool_tls_handshakes(sockrt_handle pool, uint64_t *full_out, uint64_t *resumed_out);
 
 /**
  * Closes the pool: idle connections close now; threads queued in acquire,
@@ -1119,6 +1235,181 @@ int32_t sockrt_getsockopt(sockrt_handle h, int32_t level, int32_t name, void *va
  * SOCKRT_E_WRONG_KIND (a stream socket).
  */
 int32_t sockrt_disconnect(sockrt_handle h);
+
+/**
+ * Creates a client TLS config and writes its handle to `*out`: the system's
+ * trust store is trusted, the server's certificate and name are verified,
+ * TLS 1.2 and 1.3 are allowed, sessions are kept for resumption, no ALPN,
+ * no client certificate. Errors: SOCKRT_E_INVALID_ARGUMENT (`out` NULL),
+ * SOCKRT_E_LIMIT.
+ */
+int32_t sockrt_tls_client_config_new(sockrt_handle *out);
+
+/**
+ * Creates a server TLS config presenting the certificate chain `cert_pem`
+ * (leaf first, then intermediates) with the private key `key_pem` (PKCS#8,
+ * PKCS#1 RSA or SEC1 EC), and writes its handle to `*out`. TLS 1.2 and 1.3,
+ * no client certificates asked for, session resumption on. Errors:
+ * SOCKRT_E_INVALID_ARGUMENT (no certificate or key in the PEM, a key that
+ * does not fit the certificate, `out` NULL).
+ */
+int32_t sockrt_tls_server_config_new(const void *cert_pem,
+                                     size_t cert_len,
+                                     const void *key_pem,
+                                     size_t key_len,
+                                     sockrt_handle *out);
+
+/**
+ * Client config: also trusts the CA certificates in the PEM bundle `pem`
+ * (`len` bytes; every "BEGIN CERTIFICATE" block). May be called more than
+ * once.
+ */
+int32_t sockrt_tls_client_config_add_ca_pem(sockrt_handle cfg, const void *pem, size_t len);
+
+/**
+ * Client config: `on` = 1 trusts the system's trust store (the default),
+ * 0 trusts only the CAs added with sockrt_tls_client_config_add_ca_pem.
+ */
+int32_t sockrt_tls_client_config_use_system_roots(sockrt_handle cfg, int32_t on);
+
+/**
+ * Client config: the certificate chain and private key presented to a
+ * server that asks for a client certificate (mutual TLS). Errors:
+ * SOCKRT_E_INVALID_ARGUMENT (unreadable PEM, or a key that does not fit the
+ * certificate).
+ */
+int32_t sockrt_tls_client_config_set_client_cert(sockrt_handle cfg,
+                                                 const void *cert_pem,
+                                                 size_t cert_len,
+                                                 const void *key_pem,
+                                                 size_t key_len);
+
+/**
+ * DANGEROUS, for tests only: the client config accepts ANY server
+ * certificate for ANY name, so connections made with it are encrypted but
+ * not authenticated, and anyone on the path can read and change them.
+ * Never use it to reach a real service.
+ */
+int32_t sockrt_tls_client_config_dangerous_disable_verification(sockrt_handle cfg);
+
+/**
+ * Server config: asks clients for a certificate and verifies it against
+ * the CA certificates in `ca_pem`. `required` = 1: a client without a
+ * certificate fails the handshake (SOCKRT_E_TLS_CERTIFICATE on the server);
+ * 0: one without is let in, one with a bad certificate is not.
+ */
+int32_t sockrt_tls_server_config_verify_clients(sockrt_handle cfg,
+                                                const void *ca_pem,
+                                                size_t ca_len,
+                                                int32_t required);
+
+/**
+ * Client or server config: adds an ALPN protocol (1..255 bytes, e.g. "h2",
+ * "http/1.1"), in order of preference. A client offers them all; a server
+ * picks the first of its own list that the client offers, and fails the
+ * handshake (SOCKRT_E_TLS_HANDSHAKE) if a client offers ALPN but none in
+ * common.
+ */
+int32_t sockrt_tls_config_add_alpn(sockrt_handle cfg, const void *protocol, size_t len);
+
+/**
+ * Client or server config: allows the protocol versions `min` through
+ * `max`, each SOCKRT_TLS_1_2 or SOCKRT_TLS_1_3 (0: no limit on that side).
+ * The default is TLS 1.2 through 1.3. Errors: SOCKRT_E_INVALID_ARGUMENT
+ * (another value, or `min` above `max`).
+ */
+int32_t sockrt_tls_config_set_versions(sockrt_handle cfg, int32_t min, int32_t max);
+
+/**
+ * Client or server config: `on` = 1 (the default) keeps sessions for
+ * resumption (a client stores the tickets servers send, shared by every
+ * connection made with this config; a server issues and accepts them);
+ * 0 makes every handshake a full one.
+ */
+int32_t sockrt_tls_config_set_resumption(sockrt_handle cfg, int32_t on);
+
+/**
+ * Resolves `host`, connects to `port` (trying each address in turn) and
+ * does the TLS client handshake with the client config `cfg`, all within
+ * `timeout_ms` (negative: no limit). The server's certificate must be valid
+ * for `server_name` (NULL: `host`), which is also sent as SNI; an IP
+ * address is checked against the certificate's IP addresses. Writes the
+ * new TLS stream handle to `*out`. Errors: those of sockrt_tcp_connect,
+ * SOCKRT_E_TLS_CERTIFICATE (the message names the reason: unknown issuer,
+ * expired, name mismatch, ...), SOCKRT_E_TLS_HANDSHAKE (the peer does not
+ * speak TLS, shares no version or cipher suite, sent an alert, or closed
+ * the connection), SOCKRT_E_TIMEOUT.
+ */
+int32_t sockrt_tls_connect(const char *host,
+                           uint16_t port,
+                           sockrt_handle cfg,
+                           const char *server_name,
+                           int32_t timeout_ms,
+                           sockrt_handle *out);
+
+/**
+ * Does the TLS client handshake on the connected stream socket `sock`
+ * within `timeout_ms` (negative: no limit beyond the socket's own
+ * timeouts), verifying the server's certificate for `server_name`
+ * (required: a DNS name or an IP address). Once the arguments are checked,
+ * the handle `sock` ends, whatever the outcome: on success the connection
+ * lives on as the TLS stream handle written to `*out` (with the socket's
+ * options); on failure it is closed. Errors: as sockrt_tls_connect, and
+ * SOCKRT_E_NOT_CONNECTED, SOCKRT_E_WRONG_KIND (a datagram socket, or a
+ * TLS stream already, pooled or not), SOCKRT_E_INVALID_STATE (a listener
+ * or a plain pooled connection; `sock` stays valid).
+ */
+int32_t sockrt_tls_client_upgrade(sockrt_handle sock,
+                                  sockrt_handle cfg,
+                                  const char *server_name,
+                                  int32_t timeout_ms,
+                                  sockrt_handle *out);
+
+/**
+ * Does the TLS server handshake on the connected stream socket `sock` with
+ * the server config `cfg`, within `timeout_ms`. The handle `sock` ends as
+ * with sockrt_tls_client_upgrade. Errors: SOCKRT_E_TLS_HANDSHAKE (the
+ * client does not speak TLS, e.g. sent plain text; shares no version,
+ * cipher suite or ALPN protocol; closed the connection),
+ * SOCKRT_E_TLS_CERTIFICATE (client verification on and the client's
+ * certificate missing or bad), SOCKRT_E_TIMEOUT, and those of
+ * sockrt_tls_client_upgrade.
+ */
+int32_t sockrt_tls_server_upgrade(sockrt_handle sock,
+                                  sockrt_handle cfg,
+                                  int32_t timeout_ms,
+                                  sockrt_handle *out);
+
+/**
+ * Waits for a connection on the listening socket `listener` (up to its read
+ * timeout, as sockrt_accept), then does the TLS server handshake with `cfg`
+ * within `timeout_ms`, and writes the TLS stream handle to `*out`. If the
+ * handshake fails, the accepted connection is closed and the error
+ * returned; the listener keeps listening. Errors: those of sockrt_accept
+ * and sockrt_tls_server_upgrade.
+ */
+int32_t sockrt_tls_accept(sockrt_handle listener,
+                          sockrt_handle cfg,
+                          int32_t timeout_ms,
+                          sockrt_handle *out);
+
+/**
+ * Writes what the TLS stream `h` negotiated to `*out`: protocol version,
+ * cipher suite, ALPN protocol, whether the session was resumed, whether the
+ * peer sent a certificate. Does not block. Errors: SOCKRT_E_WRONG_KIND (not
+ * a TLS stream).
+ */
+int32_t sockrt_tls_get_info(sockrt_handle h, struct sockrt_tls_info *out);
+
+/**
+ * Copies the subject of the peer's certificate, as an RFC 4514 string
+ * ("CN=example.com,O=Example"), NUL-terminated, into `buf` (`cap` bytes)
+ * and returns its length (without the NUL). Errors (negative):
+ * SOCKRT_E_INVALID_ARGUMENT (`buf` NULL, or `cap` too small: the message
+ * gives the length needed; nothing is truncated), SOCKRT_E_INVALID_STATE
+ * (the peer sent no certificate), SOCKRT_E_WRONG_KIND (not a TLS stream).
+ */
+int64_t sockrt_tls_peer_subject(sockrt_handle h, char *buf, size_t cap);
 
 /**
  * Connects a new Unix stream socket to `path` (a filesystem path, or

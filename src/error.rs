@@ -29,11 +29,15 @@ pub enum ErrorKind {
     Interrupted,
     WouldBlock,
     InProgress,
+    TlsHandshake,
+    TlsCertificate,
+    TlsTruncated,
+    TlsProtocol,
 }
 
 impl ErrorKind {
     /// Every kind, in code order; lets tests and the FFI walk them all.
-    pub const ALL: [ErrorKind; 22] = [
+    pub const ALL: [ErrorKind; 26] = [
         ErrorKind::InvalidArgument,
         ErrorKind::BadHandle,
         ErrorKind::WrongKind,
@@ -56,6 +60,10 @@ impl ErrorKind {
         ErrorKind::Interrupted,
         ErrorKind::WouldBlock,
         ErrorKind::InProgress,
+        ErrorKind::TlsHandshake,
+        ErrorKind::TlsCertificate,
+        ErrorKind::TlsTruncated,
+        ErrorKind::TlsProtocol,
     ];
 
     /// Short English description, as `sockrt_strerror` returns it.
@@ -83,6 +91,12 @@ impl ErrorKind {
             ErrorKind::Interrupted => "interrupted by a signal",
             ErrorKind::WouldBlock => "operation would block",
             ErrorKind::InProgress => "connection in progress",
+            ErrorKind::TlsHandshake => "TLS handshake failed",
+            ErrorKind::TlsCertificate => "TLS certificate verification failed",
+            ErrorKind::TlsTruncated => {
+                "TLS stream truncated: the peer closed the connection without close_notify"
+            }
+            ErrorKind::TlsProtocol => "TLS protocol error (a bad record or an alert from the peer)",
         }
     }
 

@@ -5,7 +5,9 @@ use crate::handle::{Handle, HandleTable};
 use crate::poller::Poller;
 use crate::pool::{Lease, Pool};
 use crate::socket::Socket;
+use crate::stream::{Stream, Transport};
 use once_cell::sync::Lazy;
+use std::any::Any;
 use std::sync::Arc;
 
 /// Anything a handle can name.
@@ -13,21 +15,42 @@ use std::sync::Arc;
 pub enum Object {
     Socket(Arc<Socket>),
     Pool(Arc<Pool>),
-    /// A pooled connection: a socket for every data call.
+    /// A pooled connection: a socket for every data call (a TLS stream,
+    /// if the pool has TLS: see [`stream`]).
     Lease(Arc<Leased>),
     Poller(Arc<Poller>),
+    /// A TLS stream (any [`Transport`] layer): data calls work on it as on
+    /// a socket (see [`stream`]).
+    Tls(Arc<dyn Transport>),
+    /// A client or server TLS configuration (`tls::TlsConfig`, held
+    /// opaquely; `TlsConfig::of` downcasts it).
+    TlsConfig(Arc<dyn Any + Send + Sync>),
 }
 
 impl Object {
-    /// "socket", "pooled connection", "pool" or "poller", for error messages.
+    /// "socket", "pooled connection", "pool", "poller", "TLS stream", ...,
+    /// for error messages.
     pub fn kind_name(&self) -> &'static str {
         match self {
             Object::Socket(_) => "socket",
+            Object::Lease(l) if l.lease.is_tls() => "pooled TLS connection",
             Object::Lease(_) => "pooled connection",
             Object::Pool(_) => "pool",
             Object::Poller(_) => "poller",
+            Object::Tls(t) => t.kind_name(),
+            Object::TlsConfig(_) => "TLS config",
         }
     }
+}
+
+fn wrong_kind(op: &str, handle: Handle, object: &Object, wanted: &str) -> Error {
+    Error::new(
+        ErrorKind::WrongKind,
+        format!(
+            "{op}: handle {handle:#x} is a {}, not {wanted}",
+            object.kind_name()
+        ),
+    )
 }
 
 /// What the table keeps for a pooled connection: the lease, and the handle
@@ -98,13 +121,14 @@ pub fn get(handle: Handle, op: &str) -> Result<Object> {
     OBJECTS.get(handle).ok_or_else(|| bad_handle(op, handle))
 }
 
-/// The socket `handle` names; `WrongKind` for a pool handle.
-/// Every data call starts here: only the socket's `Arc` is cloned out.
+/// The socket `handle` names (a plain pooled connection too); `WrongKind`
+/// for any other object, a TLS stream too: calls that take a [`stream`]
+/// work on both. Only the socket's `Arc` is cloned out.
 #[inline]
 pub fn socket(handle: Handle, op: &str) -> Result<Arc<Socket>> {
     let found = OBJECTS.get_with(handle, |object| match object {
         Object::Socket(s) => Some(Arc::clone(s)),
-        Object::Lease(l) => Some(Arc::clone(l.lease.socket())),
+        Object::Lease(l) if !l.lease.is_tls() => Some(Arc::clone(l.lease.socket())),
         _ => None,
     });
     match found {
@@ -118,27 +142,54 @@ pub fn socket(handle: Handle, op: &str) -> Result<Arc<Socket>> {
 fn not_a_socket(handle: Handle, op: &str) -> Error {
     match get(handle, op) {
         Err(e) => e,
-        Ok(other) => Error::new(
-            ErrorKind::WrongKind,
-            format!(
-                "{op}: handle {handle:#x} is a {}, not a socket",
-                other.kind_name()
-            ),
-        ),
+        Ok(other) => wrong_kind(op, handle, &other, "a socket"),
     }
 }
 
-/// The pool `handle` names; `WrongKind` for a socket handle.
+/// The connected-stream transport `handle` names: a socket, a TLS stream,
+/// or a pooled connection (plain or TLS).
+/// Every data call starts here: only the transport's `Arc` is cloned out.
+#[inline]
+pub fn stream(handle: Handle, op: &str) -> Result<Stream> {
+    let found = OBJECTS.get_with(handle, |object| match object {
+        Object::Socket(s) => Some(Stream::Plain(Arc::clone(s))),
+        Object::Tls(t) => Some(Stream::Layered(Arc::clone(t))),
+        Object::Lease(l) => Some(l.lease.stream().clone()),
+        _ => None,
+    });
+    match found {
+        Some(Some(stream)) => Ok(stream),
+        _ => Err(not_a_socket(handle, op)),
+    }
+}
+
+/// The TLS stream `handle` names (a pooled TLS connection too);
+/// `WrongKind` for any other object.
+pub fn tls(handle: Handle, op: &str) -> Result<Arc<dyn Transport>> {
+    match get(handle, op)? {
+        Object::Tls(t) => Ok(t),
+        Object::Lease(l) => match l.lease.stream() {
+            Stream::Layered(t) => Ok(Arc::clone(t)),
+            Stream::Plain(_) => Err(wrong_kind(op, handle, &Object::Lease(l), "a TLS stream")),
+        },
+        other => Err(wrong_kind(op, handle, &other, "a TLS stream")),
+    }
+}
+
+/// The TLS config `handle` names, opaque (`tls::TlsConfig` downcasts it);
+/// `WrongKind` for any other object.
+pub fn tls_config(handle: Handle, op: &str) -> Result<Arc<dyn Any + Send + Sync>> {
+    match get(handle, op)? {
+        Object::TlsConfig(c) => Ok(c),
+        other => Err(wrong_kind(op, handle, &other, "a TLS config")),
+    }
+}
+
+/// The pool `handle` names; `WrongKind` for any other object.
 pub fn pool(handle: Handle, op: &str) -> Result<Arc<Pool>> {
     match get(handle, op)? {
         Object::Pool(p) => Ok(p),
-        other => Err(Error::new(
-            ErrorKind::WrongKind,
-            format!(
-                "{op}: handle {handle:#x} is a {}, not a pool",
-                other.kind_name()
-            ),
-        )),
+        other => Err(wrong_kind(op, handle, &other, "a pool")),
     }
 }
 
@@ -146,13 +197,7 @@ pub fn pool(handle: Handle, op: &str) -> Result<Arc<Pool>> {
 pub fn poller(handle: Handle, op: &str) -> Result<Arc<Poller>> {
     match get(handle, op)? {
         Object::Poller(p) => Ok(p),
-        other => Err(Error::new(
-            ErrorKind::WrongKind,
-            format!(
-                "{op}: handle {handle:#x} is a {}, not a poller",
-                other.kind_name()
-            ),
-        )),
+        other => Err(wrong_kind(op, handle, &other, "a poller")),
     }
 }
 
@@ -162,9 +207,10 @@ pub fn is_live(handle: Handle) -> bool {
 }
 
 /// Every end of a handle passes here: pollers holding a socket handle that
-/// ended drop it and report it closed (see `poller::handle_ended`).
+/// ended drop it and report it closed (see `poller::handle_ended`). TLS
+/// streams pass too, so the hook holds for every stream handle.
 fn ended(handle: Handle, object: Object) -> Object {
-    if let Object::Socket(_) | Object::Lease(_) = object {
+    if let Object::Socket(_) | Object::Lease(_) | Object::Tls(_) = object {
         crate::poller::handle_ended(handle);
     }
     object
@@ -199,14 +245,18 @@ pub fn remove_if(
 }
 
 /// Closes whatever `handle` names: a socket wakes its blocked calls and
-/// closes once they return; a pooled connection gives its slot back; a pool
-/// closes as `Pool::close` describes.
+/// closes once they return (a TLS stream sends close_notify first); a
+/// pooled connection gives its slot back; a pool closes as `Pool::close`
+/// describes.
 pub fn close(handle: Handle) -> Result<()> {
     match remove(handle, "close")? {
         Object::Socket(socket) => socket.close_shared(),
         Object::Lease(entry) => Leased::end(entry, false),
         Object::Pool(pool) => pool.close(),
         Object::Poller(poller) => poller.close(),
+        Object::Tls(tls) => tls.close(),
+        // Connections made with it keep what they need.
+        Object::TlsConfig(_) => {}
     }
     Ok(())
 }
@@ -218,7 +268,10 @@ pub fn detach(handle: Handle) -> Result<std::os::fd::RawFd> {
         Object::Socket(_) => Ok(()),
         _ => Err(Error::new(
             ErrorKind::WrongKind,
-            format!("detach: handle {handle:#x} is a pool, a poller or a pooled connection"),
+            format!(
+                "detach: handle {handle:#x} is a {}, not a socket",
+                object.kind_name()
+            ),
         )),
     })?;
     match object {

@@ -10,7 +10,7 @@ import os
 import re
 import sys
 
-LAYERS = ["error", "sync", "addr", "sys", "deadline", "handle", "socket", "poll",
+LAYERS = ["error", "sync", "addr", "sys", "deadline", "handle", "socket", "poll", "stream",
           "pool", "tls", "poller", "registry", "ffi"]
 # `crate::name` anywhere in code (use lines and paths alike), comments dropped.
 USE = re.compile(r"\bcrate::([a-z_]+)")

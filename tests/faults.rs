@@ -259,6 +259,8 @@ fn pool(port: u16, check_on_acquire: bool) -> sockrt_handle {
         max_lifetime_ms: 0,
         check_on_acquire: 0,
         nodelay: 0,
+        tls_config: 0,
+        tls_server_name: std::ptr::null(),
     };
     sockrt_pool_config_init(&mut cfg);
     cfg.max_total = 4;

@@ -52,6 +52,22 @@ pub const SOCKRT_E_WOULD_BLOCK: i32 = -21;
 /// way. Poll for SOCKRT_POLL_OUT, then read SOCKRT_OPT_ERROR to learn how it
 /// ended (0: connected).
 pub const SOCKRT_E_IN_PROGRESS: i32 = -22;
+/// The TLS handshake failed: the peer does not speak TLS (plain text), shares
+/// no protocol version, cipher suite or ALPN protocol with us, sent an alert,
+/// or closed the connection during the handshake. The message names the
+/// reason.
+pub const SOCKRT_E_TLS_HANDSHAKE: i32 = -23;
+/// The peer's certificate failed verification; the message names the reason
+/// (unknown issuer, expired, not valid for the server name, revoked, no
+/// certificate sent, ...).
+pub const SOCKRT_E_TLS_CERTIFICATE: i32 = -24;
+/// The peer ended the TCP stream without a TLS close_notify: the data may
+/// have been cut short by an attacker or a crash, so it is not reported as a
+/// clean end of stream.
+pub const SOCKRT_E_TLS_TRUNCATED: i32 = -25;
+/// After the handshake: a record that fails to decrypt or parse, or a fatal
+/// alert from the peer. The connection is unusable.
+pub const SOCKRT_E_TLS_PROTOCOL: i32 = -26;
 
 /// Address family: IPv4.
 pub const SOCKRT_INET: i32 = 4;

@@ -39,6 +39,10 @@ pub(crate) fn error_name(kind: ErrorKind) -> &'static CStr {
         ErrorKind::Interrupted => c"SOCKRT_E_INTERRUPTED",
         ErrorKind::WouldBlock => c"SOCKRT_E_WOULD_BLOCK",
         ErrorKind::InProgress => c"SOCKRT_E_IN_PROGRESS",
+        ErrorKind::TlsHandshake => c"SOCKRT_E_TLS_HANDSHAKE",
+        ErrorKind::TlsCertificate => c"SOCKRT_E_TLS_CERTIFICATE",
+        ErrorKind::TlsTruncated => c"SOCKRT_E_TLS_TRUNCATED",
+        ErrorKind::TlsProtocol => c"SOCKRT_E_TLS_PROTOCOL",
     }
 }
 

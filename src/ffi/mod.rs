@@ -17,6 +17,7 @@ mod library;
 mod poller;
 mod pool;
 mod socket;
+mod tls;
 mod unix;
 
 pub use consts::*;
@@ -24,6 +25,7 @@ pub use library::*;
 pub use poller::*;
 pub use pool::*;
 pub use socket::*;
+pub use tls::*;
 pub use unix::*;
 
 use crate::error::{Error, ErrorKind, Result};
@@ -60,6 +62,10 @@ pub(crate) fn code_of(kind: ErrorKind) -> i32 {
         ErrorKind::Interrupted => SOCKRT_E_INTERRUPTED,
         ErrorKind::WouldBlock => SOCKRT_E_WOULD_BLOCK,
         ErrorKind::InProgress => SOCKRT_E_IN_PROGRESS,
+        ErrorKind::TlsHandshake => SOCKRT_E_TLS_HANDSHAKE,
+        ErrorKind::TlsCertificate => SOCKRT_E_TLS_CERTIFICATE,
+        ErrorKind::TlsTruncated => SOCKRT_E_TLS_TRUNCATED,
+        ErrorKind::TlsProtocol => SOCKRT_E_TLS_PROTOCOL,
     }
 }
 

@@ -66,7 +66,8 @@ pub extern "C" fn sockrt_poller_open(out: *mut sockrt_handle) -> i32 {
 /// SOCKRT_POLL_EDGE (events 0 registers for errors and hang-ups only).
 /// `token` comes back with every event of this registration. Does not block.
 /// Errors: SOCKRT_E_BAD_HANDLE (either handle), SOCKRT_E_WRONG_KIND (`poller`
-/// is not a poller, or `h` is not a socket), SOCKRT_E_INVALID_ARGUMENT
+/// is not a poller, or `h` is not a socket: a TLS stream is refused, since
+/// the input it has decrypted already is invisible to epoll), SOCKRT_E_INVALID_ARGUMENT
 /// (unknown event bits), SOCKRT_E_INVALID_STATE (`h` is registered with this
 /// poller already, by handle or by its descriptor).
 #[no_mangle]
@@ -207,7 +208,8 @@ pub extern "C" fn sockrt_poller_wake(poller: sockrt_handle) -> i32 {
 /// `results[i]`: the bytes it took (fewer than `len` when its send buffer
 /// filled: the caller sends the rest later), or a negative code for that
 /// handle alone: SOCKRT_E_WOULD_BLOCK (send buffer full, nothing sent),
-/// SOCKRT_E_BAD_HANDLE, SOCKRT_E_WRONG_KIND (not a stream), SOCKRT_E_CLOSED,
+/// SOCKRT_E_BAD_HANDLE, SOCKRT_E_WRONG_KIND (not a plain stream: a TLS
+/// stream is refused), SOCKRT_E_CLOSED,
 /// SOCKRT_E_CONNECTION_RESET (the peer is gone), SOCKRT_E_NOT_CONNECTED, ...
 /// A full or failed subscriber never delays the others. Per-handle failures
 /// are not recorded as this thread's last error. Returns how many handles

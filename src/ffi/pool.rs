@@ -1,8 +1,10 @@
 //! The connection pool's C ABI.
 
 use super::*;
-use crate::pool::{AcquireOptions, Pool, PoolConfig, PoolStats};
+use crate::pool::{AcquireOptions, Pool, PoolConfig, PoolStats, Upgrade};
 use crate::registry::{self, Leased, Object};
+use crate::tls::{PoolTls, TlsStream};
+use std::sync::Arc;
 
 /// sockrt_pool_acquire_ex: a connection that never served a lease.
 pub const SOCKRT_ACQUIRE_FRESH: u32 = 1;
@@ -43,6 +45,15 @@ pub struct sockrt_pool_config {
     /// 0 or 1 (default 1): TCP_NODELAY on pooled connections. Any other
     /// value: SOCKRT_E_INVALID_ARGUMENT.
     pub nodelay: u8,
+    /// A client TLS config handle (sockrt_tls_client_config_new): the pool
+    /// hands out verified TLS streams over its connections, and the config
+    /// keeps their sessions, so new connections resume. 0 (the default):
+    /// plain TCP. The pool keeps what it needs: the handle may be closed
+    /// after sockrt_pool_open.
+    pub tls_config: sockrt_handle,
+    /// The name the server's certificate must be valid for (also sent as
+    /// SNI); NULL (the default): the pool's host. Copied by sockrt_pool_open.
+    pub tls_server_name: *const c_char,
 }
 
 fn flag(value: u8, name: &str) -> Result<bool> {
@@ -82,6 +93,8 @@ impl From<PoolConfig> for sockrt_pool_config {
             max_lifetime_ms: c.max_lifetime_ms,
             check_on_acquire: u8::from(c.check_on_acquire),
             nodelay: u8::from(c.nodelay),
+            tls_config: 0,
+            tls_server_name: std::ptr::null(),
         }
     }
 }
@@ -105,8 +118,15 @@ pub extern "C" fn sockrt_pool_config_init(cfg: *mut sockrt_pool_config) {
 /// With port 0 and a `host` that contains a '/' ("/run/app.sock", "./s") or
 /// starts with '@' ("@app"), the pool keeps Unix stream connections to that
 /// socket path or abstract name instead (the nodelay flag does not apply).
-/// Errors: SOCKRT_E_INVALID_ARGUMENT (NULL `out`, bad host, port 0 with a
-/// host that is not a Unix path).
+/// With `cfg->tls_config` set, each new connection does a TLS handshake
+/// after its connect (both within connect_timeout_ms; counted in
+/// sockrt_pool_tls_handshakes) and leases are TLS stream handles; the
+/// liveness check then processes pending TLS records without blocking, so
+/// session tickets a server sends do not make an idle connection look dead.
+/// Errors: SOCKRT_E_INVALID_ARGUMENT (NULL `out`, bad host or server name,
+/// port 0 with a host that is not a Unix path, a flag not 0 or 1),
+/// SOCKRT_E_BAD_HANDLE or SOCKRT_E_WRONG_KIND (`tls_config` is not a client
+/// TLS config).
 #[no_mangle]
 pub extern "C" fn sockrt_pool_open(
     host: *const c_char,
@@ -117,24 +137,55 @@ pub extern "C" fn sockrt_pool_open(
     boundary(|| {
         require_out(out, "out")?;
         let host = host_arg(host)?;
-        let config = if cfg.is_null() {
-            PoolConfig::default()
+        let (config, tls) = if cfg.is_null() {
+            (PoolConfig::default(), None)
         } else {
             // SAFETY: non-NULL and points to a config (header contract);
-            // every field is an integer, so any bytes are a valid value.
-            PoolConfig::try_from(unsafe { &*cfg })?
+            // every field is an integer or a pointer, so any bytes are a
+            // valid value.
+            let c = unsafe { &*cfg };
+            (PoolConfig::try_from(c)?, pool_tls(c, host)?)
         };
-        let pool = Pool::open(host, port, config)?;
+        let pool = Pool::open_with_tls(host, port, config, tls)?;
         let handle = registry::insert(Object::Pool(pool), "pool_open")?;
         write_out(out, "out", handle)
     })
+}
+
+/// The TLS settings of a pool config, checked before the pool opens.
+fn pool_tls(c: &sockrt_pool_config, host: &str) -> Result<Option<Arc<dyn Upgrade>>> {
+    let op = "pool_open";
+    if c.tls_config == 0 {
+        if !c.tls_server_name.is_null() {
+            return Err(Error::invalid(format!(
+                "{op}: tls_server_name is set but tls_config is 0"
+            )));
+        }
+        return Ok(None);
+    }
+    let config = super::tls::any_config(c.tls_config, op)?;
+    // Built now, so a bad config fails here rather than at the first acquire.
+    config.client_config(op)?;
+    let server_name = if c.tls_server_name.is_null() {
+        host.to_owned()
+    } else {
+        host_arg(c.tls_server_name)
+            .map_err(|e| Error::invalid(format!("{op}: tls_server_name: {e}")))?
+            .to_owned()
+    };
+    TlsStream::check_server_name(&server_name, op)?;
+    Ok(Some(Arc::new(PoolTls {
+        config,
+        server_name,
+    })))
 }
 
 /// Leases a connection: the newest idle one that passes the liveness check,
 /// or a new one (blocks connecting, up to connect_timeout_ms) if max_total
 /// allows; otherwise queues, first come first served, up to
 /// acquire_timeout_ms for one to be released. Writes an ordinary stream
-/// handle to `*conn_out`, usable with every data call. End the lease with
+/// handle to `*conn_out`, usable with every data call (a TLS stream handle
+/// if the pool has a TLS config). End the lease with
 /// sockrt_pool_release (healthy), sockrt_pool_discard (broken) or
 /// sockrt_close. sockrt_pool_close wakes a queued or connecting acquire at
 /// once (SOCKRT_E_POOL_CLOSED; a half-made connection is closed).
@@ -256,7 +307,7 @@ pub extern "C" fn sockrt_pool_discard(pool: sockrt_handle, conn: sockrt_handle) 
 pub extern "C" fn sockrt_pool_was_reused(conn: sockrt_handle) -> i32 {
     boundary::<Count>(|| match registry::get(conn, "pool_was_reused")? {
         Object::Lease(entry) => Ok(i32::from(entry.lease.was_reused())),
-        Object::Socket(_) => Ok(0),
+        Object::Socket(_) | Object::Tls(_) => Ok(0),
         other => Err(Error::new(
             ErrorKind::WrongKind,
             format!(
@@ -276,6 +327,27 @@ pub extern "C" fn sockrt_pool_get_stats(pool: sockrt_handle, out: *mut PoolStats
         require_out(out, "out")?;
         let stats = registry::pool(pool, "pool_get_stats")?.stats();
         write_out(out, "out", stats)
+    })
+}
+
+/// Writes how many TLS handshakes the pool's connections did: full ones to
+/// `*full_out`, resumed ones (an earlier session reused) to `*resumed_out`;
+/// either may be NULL. Both stay 0 for a pool without TLS.
+#[no_mangle]
+pub extern "C" fn sockrt_pool_tls_handshakes(
+    pool: sockrt_handle,
+    full_out: *mut u64,
+    resumed_out: *mut u64,
+) -> i32 {
+    boundary(|| {
+        let (full, resumed) = registry::pool(pool, "pool_tls_handshakes")?.tls_handshakes();
+        if !full_out.is_null() {
+            write_out(full_out, "full_out", full)?;
+        }
+        if !resumed_out.is_null() {
+            write_out(resumed_out, "resumed_out", resumed)?;
+        }
+        Ok(())
     })
 }
 

@@ -302,7 +302,7 @@ pub extern "C" fn sockrt_udp_bind(host: *const c_char, port: u16, out: *mut sock
 pub extern "C" fn sockrt_send(h: sockrt_handle, buf: *const c_void, len: usize) -> i64 {
     boundary(|| {
         let buf = in_buf(buf, len)?;
-        registry::socket(h, "send")?.send(buf)
+        registry::stream(h, "send")?.send(buf)
     })
 }
 
@@ -317,7 +317,7 @@ pub extern "C" fn sockrt_send(h: sockrt_handle, buf: *const c_void, len: usize) 
 pub extern "C" fn sockrt_recv(h: sockrt_handle, buf: *mut c_void, cap: usize) -> i64 {
     boundary(|| {
         let buf = out_buf(buf, cap)?;
-        registry::socket(h, "recv")?.recv_uninit(buf)
+        registry::stream(h, "recv")?.recv_uninit(buf)
     })
 }
 
@@ -330,7 +330,7 @@ pub extern "C" fn sockrt_recv(h: sockrt_handle, buf: *mut c_void, cap: usize) ->
 pub extern "C" fn sockrt_send_all(h: sockrt_handle, buf: *const c_void, len: usize) -> i32 {
     boundary(|| {
         let buf = in_buf(buf, len)?;
-        registry::socket(h, "send_all")?.send_all(buf)
+        registry::stream(h, "send_all")?.send_all(buf)
     })
 }
 
@@ -343,7 +343,7 @@ pub extern "C" fn sockrt_send_all(h: sockrt_handle, buf: *const c_void, len: usi
 pub extern "C" fn sockrt_recv_exact(h: sockrt_handle, buf: *mut c_void, len: usize) -> i32 {
     boundary(|| {
         let buf = out_buf(buf, len)?;
-        registry::socket(h, "recv_exact")?.recv_exact_uninit(buf)
+        registry::stream(h, "recv_exact")?.recv_exact_uninit(buf)
     })
 }
 
@@ -368,9 +368,9 @@ pub extern "C" fn sockrt_exchange(
         // touch each only in its own phase, so no two views of it coexist.
         check_buf(req.is_null(), req_len, "req")?;
         check_buf(resp.is_null(), resp_len, "resp")?;
-        let socket = registry::socket(h, "exchange")?;
-        socket.send_all(in_buf(req, req_len)?)?;
-        socket.recv_exact_uninit(out_buf(resp, resp_len)?)
+        let stream = registry::stream(h, "exchange")?;
+        stream.send_all(in_buf(req, req_len)?)?;
+        stream.recv_exact_uninit(out_buf(resp, resp_len)?)
     })
 }
 
@@ -437,7 +437,7 @@ pub extern "C" fn sockrt_shutdown(h: sockrt_handle, how: i32) -> i32 {
             SOCKRT_SHUT_BOTH => ShutdownHow::Both,
             _ => return Err(Error::invalid(format!("shutdown: bad how {how}"))),
         };
-        registry::socket(h, "shutdown")?.shutdown(how)
+        registry::stream(h, "shutdown")?.shutdown(how)
     })
 }
 
@@ -452,7 +452,9 @@ pub extern "C" fn sockrt_shutdown(h: sockrt_handle, how: i32) -> i32 {
 pub extern "C" fn sockrt_set_option(h: sockrt_handle, opt: i32, value: i64) -> i32 {
     boundary(|| {
         let opt = option_arg(opt)?;
-        registry::socket(h, "set_option")?.set_option(opt, value)
+        registry::stream(h, "set_option")?
+            .socket()
+            .set_option(opt, value)
     })
 }
 
@@ -463,7 +465,9 @@ pub extern "C" fn sockrt_get_option(h: sockrt_handle, opt: i32, value: *mut i64)
     boundary(|| {
         require_out(value, "value")?;
         let opt = option_arg(opt)?;
-        let v = registry::socket(h, "get_option")?.get_option(opt)?;
+        let v = registry::stream(h, "get_option")?
+            .socket()
+            .get_option(opt)?;
         write_out(value, "value", v)
     })
 }
@@ -483,7 +487,9 @@ pub extern "C" fn sockrt_local_addr(
     port_out: *mut u16,
 ) -> i32 {
     boundary(|| {
-        let addr = registry::socket(h, "local_addr")?.local_endpoint()?;
+        let addr = registry::stream(h, "local_addr")?
+            .socket()
+            .local_endpoint()?;
         write_addr(addr, host_out, host_cap, port_out)
     })
 }
@@ -498,7 +504,7 @@ pub extern "C" fn sockrt_peer_addr(
     port_out: *mut u16,
 ) -> i32 {
     boundary(|| {
-        let addr = registry::socket(h, "peer_addr")?.peer_endpoint()?;
+        let addr = registry::stream(h, "peer_addr")?.socket().peer_endpoint()?;
         write_addr(addr, host_out, host_cap, port_out)
     })
 }
@@ -510,7 +516,7 @@ pub extern "C" fn sockrt_peer_addr(
 /// Errors (negative): as any handle lookup.
 #[no_mangle]
 pub extern "C" fn sockrt_fileno(h: sockrt_handle) -> i32 {
-    boundary::<Count>(|| Ok(registry::socket(h, "fileno")?.fileno())).0
+    boundary::<Count>(|| Ok(registry::stream(h, "fileno")?.socket().fileno())).0
 }
 
 /// Waits until at least one of `n` sockets is ready, or `timeout_ms` passes
@@ -549,24 +555,37 @@ pub extern "C" fn sockrt_poll(
                 )
             }
         };
-        let sockets = handles
+        let streams = handles
             .iter()
-            .map(|&h| registry::socket(h, "poll"))
+            .map(|&h| registry::stream(h, "poll"))
             .collect::<Result<Vec<_>>>()?;
-        let mut entries: Vec<PollEntry> = sockets
+        // A TLS stream may hold decrypted input its socket no longer shows.
+        let buffered: Vec<bool> = streams
             .iter()
             .zip(events.iter())
-            .map(|(socket, &wanted)| PollEntry {
-                socket,
+            .map(|(s, &wanted)| wanted & SOCKRT_POLL_IN != 0 && s.has_buffered_input())
+            .collect();
+        let timeout_ms = if buffered.contains(&true) {
+            0
+        } else {
+            timeout_ms
+        };
+        let mut entries: Vec<PollEntry> = streams
+            .iter()
+            .zip(events.iter())
+            .map(|(stream, &wanted)| PollEntry {
+                socket: stream.socket(),
                 wanted,
                 ready: 0,
             })
             .collect();
-        let ready = rt::poll(&mut entries, i64::from(timeout_ms))?;
-        for (event, entry) in events.iter_mut().zip(&entries) {
-            *event = entry.ready;
+        rt::poll(&mut entries, i64::from(timeout_ms))?;
+        let mut ready = 0;
+        for ((event, entry), buffered) in events.iter_mut().zip(&entries).zip(buffered) {
+            *event = entry.ready | if buffered { SOCKRT_POLL_IN } else { 0 };
+            ready += i32::from(*event != 0);
         }
-        Ok(ready as i32)
+        Ok(ready)
     })
     .0
 }
@@ -733,7 +752,9 @@ pub extern "C" fn sockrt_setsockopt(
             )));
         }
         let val = in_buf(val, len)?;
-        registry::socket(h, "setsockopt")?.set_raw_option(level, name, val)
+        registry::stream(h, "setsockopt")?
+            .socket()
+            .set_raw_option(level, name, val)
     })
 }
 
@@ -761,7 +782,9 @@ pub extern "C" fn sockrt_getsockopt(
             std::ptr::write_bytes(buf.as_mut_ptr(), 0, buf.len());
             &mut *(buf as *mut [std::mem::MaybeUninit<u8>] as *mut [u8])
         };
-        let n = registry::socket(h, "getsockopt")?.get_raw_option(level, name, bytes)?;
+        let n = registry::stream(h, "getsockopt")?
+            .socket()
+            .get_raw_option(level, name, bytes)?;
         write_out(len, "len", n)
     })
 }

@@ -9,6 +9,10 @@
 //! exactly once. The pool knows nothing of handles: `ffi` names a lease with
 //! a socket handle and ends it when that handle ends.
 //!
+//! A pool with an [`Upgrade`] (TLS) upgrades each new connection after its
+//! TCP connect, within the same connect timeout; its leases are TLS streams
+//! and the liveness probe is TLS-aware (see [`Conn::is_stale`]).
+//!
 //! Liveness: see [`Socket::readable_now`]. An idle connection has nothing to
 //! say, so if poll(2) with a zero timeout finds it readable, the peer closed it
 //! (EOF), reset it, or sent bytes nobody asked for; either way it must not be
@@ -16,14 +20,17 @@
 //! microsecond). With `check_on_acquire` off, acquire and release make no
 //! system call at all on the reuse path.
 
+pub mod conn;
 pub mod slots;
 
 use crate::addr;
 use crate::error::{Error, ErrorKind, Result};
 use crate::socket::{Family, Kind, SockOption, Socket};
+use crate::stream::Stream;
 use crate::sync::Mutex;
+pub use conn::{Conn, HandshakeCounts, Upgrade};
 use once_cell::sync::Lazy;
-use slots::{Ending, Grant, Limits, Pooled, Refusal, Slots, Stamp, Want};
+use slots::{Ending, Grant, Limits, Refusal, Slots, Stamp, Want};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -101,24 +108,6 @@ pub(crate) fn fork_generation() -> u64 {
     FORK_GENERATION.load(Ordering::Relaxed)
 }
 
-/// A connection the pool owns, with what the pool knows of it.
-pub struct Conn {
-    socket: Arc<Socket>,
-    created: Stamp,
-    fork_generation: u64,
-}
-
-impl Pooled for Conn {
-    fn close(&self) {
-        // Shut down only if a call is still in flight on it (to wake it).
-        self.socket.close_shared();
-    }
-
-    fn created(&self) -> Stamp {
-        self.created
-    }
-}
-
 /// What one acquire asks for beyond the pool's settings.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct AcquireOptions {
@@ -142,20 +131,36 @@ pub struct Lease {
 impl std::fmt::Debug for Lease {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Lease")
-            .field("socket", &self.conn.as_ref().map(|c| &c.socket))
+            .field("socket", &self.conn.as_ref().map(|c| c.socket()))
+            .field("tls", &self.is_tls())
             .field("reused", &self.reused)
             .finish()
     }
 }
 
 impl Lease {
-    /// The leased connection, an ordinary connected stream socket.
+    /// The leased connection's TCP socket: an ordinary connected stream
+    /// socket (for a TLS lease, the one under the TLS layer: data calls go
+    /// through [`Lease::stream`]).
     pub fn socket(&self) -> &Arc<Socket> {
-        &self
-            .conn
-            .as_ref()
-            .expect("a live lease has its connection")
-            .socket
+        self.conn().socket()
+    }
+
+    /// The leased connection as a stream: plain, or TLS over the socket.
+    pub fn stream(&self) -> &Stream {
+        &self.conn().stream
+    }
+
+    /// Whether the leased connection is a TLS stream.
+    pub fn is_tls(&self) -> bool {
+        matches!(
+            self.conn.as_ref().map(|c| &c.stream),
+            Some(Stream::Layered(_))
+        )
+    }
+
+    fn conn(&self) -> &Conn {
+        self.conn.as_ref().expect("a live lease has its connection")
     }
 
     /// Whether this lease reuses a connection an earlier lease used.
@@ -191,17 +196,17 @@ impl Lease {
         }
         let ending = if !release {
             Ending::Discarded
-        } else if conn.socket.is_broken()
+        } else if conn.is_broken()
             // Another thread still inside a call on it: the stream is in use.
-            || Arc::strong_count(&conn.socket) > 1
-            || (pool.config.check_on_acquire && conn.socket.readable_now())
+            || conn.in_use_elsewhere()
+            || (pool.config.check_on_acquire && conn.is_stale())
         {
             Ending::Broken
         } else {
             Ending::Healthy
         };
         // Per-lease settings do not leak into the next lease.
-        conn.socket.reset_lease_settings();
+        conn.socket().reset_lease_settings();
         pool.slots.end_lease(conn, ending);
     }
 }
@@ -221,6 +226,9 @@ pub struct Pool {
     /// The sockets of connects in progress (with the fork generation that
     /// made them), so that close can cut them short; `None` once closed.
     connecting: Mutex<Option<Vec<Connecting>>>,
+    /// TLS over each new connection, if the pool has a TLS config.
+    tls: Option<Arc<dyn Upgrade>>,
+    handshakes: HandshakeCounts,
 }
 
 /// A connect in progress: its socket and the fork generation that made it.
@@ -233,6 +241,16 @@ fn millis(ms: i32) -> Option<Duration> {
 impl Pool {
     /// A pool for `host:port`. Nothing connects until the first acquire.
     pub fn open(host: &str, port: u16, config: PoolConfig) -> Result<Arc<Pool>> {
+        Pool::open_with_tls(host, port, config, None)
+    }
+
+    /// A pool whose new connections are upgraded (to TLS) by `tls`, if given.
+    pub fn open_with_tls(
+        host: &str,
+        port: u16,
+        config: PoolConfig,
+        tls: Option<Arc<dyn Upgrade>>,
+    ) -> Result<Arc<Pool>> {
         if host.is_empty() {
             return Err(Error::invalid("pool_open: host is empty"));
         }
@@ -254,12 +272,24 @@ impl Pool {
             config,
             slots: Slots::new(limits),
             connecting: Mutex::new(Some(Vec::new())),
+            tls,
+            handshakes: HandshakeCounts::default(),
         }))
     }
 
     /// The settings the pool was opened with.
     pub fn config(&self) -> &PoolConfig {
         &self.config
+    }
+
+    /// Whether the pool's connections are TLS.
+    pub fn is_tls(&self) -> bool {
+        self.tls.is_some()
+    }
+
+    /// TLS handshakes of this pool's connections: (full, resumed).
+    pub fn tls_handshakes(&self) -> (u64, u64) {
+        self.handshakes.get()
     }
 
     /// Leases a connection: the newest live idle one, or a new one if a slot
@@ -288,7 +318,7 @@ impl Pool {
             match self.slots.acquire(&mut want) {
                 Ok(Grant::Idle(conn)) => {
                     if self.config.check_on_acquire {
-                        if conn.socket.readable_now() {
+                        if conn.is_stale() {
                             self.slots.stale(conn);
                             continue;
                         }
@@ -335,8 +365,10 @@ impl Pool {
     }
 
     /// Connects to the pool's endpoint, trying each address in turn within
-    /// the connect timeout. Each socket is known to `close` while it
-    /// connects: close closes it, which wakes the connect (`PoolClosed`).
+    /// the connect timeout, then does the TLS handshake (if the pool has
+    /// TLS) in the time left. Each socket is known to `close` while it
+    /// connects and handshakes: close closes it, which wakes the connect or
+    /// the handshake (`PoolClosed`).
     fn connect(&self) -> Result<Conn> {
         // A path (or @name) with port 0 is a Unix stream socket; a host name
         // is resolved and each address tried in turn.
@@ -366,18 +398,23 @@ impl Pool {
             let socket = Arc::new(Socket::new(family, Kind::Stream)?);
             self.track_connect(&socket)?;
             let result = socket.connect(&host, port, timeout_ms);
-            self.untrack_connect(&socket);
-            match result {
-                Ok(()) => {
-                    if self.config.nodelay && !unix {
-                        socket.set_option(SockOption::NoDelay, 1)?;
-                    }
-                    return Ok(Conn {
-                        socket,
+            if result.is_ok() {
+                // Connected: what fails from here on fails the acquire.
+                let made = self.finish(Arc::clone(&socket), deadline, unix);
+                self.untrack_connect(&socket);
+                return match made {
+                    Ok(stream) => Ok(Conn {
+                        stream,
                         created: Stamp::now(),
                         fork_generation: fork_generation(),
-                    });
-                }
+                    }),
+                    Err(_) if self.connecting.lock().is_none() => Err(pool_closed()),
+                    Err(e) => Err(e),
+                };
+            }
+            self.untrack_connect(&socket);
+            match result {
+                Ok(()) => unreachable!("handled above"),
                 Err(_) if self.connecting.lock().is_none() => return Err(pool_closed()),
                 Err(e) if e.kind() == ErrorKind::Timeout => return Err(e),
                 Err(e) => last = Some(e),
@@ -392,6 +429,37 @@ impl Pool {
                 ),
             )
         }))
+    }
+
+    /// Sets up a connected socket: TCP_NODELAY (not on a Unix socket), then the TLS handshake (if
+    /// the pool has TLS) by the connect deadline.
+    fn finish(&self, socket: Arc<Socket>, deadline: Option<Instant>, unix: bool) -> Result<Stream> {
+        if self.config.nodelay && !unix {
+            socket.set_option(SockOption::NoDelay, 1)?;
+        }
+        let Some(tls) = &self.tls else {
+            return Ok(Stream::Plain(socket));
+        };
+        let timeout_ms = match deadline {
+            None => -1,
+            Some(at) => {
+                let left = at.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    socket.close();
+                    return Err(Error::new(
+                        ErrorKind::Timeout,
+                        format!(
+                            "pool_acquire {}:{}: connected, but the connect timeout ({} ms) left no time for the TLS handshake",
+                            self.host, self.port, self.config.connect_timeout_ms
+                        ),
+                    ));
+                }
+                (left.as_micros().div_ceil(1000)).max(1) as i64
+            }
+        };
+        let (stream, resumed) = tls.upgrade(socket, timeout_ms)?;
+        self.handshakes.count(resumed);
+        Ok(Stream::Layered(stream))
     }
 
     fn track_connect(&self, socket: &Arc<Socket>) -> Result<()> {

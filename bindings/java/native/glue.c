@@ -21,6 +21,10 @@ static jclass socket_class;
 static jclass eof_class;
 static jclass sockrt_class;
 static jmethodID sockrt_ctor;
+static jclass ssl_handshake_class;
+static jmethodID ssl_handshake_ctor;
+static jclass ssl_class;
+static jmethodID ssl_ctor;
 static jclass npe_class;
 static jclass iae_class;
 static jclass ioobe_class;
@@ -61,6 +65,8 @@ JNIEXPORT jint JNICALL JNI_OnLoad(JavaVM *vm, void *reserved UNUSED)
         {&socket_class, "java/net/SocketException"},
         {&eof_class, "java/io/EOFException"},
         {&sockrt_class, "io/sockrt/SockrtException"},
+        {&ssl_handshake_class, "io/sockrt/SockrtSSLHandshakeException"},
+        {&ssl_class, "io/sockrt/SockrtSSLException"},
         {&npe_class, "java/lang/NullPointerException"},
         {&iae_class, "java/lang/IllegalArgumentException"},
         {&ioobe_class, "java/lang/IndexOutOfBoundsException"},
@@ -76,6 +82,12 @@ JNIEXPORT jint JNICALL JNI_OnLoad(JavaVM *vm, void *reserved UNUSED)
     sockrt_ctor = (*env)->GetMethodID(env, sockrt_class, "<init>",
                                       "(Ljava/lang/String;ILjava/lang/String;I)V");
     if (sockrt_ctor == NULL) {
+        return JNI_ERR;
+    }
+    ssl_handshake_ctor = (*env)->GetMethodID(env, ssl_handshake_class, "<init>",
+                                             "(Ljava/lang/String;ILjava/lang/String;)V");
+    ssl_ctor = (*env)->GetMethodID(env, ssl_class, "<init>", "(Ljava/lang/String;ILjava/lang/String;)V");
+    if (ssl_handshake_ctor == NULL || ssl_ctor == NULL) {
         return JNI_ERR;
     }
     if (pthread_key_create(&bounce_key, free) != 0) {
@@ -115,6 +127,25 @@ static void throw_sockrt_exception(JNIEnv *env, int32_t code, const char *messag
     }
     (*env)->DeleteLocalRef(env, jname);
     (*env)->DeleteLocalRef(env, jmessage);
+}
+
+/* TLS failures as javax.net.ssl exceptions that carry the code. */
+static void throw_ssl_exception(JNIEnv *env, jclass cls, jmethodID ctor, int32_t code,
+                                const char *message)
+{
+    jstring jmessage = (*env)->NewStringUTF(env, message);
+    jstring jname = jmessage == NULL ? NULL : (*env)->NewStringUTF(env, sockrt_error_name(code));
+    if (jname != NULL) {
+        jobject error = (*env)->NewObject(env, cls, ctor, jmessage, (jint)code, jname);
+        if (error != NULL) {
+            (*env)->Throw(env, (jthrowable)error);
+            (*env)->DeleteLocalRef(env, error);
+        }
+        (*env)->DeleteLocalRef(env, jname);
+    }
+    if (jmessage != NULL) {
+        (*env)->DeleteLocalRef(env, jmessage);
+    }
 }
 
 void sockrt_jni_throw_status(JNIEnv *env, int64_t status)
@@ -162,6 +193,14 @@ void sockrt_jni_throw_status(JNIEnv *env, int64_t status)
         break;
     case SOCKRT_E_EOF:
         (*env)->ThrowNew(env, eof_class, message);
+        break;
+    case SOCKRT_E_TLS_HANDSHAKE:
+    case SOCKRT_E_TLS_CERTIFICATE:
+        throw_ssl_exception(env, ssl_handshake_class, ssl_handshake_ctor, code, message);
+        break;
+    case SOCKRT_E_TLS_TRUNCATED:
+    case SOCKRT_E_TLS_PROTOCOL:
+        throw_ssl_exception(env, ssl_class, ssl_ctor, code, message);
         break;
     default:
         throw_sockrt_exception(env, code, message);

@@ -141,6 +141,13 @@ E_IO: int = _C.SOCKRT_E_IO
 E_INTERRUPTED: int = _C.SOCKRT_E_INTERRUPTED
 E_WOULD_BLOCK: int = _C.SOCKRT_E_WOULD_BLOCK
 E_IN_PROGRESS: int = _C.SOCKRT_E_IN_PROGRESS
+E_TLS_HANDSHAKE: int = _C.SOCKRT_E_TLS_HANDSHAKE
+E_TLS_CERTIFICATE: int = _C.SOCKRT_E_TLS_CERTIFICATE
+E_TLS_TRUNCATED: int = _C.SOCKRT_E_TLS_TRUNCATED
+E_TLS_PROTOCOL: int = _C.SOCKRT_E_TLS_PROTOCOL
+
+# TLS (sockrt.tls) registers its exceptions in the error table on import.
+from . import tls  # noqa: E402, F401
 
 
 def open_handles() -> int:

@@ -83,3 +83,11 @@ SOCKRT_FDS_MAX = 253
 
 # sockrt_pool_acquire_ex flags.
 SOCKRT_ACQUIRE_FRESH = 1
+
+# TLS (sockrt.tls): status codes and protocol versions.
+SOCKRT_E_TLS_HANDSHAKE = -23
+SOCKRT_E_TLS_CERTIFICATE = -24
+SOCKRT_E_TLS_TRUNCATED = -25
+SOCKRT_E_TLS_PROTOCOL = -26
+SOCKRT_TLS_1_2 = 771
+SOCKRT_TLS_1_3 = 772

@@ -52,6 +52,8 @@ class PoolConfig(Structure):
         ("max_lifetime_ms", c_int32),
         ("check_on_acquire", c_bool),
         ("nodelay", c_bool),
+        ("tls_config", c_uint64),
+        ("tls_server_name", c_char_p),
     ]
 
 
@@ -291,6 +293,74 @@ setsockopt = lib.sockrt_setsockopt
 getsockopt = lib.sockrt_getsockopt
 disconnect = lib.sockrt_disconnect
 pool_acquire_ex = lib.sockrt_pool_acquire_ex
+
+# ---- TLS (sockrt.tls) ------------------------------------------------------
+
+
+class TLSInfo(Structure):
+    """struct sockrt_tls_info."""
+
+    _fields_ = [
+        ("version", c_int32),
+        ("cipher_suite", c_uint16),
+        ("resumed", c_bool),
+        ("peer_certificate", c_bool),
+        ("alpn_len", c_uint32),
+        ("alpn", ctypes.c_char * 256),
+        ("cipher_suite_name", ctypes.c_char * 64),
+    ]
+
+
+_TLS_PROTOTYPES: dict[str, tuple[object, list[object]]] = {
+    "sockrt_tls_client_config_new": (c_int32, [_HP]),
+    "sockrt_tls_server_config_new": (c_int32, [c_void_p, c_size_t, c_void_p, c_size_t, _HP]),
+    "sockrt_tls_client_config_add_ca_pem": (c_int32, [_H, c_void_p, c_size_t]),
+    "sockrt_tls_client_config_use_system_roots": (c_int32, [_H, c_int32]),
+    "sockrt_tls_client_config_set_client_cert": (
+        c_int32,
+        [_H, c_void_p, c_size_t, c_void_p, c_size_t],
+    ),
+    "sockrt_tls_client_config_dangerous_disable_verification": (c_int32, [_H]),
+    "sockrt_tls_server_config_verify_clients": (c_int32, [_H, c_void_p, c_size_t, c_int32]),
+    "sockrt_tls_config_add_alpn": (c_int32, [_H, c_void_p, c_size_t]),
+    "sockrt_tls_config_set_versions": (c_int32, [_H, c_int32, c_int32]),
+    "sockrt_tls_config_set_resumption": (c_int32, [_H, c_int32]),
+    "sockrt_tls_connect": (c_int32, [c_char_p, c_uint16, _H, c_char_p, c_int32, _HP]),
+    "sockrt_tls_client_upgrade": (c_int32, [_H, _H, c_char_p, c_int32, _HP]),
+    "sockrt_tls_server_upgrade": (c_int32, [_H, _H, c_int32, _HP]),
+    "sockrt_tls_accept": (c_int32, [_H, _H, c_int32, _HP]),
+    "sockrt_tls_get_info": (c_int32, [_H, POINTER(TLSInfo)]),
+    "sockrt_tls_peer_subject": (c_int64, [_H, c_void_p, c_size_t]),
+    "sockrt_pool_tls_handshakes": (c_int32, [_H, POINTER(c_uint64), POINTER(c_uint64)]),
+}
+
+_PROTOTYPES.update(_TLS_PROTOTYPES)
+for _name, (_restype, _argtypes) in _TLS_PROTOTYPES.items():
+    _func = getattr(lib, _name)
+    _func.restype = _restype
+    _func.argtypes = _argtypes
+
+tls_client_config_new = lib.sockrt_tls_client_config_new
+tls_server_config_new = lib.sockrt_tls_server_config_new
+tls_client_config_add_ca_pem = lib.sockrt_tls_client_config_add_ca_pem
+tls_client_config_use_system_roots = lib.sockrt_tls_client_config_use_system_roots
+tls_client_config_set_client_cert = lib.sockrt_tls_client_config_set_client_cert
+tls_client_config_dangerous_disable_verification = (
+    lib.sockrt_tls_client_config_dangerous_disable_verification
+)
+tls_server_config_verify_clients = lib.sockrt_tls_server_config_verify_clients
+tls_config_add_alpn = lib.sockrt_tls_config_add_alpn
+tls_config_set_versions = lib.sockrt_tls_config_set_versions
+tls_config_set_resumption = lib.sockrt_tls_config_set_resumption
+tls_connect = lib.sockrt_tls_connect
+tls_client_upgrade = lib.sockrt_tls_client_upgrade
+tls_server_upgrade = lib.sockrt_tls_server_upgrade
+tls_accept = lib.sockrt_tls_accept
+tls_get_info = lib.sockrt_tls_get_info
+tls_peer_subject = lib.sockrt_tls_peer_subject
+pool_tls_handshakes = lib.sockrt_pool_tls_handshakes
+
+# ---- end of TLS ------------------------------------------------------------
 
 
 class PyBuffer(Structure):

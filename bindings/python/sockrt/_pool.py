@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from ctypes import byref, c_uint64
 from time import monotonic as _monotonic
-from typing import Any, NamedTuple, Optional
+from typing import Any, NamedTuple, Optional, Tuple
 
 from . import _constants as C
 from . import _ffi
@@ -124,7 +124,9 @@ def _count(value: Optional[int], what: str) -> int:
 
 
 class Pool:
-    """Keep-alive TCP connections to host:port, opened lazily.
+    """Keep-alive TCP connections to host:port, opened lazily; with
+    ``tls=`` (a ``sockrt.tls`` client context) verified TLS connections
+    whose certificate must match ``server_hostname`` (default: host).
 
     Timeouts are in seconds; None means no limit (connect), wait forever
     (acquire) or never (idle_timeout, max_lifetime). ``max_total`` 0 or None
@@ -160,6 +162,8 @@ class Pool:
         max_lifetime: Optional[float] = None,
         check_on_acquire: bool = True,
         nodelay: bool = True,
+        tls: Any = None,
+        server_hostname: Optional[str] = None,
     ) -> None:
         host_c = _plain_host(host)
         port = _port(port)
@@ -173,6 +177,14 @@ class Pool:
         cfg.max_lifetime_ms = _timeout_ms(max_lifetime)
         cfg.check_on_acquire = bool(check_on_acquire)
         cfg.nodelay = bool(nodelay)
+        if tls is not None:
+            # A sockrt.tls client context: leases are verified TLS streams,
+            # and new connections resume the context's sessions.
+            cfg.tls_config = tls.handle
+            if server_hostname is not None:
+                cfg.tls_server_name = server_hostname.encode("idna")
+        elif server_hostname is not None:
+            raise ValueError("server_hostname needs tls=")
         out = c_uint64()
         rc = _ffi.pool_open(host_c, port, byref(cfg), byref(out))
         if rc:
@@ -245,6 +257,14 @@ class Pool:
                 return C.SOCKRT_E_POOL_CLOSED
             if rc == C.SOCKRT_E_POOL_EXHAUSTED:
                 self._extra_slices += 1
+
+    def tls_handshakes(self) -> Tuple[int, int]:
+        """(full, resumed): the TLS handshakes of the pool's connections."""
+        full, resumed = c_uint64(), c_uint64()
+        rc = _ffi.pool_tls_handshakes(self._h, byref(full), byref(resumed))
+        if rc:
+            raise error_for(rc)
+        return full.value, resumed.value
 
     def stats(self) -> PoolStats:
         """A snapshot of the pool's counters."""

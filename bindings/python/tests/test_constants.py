@@ -78,6 +78,6 @@ def test_pool_structs_match_the_header():
                           ("sockrt_pool_stats", _ffi.PoolStats)):
         body = re.search(rf"typedef struct {struct} \{{(.*?)\}} {struct};", text, re.S)
         assert body, struct
-        fields = re.findall(r"^\s*\w+\s+(\w+);", body.group(1), re.M)
+        fields = re.findall(r"^\s*[\w ]*?\w+\s+\*?(\w+);", body.group(1), re.M)
         assert fields == [name for name, _ in ctype._fields_]
     assert list(sockrt.PoolStats._fields) == [name for name, _ in _ffi.PoolStats._fields_]

@@ -31,6 +31,18 @@ public final class Sockrt {
     public static final int E_INTERRUPTED = -20;
     public static final int E_WOULD_BLOCK = -21;
     public static final int E_IN_PROGRESS = -22;
+    /** The TLS handshake failed (thrown as {@link javax.net.ssl.SSLHandshakeException}). */
+    public static final int E_TLS_HANDSHAKE = -23;
+    /** The peer's certificate failed verification (an {@link javax.net.ssl.SSLHandshakeException}). */
+    public static final int E_TLS_CERTIFICATE = -24;
+    /** The peer ended TCP without close_notify (an {@link javax.net.ssl.SSLException}). */
+    public static final int E_TLS_TRUNCATED = -25;
+    /** A bad TLS record or fatal alert after the handshake (an {@link javax.net.ssl.SSLException}). */
+    public static final int E_TLS_PROTOCOL = -26;
+    /** TLS 1.2, for {@link SockrtTlsConfig#versions}. */
+    public static final int TLS_1_2 = 0x0303;
+    /** TLS 1.3, for {@link SockrtTlsConfig#versions}. */
+    public static final int TLS_1_3 = 0x0304;
 
     /** Address families. */
     public static final int INET = 4;
