@@ -3,6 +3,8 @@
  *
  *   usage: echo_client HOST PORT [COUNT]
  *
+ * A HOST with a '/' in it is a Unix socket path (PORT 0, sockrt_unix_connect).
+ *
  * Message i is 1..4096 bytes long with deterministic contents; its echo is
  * read back with sockrt_recv_exact and compared byte for byte. The last line
  * printed is
@@ -20,16 +22,17 @@
  * than hang. */
 #define READ_TIMEOUT_MS 10000
 
-/* Connects with read timeout and no Nagle delay. Returns the handle or 0. */
-static sockrt_handle connect_to(const char *host, uint16_t port) {
+/* Connects with read timeout and (TCP) no Nagle delay. Returns the handle or 0. */
+static sockrt_handle connect_to(const char *host, uint16_t port, int unix_socket) {
     sockrt_handle conn = 0;
-    int32_t rc = sockrt_tcp_connect(host, port, CONNECT_TIMEOUT_MS, &conn);
+    int32_t rc = unix_socket ? sockrt_unix_connect(host, CONNECT_TIMEOUT_MS, &conn)
+                             : sockrt_tcp_connect(host, port, CONNECT_TIMEOUT_MS, &conn);
     if (rc != SOCKRT_OK) {
         report_error("connect", rc);
         return 0;
     }
     rc = sockrt_set_option(conn, SOCKRT_OPT_READ_TIMEOUT_MS, READ_TIMEOUT_MS);
-    if (rc == SOCKRT_OK) {
+    if (rc == SOCKRT_OK && !unix_socket) {
         rc = sockrt_set_option(conn, SOCKRT_OPT_NODELAY, 1);
     }
     if (rc != SOCKRT_OK) {
@@ -42,12 +45,13 @@ static sockrt_handle connect_to(const char *host, uint16_t port) {
 
 int main(int argc, char **argv) {
     long port = 0, count = DEFAULT_COUNT;
-    if (argc < 3 || argc > 4 || parse_number(argv[2], 1, 65535, &port) != 0 ||
+    int unix_socket = argc > 1 && strchr(argv[1], '/') != NULL;
+    if (argc < 3 || argc > 4 || parse_number(argv[2], unix_socket ? 0 : 1, 65535, &port) != 0 ||
         (argc == 4 && parse_number(argv[3], 1, 10000000, &count) != 0)) {
         fprintf(stderr, "usage: %s HOST PORT [COUNT]\n", argv[0]);
         return 2;
     }
-    sockrt_handle conn = connect_to(argv[1], (uint16_t)port);
+    sockrt_handle conn = connect_to(argv[1], (uint16_t)port, unix_socket);
     if (conn == 0) {
         return 1;
     }

@@ -1,11 +1,14 @@
 /*
- * echo_server: a TCP echo server built with the classic socket flow.
+ * echo_server: a TCP (or Unix stream) echo server built with the classic
+ * socket flow.
  *
  *   usage: echo_server HOST PORT [SECONDS]
  *
  * socket -> bind -> listen(backlog) -> accept in a loop, one thread per
  * connection echoing bytes until the peer closes. Port 0 picks a free port;
- * once ready the server prints one line "LISTENING <host> <port>".
+ * once ready the server prints one line "LISTENING <host> <port>". A HOST
+ * with a '/' in it is a Unix socket path (PORT 0): a stale socket file
+ * there is replaced, and closing the listener removes the file.
  *
  * Shutdown: SIGINT and SIGTERM are blocked in every thread and collected by
  * one watcher thread (sigtimedwait), which also enforces the SECONDS limit.
@@ -135,24 +138,31 @@ static void stop_connections(void) {
     }
 }
 
+/* Set when HOST is a Unix socket path. */
+static int unix_socket;
+
 /* The classic flow: socket, bind, listen. Returns the listener or 0. */
 static sockrt_handle open_listener(const char *host, uint16_t port) {
-    int32_t family = strchr(host, ':') != NULL ? SOCKRT_INET6 : SOCKRT_INET;
+    int32_t family = unix_socket                  ? SOCKRT_UNIX
+                     : strchr(host, ':') != NULL ? SOCKRT_INET6
+                                                 : SOCKRT_INET;
     sockrt_handle listener = 0;
     int32_t rc = sockrt_socket(family, SOCKRT_STREAM, &listener);
     if (rc != SOCKRT_OK) {
         report_error("socket", rc);
         return 0;
     }
-    /* Lets a restarted server bind at once while old connections linger. */
-    rc = sockrt_set_option(listener, SOCKRT_OPT_REUSEADDR, 1);
+    /* Lets a restarted server bind at once: over lingering TCP connections,
+     * or over the socket file a killed Unix server left behind. */
+    int32_t option = unix_socket ? SOCKRT_OPT_UNLINK_STALE : SOCKRT_OPT_REUSEADDR;
+    rc = sockrt_set_option(listener, option, 1);
     if (rc == SOCKRT_OK) {
         rc = sockrt_bind(listener, host, port);
         if (rc != SOCKRT_OK) {
             report_error("bind", rc);
         }
     } else {
-        report_error("set_option REUSEADDR", rc);
+        report_error("set_option", rc);
     }
     if (rc == SOCKRT_OK) {
         rc = sockrt_listen(listener, BACKLOG);
@@ -170,7 +180,7 @@ static sockrt_handle open_listener(const char *host, uint16_t port) {
 /* Prints the LISTENING line with the address actually bound (port 0 made
  * the system choose one). */
 static int announce(sockrt_handle listener) {
-    char host[SOCKRT_ADDR_MAX];
+    char host[SOCKRT_UNIX_PATH_MAX]; /* an IP address or a Unix path */
     uint16_t port = 0;
     int32_t rc = sockrt_local_addr(listener, host, sizeof host, &port);
     if (rc != SOCKRT_OK) {
@@ -200,7 +210,7 @@ static int accept_loop(sockrt_handle listener) {
             return 1;
         }
         /* Echoed replies are small and latency matters: no Nagle delay. */
-        if (sockrt_set_option(conn, SOCKRT_OPT_NODELAY, 1) != SOCKRT_OK) {
+        if (!unix_socket && sockrt_set_option(conn, SOCKRT_OPT_NODELAY, 1) != SOCKRT_OK) {
             report_error("set_option NODELAY", sockrt_last_error());
         }
         reap_finished_connections();
@@ -215,6 +225,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: %s HOST PORT [SECONDS]\n", argv[0]);
         return 2;
     }
+    unix_socket = strchr(argv[1], '/') != NULL;
 
     /* Block the shutdown signals before any thread starts, so every thread
      * inherits the mask and only the watcher receives them (by sigtimedwait). */

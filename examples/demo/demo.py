@@ -3,8 +3,9 @@
 each other through the one runtime.
 
 Runs a 3x3 matrix (an echo server in each language, a client in each language
-against it), then a pooled run from each language against the C server and the
-C UDP example, and prints one table. Exits 0 only if every cell verified its
+against it) over loopback TCP, the same 3x3 matrix over one Unix socket path,
+then a pooled run from each language against the C server and the C UDP
+example, and prints one table. Exits 0 only if every cell verified its
 bytes and every server it started shut down cleanly.
 
 The commands come from the environment (the `demo` rule in examples/examples.mk
@@ -15,6 +16,8 @@ sets them), so this script knows no paths:
                          NAME=value words become environment variables) to which
                          the script appends HOST PORT [COUNT|SECONDS]. Empty or
                          unset: that program is missing and its cells fail.
+                         For the Unix rows HOST is a socket path (it contains a
+                         '/') and PORT is 0; a server prints "LISTENING <path> 0".
     DEMO_HOST            loopback address to use (default 127.0.0.1)
     DEMO_COUNT           messages per cell (default 100)
     DEMO_START_TIMEOUT_S, DEMO_CLIENT_TIMEOUT_S, DEMO_STOP_GRACE_S
@@ -27,6 +30,7 @@ import os
 import queue
 import re
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -278,6 +282,8 @@ class Demo:
         self.matrix: list[Cell] = []
         self.pooled: list[Cell] = []
         self.udp: list[Cell] = []
+        self.unix: list[Cell] = []
+        self.unix_path = ""
         self.shutdowns: list[Shutdown] = []
 
     def run_with_server(
@@ -288,9 +294,12 @@ class Demo:
         client_vars: list[str],
         server_extra: tuple[str, ...] = (),
         client_extra: tuple[str, ...] = (),
+        host: str | None = None,
     ) -> None:
         """Starts one server, runs each client against it, stops the server.
-        Programs are named by the variable holding their command."""
+        Programs are named by the variable holding their command; `host`
+        (a Unix socket path, say) replaces the demo's loopback address."""
+        host = host or self.host
         server_cmd = command_for_variable(server_var)
         if server_cmd is None:
             for cell in clients:
@@ -299,7 +308,7 @@ class Demo:
                     f"server command {server_var} is empty",
                 )
             return
-        server = Server(label, server_cmd, self.host, list(server_extra))
+        server = Server(label, server_cmd, host, list(server_extra))
         try:
             server.start()
             for cell, var in zip(clients, client_vars):
@@ -310,9 +319,7 @@ class Demo:
                         f"client command {var} is empty",
                     )
                     continue
-                run_client(
-                    cell, cmd, self.host, server.port, self.count, list(client_extra)
-                )
+                run_client(cell, cmd, host, server.port, self.count, list(client_extra))
         except RuntimeError as exc:
             for cell in clients:
                 if not cell.status:
@@ -332,6 +339,7 @@ class Demo:
                 cells,
                 [variable_for(c, "client") for c in LANGUAGES],
             )
+        self.run_unix()
         self.pooled = [Cell("C", c, "pool") for c in LANGUAGES]
         self.run_with_server(
             "C echo (pool run)",
@@ -350,8 +358,27 @@ class Demo:
             client_extra=["client"],
         )
 
+    def run_unix(self) -> None:
+        """The 3x3 matrix again over one Unix stream socket path, which each
+        server in turn binds (and removes when it closes)."""
+        work = tempfile.mkdtemp(prefix="sockrt-demo-")
+        self.unix_path = os.path.join(work, "echo.sock")
+        try:
+            for server_lang in LANGUAGES:
+                cells = [Cell(server_lang, c, "unix") for c in LANGUAGES]
+                self.unix += cells
+                self.run_with_server(
+                    f"{server_lang} unix",
+                    variable_for(server_lang, "server"),
+                    cells,
+                    [variable_for(c, "client") for c in LANGUAGES],
+                    host=self.unix_path,
+                )
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
     def cells(self) -> list[Cell]:
-        return self.matrix + self.pooled + self.udp
+        return self.matrix + self.unix + self.pooled + self.udp
 
     def passed(self) -> bool:
         return all(c.ok for c in self.cells()) and all(s.ok for s in self.shutdowns)
@@ -377,6 +404,11 @@ def print_report(demo: Demo, elapsed: float) -> None:
     print(format_row(header, widths))
     print(format_row(["-" * w for w in widths], widths))
     for cell in demo.matrix:
+        print(
+            format_row([cell.server, cell.client, *numbers(cell), cell.status], widths)
+        )
+    print(f"\nUnix stream socket (every server in turn on {demo.unix_path})")
+    for cell in demo.unix:
         print(
             format_row([cell.server, cell.client, *numbers(cell), cell.status], widths)
         )

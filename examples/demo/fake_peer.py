@@ -33,10 +33,19 @@ def serve(host: str, seconds: float, announce: bool = True, deaf: bool = False) 
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
     else:
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    listener = socket.create_server((host, 0))
+    if "/" in host:  # a Unix socket path, as the demo's Unix rows give
+        if os.path.exists(host):
+            os.unlink(host)  # left by a server that was killed
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(host)
+        listener.listen()
+        port = 0
+    else:
+        listener = socket.create_server((host, 0))
+        port = listener.getsockname()[1]
     listener.settimeout(0.05)
     if announce:
-        print("LISTENING", host, listener.getsockname()[1], flush=True)
+        print("LISTENING", host, port, flush=True)
     deadline = time.monotonic() + seconds
     while not stop.is_set() and time.monotonic() < deadline:
         try:
@@ -68,7 +77,13 @@ def recv_exact(conn: socket.socket, size: int) -> bytes:
 def client(host: str, port: int, count: int, pool: bool = False) -> int:
     verified = 0
     start = time.monotonic()
-    with socket.create_connection((host, port), timeout=5) as conn:
+    if "/" in host:
+        conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        conn.settimeout(5)
+        conn.connect(host)
+    else:
+        conn = socket.create_connection((host, port), timeout=5)
+    with conn:
         for i in range(count):
             message = bytes((i + j) & 0xFF for j in range(1 + i % 100))
             conn.sendall(message)

@@ -70,7 +70,8 @@ class DemoDriverTest(unittest.TestCase):
     def test_passes_when_every_cell_verifies(self):
         result = self.run_driver(all_good())
         self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
-        self.assertIn("PASS: 13/13 cells verified", result.stdout)
+        self.assertIn("PASS: 22/22 cells verified", result.stdout)
+        self.assertIn("Unix stream socket", result.stdout)
         self.assert_servers_gone()
 
     def test_missing_programs_fail_and_are_named(self):
@@ -80,8 +81,9 @@ class DemoDriverTest(unittest.TestCase):
         result = self.run_driver(commands)
         self.assertEqual(result.returncode, 1)
         self.assertIn("MISSING echo: C server / Java client", result.stdout)
+        self.assertIn("MISSING unix: C server / Java client", result.stdout)
         self.assertIn("server command DEMO_JAVA_SERVER is empty", result.stdout)
-        self.assertIn("FAIL: 8/13 cells verified", result.stdout)
+        self.assertIn("FAIL: 12/22 cells verified", result.stdout)
 
     def test_a_client_that_claims_too_little_fails(self):
         commands = all_good()
@@ -91,7 +93,7 @@ class DemoDriverTest(unittest.TestCase):
         self.assertEqual(result.returncode, 1)
         self.assertIn("reported 4 messages", result.stdout)
         self.assertIn("something went wrong", result.stdout)
-        self.assertIn("FAIL: 9/13 cells verified", result.stdout)
+        self.assertIn("FAIL: 15/22 cells verified", result.stdout)
         self.assert_servers_gone()
 
     def test_a_server_ignoring_sigterm_is_killed_and_reported(self):
@@ -100,7 +102,8 @@ class DemoDriverTest(unittest.TestCase):
         result = self.run_driver(commands)
         self.assertEqual(result.returncode, 1)
         self.assertIn("Python echo: exit status -9", result.stdout)
-        self.assertIn("13/13 cells verified; 1 server(s) did not exit 0", result.stdout)
+        self.assertIn("Python unix: exit status -9", result.stdout)
+        self.assertIn("22/22 cells verified; 2 server(s) did not exit 0", result.stdout)
         self.assert_servers_gone()
 
     def test_a_server_that_never_listens_fails_its_row(self):
@@ -109,7 +112,7 @@ class DemoDriverTest(unittest.TestCase):
         result = self.run_driver(commands)
         self.assertEqual(result.returncode, 1)
         self.assertIn("no LISTENING line within 2s", result.stdout)
-        self.assertIn("FAIL: 10/13 cells verified", result.stdout)
+        self.assertIn("FAIL: 16/22 cells verified", result.stdout)
         self.assert_servers_gone()
 
 

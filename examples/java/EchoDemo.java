@@ -5,6 +5,7 @@ import io.sockrt.SockrtSocket;
 
 import java.io.IOException;
 import java.net.SocketTimeoutException;
+import java.net.UnixDomainSocketAddress;
 import java.util.Arrays;
 import java.util.Locale;
 import java.util.concurrent.atomic.AtomicLong;
@@ -20,7 +21,9 @@ import java.util.concurrent.atomic.AtomicLong;
  *   EchoDemo pool HOST PORT [COUNT]       the same through a SockrtPool from 4 threads,
  *                                         printing "STATS created=.. reused=.. ..." before RESULT
  * </pre>
- * The clients exit with 0 only if every echo matched.
+ * The clients exit with 0 only if every echo matched. A HOST with a '/' in it is a
+ * Unix socket path (PORT 0): SockrtServerSocket.open / SockrtSocket.open on a
+ * UnixDomainSocketAddress.
  */
 public final class EchoDemo {
     private static final int MAX_MESSAGE = 4096;
@@ -46,6 +49,11 @@ public final class EchoDemo {
         }
     }
 
+    /** A host with a '/' in it names a Unix socket path. */
+    private static boolean isUnix(String host) {
+        return host.indexOf('/') >= 0;
+    }
+
     private static int count(String[] args) {
         return args.length > 3 ? Integer.parseInt(args[3]) : 100;
     }
@@ -59,7 +67,10 @@ public final class EchoDemo {
 
     private static void serve(String host, int port, int seconds) throws IOException {
         long deadline = System.nanoTime() + seconds * 1_000_000_000L;
-        SockrtServerSocket server = new SockrtServerSocket(host, port, 128);
+        boolean unix = isUnix(host);
+        SockrtServerSocket server = unix
+                ? SockrtServerSocket.open(UnixDomainSocketAddress.of(host), 128)
+                : new SockrtServerSocket(host, port, 128);
         // SIGTERM/SIGINT ask for a stop: close the listener (which wakes the
         // blocked accept) and end with status 0 rather than the signal's. The
         // woken accept sees `stopping` and returns quietly.
@@ -68,7 +79,7 @@ public final class EchoDemo {
             server.close();
             Runtime.getRuntime().halt(0);
         }, "echo-shutdown"));
-        System.out.println("LISTENING " + server.getLocalHost() + " " + server.getLocalPort());
+        System.out.println("LISTENING " + server.getLocalHost() + " " + (unix ? 0 : server.getLocalPort()));
         System.out.flush();
         while (true) {
             long leftMs = (deadline - System.nanoTime()) / 1_000_000;
@@ -135,8 +146,12 @@ public final class EchoDemo {
         long verifiedBytes = 0;
         int verified = 0;
         long totalNanos = 0;
-        try (SockrtSocket conn = new SockrtSocket(host, port, 5000)) {
-            conn.setTcpNoDelay(true);
+        boolean unix = isUnix(host);
+        try (SockrtSocket conn = unix ? SockrtSocket.open(UnixDomainSocketAddress.of(host), 5000)
+                : new SockrtSocket(host, port, 5000)) {
+            if (!unix) {
+                conn.setTcpNoDelay(true);
+            }
             conn.setSoTimeout(IO_TIMEOUT_MS);
             for (int i = 0; i < count; i++) {
                 long start = System.nanoTime();

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
-"""TCP echo client on sockrt.
+"""TCP (or Unix stream) echo client on sockrt.
 
     echo_client.py HOST PORT [COUNT]
+
+A HOST with a '/' in it is a Unix socket path (PORT 0).
 
 Sends COUNT messages (default 100) of sizes 1..4096 bytes in a fixed
 pattern, reads each echo back in full, verifies it, and prints as its last
@@ -43,6 +45,21 @@ def result_line(messages: int, verified: int, rtt_total: float) -> str:
     return f"RESULT messages={messages} bytes={verified} mean_rtt_us={mean_us:.1f}"
 
 
+def connect(host: str, port: int) -> sockrt.Socket:
+    if "/" not in host:
+        conn = sockrt.create_connection((host, port), timeout=10)
+        conn.set_nodelay(True)
+        return conn
+    conn = sockrt.socket(sockrt.AF_UNIX, sockrt.SOCK_STREAM)
+    try:
+        conn.settimeout(10)
+        conn.connect(host)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
 def main(argv: list) -> int:
     if len(argv) not in (3, 4):
         print(__doc__.strip(), file=sys.stderr)
@@ -53,8 +70,7 @@ def main(argv: list) -> int:
     rtt_total = 0.0
     ok = True
     try:
-        with sockrt.create_connection((host, port), timeout=10) as conn:
-            conn.set_nodelay(True)
+        with connect(host, port) as conn:
             for i in range(count):
                 payload = message(i)
                 start = time.perf_counter()

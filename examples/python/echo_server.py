@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
-"""TCP echo server on sockrt.
+"""TCP (or Unix stream) echo server on sockrt.
 
     echo_server.py HOST PORT [SECONDS]
 
-Port 0 picks a free port. Prints one line "LISTENING <host> <port>" once it
+Port 0 picks a free port; a HOST with a '/' in it is a Unix socket path
+(PORT 0; a stale socket file there is replaced, and closing the server
+removes the file). Prints one line "LISTENING <host> <port>" once it
 accepts connections, serves each connection in its own thread (echoing bytes
 until the peer closes), and exits 0 after SECONDS (default 30) or on
 SIGINT/SIGTERM.
@@ -29,7 +31,8 @@ def serve(conn: sockrt.Socket) -> None:
     view = memoryview(buf)
     with conn:
         try:
-            conn.set_nodelay(True)
+            if conn.family != sockrt.AF_UNIX:
+                conn.set_nodelay(True)
             while True:
                 n = conn.recv_into(buf)
                 if n == 0:
@@ -57,15 +60,22 @@ def main(argv: list) -> int:
         return 2
     host, port = argv[1], int(argv[2])
     seconds = float(argv[3]) if len(argv) == 4 else 30.0
-    family = sockrt.AF_INET6 if ":" in host else sockrt.AF_INET
-    server = sockrt.create_server((host, port), family=family)
+    if "/" in host:
+        server = sockrt.socket(sockrt.AF_UNIX, sockrt.SOCK_STREAM)
+        server.set_option(sockrt.OPT_UNLINK_STALE, 1)  # a killed server's file
+        server.bind(host)
+        server.listen()
+    else:
+        family = sockrt.AF_INET6 if ":" in host else sockrt.AF_INET
+        server = sockrt.create_server((host, port), family=family)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     conns: set = set()
     acceptor = threading.Thread(target=accept_loop, args=(server, stop, conns), daemon=True)
     acceptor.start()
-    bound_host, bound_port = server.getsockname()
+    bound = server.getsockname()
+    bound_host, bound_port = (bound, 0) if server.family == sockrt.AF_UNIX else bound
     print(f"LISTENING {bound_host} {bound_port}", flush=True)
     stop.wait(seconds)
     stop.set()

@@ -515,7 +515,8 @@ static int32_t address_of(sockrt_handle h, jboolean peer, char *host, size_t cap
 JNIEXPORT jstring JNICALL Java_io_sockrt_SockrtNative_addressHost(JNIEnv *env, jclass cls UNUSED, jlong h,
                                                                   jboolean peer)
 {
-    char host[SOCKRT_ADDR_MAX] = "";
+    /* Room for a Unix path or "@name" (up to 107 bytes), not only an IP address. */
+    char host[SOCKRT_UNIX_PATH_MAX] = "";
     int32_t status = address_of((sockrt_handle)h, peer, host, sizeof host, NULL);
     if (status != SOCKRT_OK) {
         sockrt_jni_throw_status(env, status);

@@ -131,6 +131,16 @@ class Unreachable(Error):
     """SOCKRT_E_UNREACHABLE: network or host unreachable."""
 
 
+class NoSuchPath(ConnectionRefused, FileNotFoundError):
+    """SOCKRT_E_CONNECTION_REFUSED with errno ENOENT: no socket file at a
+    Unix path. Also a FileNotFoundError, as the standard module raises."""
+
+
+class NoSuchDirectory(AddressNotAvailable, FileNotFoundError):
+    """SOCKRT_E_ADDRESS_NOT_AVAILABLE with errno ENOENT: a Unix path's
+    directory does not exist (bind). Also a FileNotFoundError."""
+
+
 class PoolExhausted(Error, TimeoutError):
     """SOCKRT_E_POOL_EXHAUSTED: no connection freed up within the acquire timeout.
 
@@ -152,6 +162,20 @@ class InternalError(Error):
 
 class IOFailure(Error):
     """SOCKRT_E_IO: any other OS error; see ``errno``."""
+
+
+class PermissionDenied(IOFailure, PermissionError):
+    """SOCKRT_E_IO with errno EACCES or EPERM (e.g. a Unix socket file or
+    directory without permission): also a PermissionError."""
+
+
+# (class, OS errno) -> the class that also is the standard module's built-in.
+_REFINED: dict[tuple[type[Error], int], type[Error]] = {
+    (ConnectionRefused, _errno.ENOENT): NoSuchPath,
+    (AddressNotAvailable, _errno.ENOENT): NoSuchDirectory,
+    (IOFailure, _errno.EACCES): PermissionDenied,
+    (IOFailure, _errno.EPERM): PermissionDenied,
+}
 
 
 # code -> (class, errno to report when the OS gave none)
@@ -221,6 +245,8 @@ def error_for(code: int, nonblocking: bool = False) -> Error:
         # As the standard module: errno None, so that code testing errno
         # for EAGAIN never mistakes a timeout for a non-blocking miss.
         return cls(code, message)
+    elif os_errno:
+        cls = _REFINED.get((cls, os_errno), cls)
     return cls(code, message, os_errno or default_errno)
 
 

@@ -440,8 +440,8 @@ send_many = lib.sockrt_send_many
 
 
 # ---- Unix domain sockets (sockrt_unix_*, socketpair, credentials, SCM_RIGHTS)
-# Declared in one block; the socket class does not use them yet (AF_UNIX still
-# goes to the standard module's socket).
+# Declared in one block; the socket class uses them for AF_UNIX (socketpair,
+# SO_PEERCRED, sendmsg/recvmsg with SCM_RIGHTS).
 
 _UNIX_PROTOTYPES: dict[str, tuple[object, list[object]]] = {
     "sockrt_unix_connect": (c_int32, [c_char_p, c_int32, _HP]),

@@ -4,8 +4,12 @@ It replaces, on the standard ``socket`` module itself, the names that make
 sockets: ``socket`` (the class), ``create_connection``, ``create_server`` and
 ``fromfd``. Code that looks these up on the module when it runs (http.client,
 urllib3, requests, smtplib, ftplib, socketserver, http.server, asyncio, ...)
-then makes sockrt sockets. Families the library does not have (AF_UNIX, ...)
-still get standard sockets, so ``socketpair()`` and Unix sockets keep working.
+then makes sockrt sockets, AF_UNIX ones included. Families and types the
+library does not have (SOCK_SEQPACKET, AF_PACKET, ...) still get standard
+sockets. ``socket.socketpair()`` stays standard while patched: asyncio's
+event loop makes its wake-up pair with it and hands one end to
+``signal.set_wakeup_fd``, which needs a non-blocking descriptor (a sockrt
+descriptor stays blocking); ``sockrt.socketpair()`` gives sockrt sockets.
 
 Not covered: names bound before the patch (``from socket import socket``
 run earlier keeps the standard class), sockets made by C code (``_socket``
@@ -21,8 +25,21 @@ import contextlib
 import socket as _std
 from typing import Any, Dict, Iterator
 
-_NAMES = ("socket", "create_connection", "create_server", "fromfd")
+_NAMES = ("socket", "create_connection", "create_server", "fromfd", "socketpair")
 _saved: Dict[str, Any] = {}
+_StdSocket = _std.socket
+
+
+def _standard_socketpair(family: Any = None, type: int = _std.SOCK_STREAM, proto: int = 0):
+    """The standard socketpair() with standard sockets, whatever the
+    module's ``socket`` name is meanwhile."""
+    import _socket
+
+    if family is None:
+        family = _std.AF_UNIX
+    a, b = _socket.socketpair(family, type, proto)
+    return (_StdSocket(family, type, proto, a.detach()),
+            _StdSocket(family, type, proto, b.detach()))
 
 
 def patch() -> None:
@@ -35,7 +52,8 @@ def patch() -> None:
 
     for name in _NAMES:
         _saved[name] = getattr(_std, name)
-        setattr(_std, name, getattr(_socket, name))
+        ours = _standard_socketpair if name == "socketpair" else getattr(_socket, name)
+        setattr(_std, name, ours)
 
 
 def unpatch() -> None:

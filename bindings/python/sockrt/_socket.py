@@ -22,10 +22,12 @@ import math
 import operator
 import os
 import socket as _std
+import struct
 import sys
 import threading
 import warnings
 import weakref
+from array import array as _array
 from ctypes import (
     addressof,
     byref,
@@ -54,6 +56,7 @@ _StdSocket = _std.socket
 
 AF_INET = _std.AF_INET
 AF_INET6 = _std.AF_INET6
+AF_UNIX = _std.AF_UNIX
 SOCK_STREAM = _std.SOCK_STREAM
 SOCK_DGRAM = _std.SOCK_DGRAM
 SHUT_RD = _std.SHUT_RD
@@ -63,7 +66,11 @@ _SOCK_NONBLOCK = getattr(_std, "SOCK_NONBLOCK", 0)
 _SOCK_CLOEXEC = getattr(_std, "SOCK_CLOEXEC", 0)
 _TYPE_FLAGS = _SOCK_NONBLOCK | _SOCK_CLOEXEC
 
-_FAMILY_TO_C: Dict[int, int] = {AF_INET: C.SOCKRT_INET, AF_INET6: C.SOCKRT_INET6}
+_FAMILY_TO_C: Dict[int, int] = {
+    AF_INET: C.SOCKRT_INET,
+    AF_INET6: C.SOCKRT_INET6,
+    AF_UNIX: C.SOCKRT_UNIX,
+}
 _TYPE_TO_C: Dict[int, int] = {SOCK_STREAM: C.SOCKRT_STREAM, SOCK_DGRAM: C.SOCKRT_DGRAM}
 _SHUT_TO_C: Dict[int, int] = {
     SHUT_RD: C.SOCKRT_SHUT_READ,
@@ -78,6 +85,8 @@ _FLAG_TO_C: Dict[int, int] = {
     _std.MSG_WAITALL: C.SOCKRT_MSG_WAITALL,
 }
 _IGNORED_FLAGS = getattr(_std, "MSG_NOSIGNAL", 0)
+# Descriptors the library receives are close-on-exec already.
+_RECVMSG_IGNORED_FLAGS = _IGNORED_FLAGS | getattr(_std, "MSG_CMSG_CLOEXEC", 0)
 
 # Standard (level, optname) pairs that setsockopt/getsockopt route through
 # the library's own options, because the library keeps state for them.
@@ -153,7 +162,10 @@ _make_main_thread_interruptible()
 
 _SCRATCH_DATA = 65536
 _SCRATCH_HOST = _SCRATCH_DATA
-_SCRATCH_PORT = _SCRATCH_HOST + C.SOCKRT_ADDR_MAX
+# Room for any address text: an IP address (SOCKRT_ADDR_MAX) or a Unix path
+# or "@name" (SOCKRT_UNIX_PATH_MAX), rounded up so the port stays aligned.
+_HOST_CAP = (max(C.SOCKRT_ADDR_MAX, C.SOCKRT_UNIX_PATH_MAX) + 7) & ~7
+_SCRATCH_PORT = _SCRATCH_HOST + _HOST_CAP
 _SCRATCH_SIZE = _SCRATCH_PORT + 8
 
 
@@ -179,6 +191,10 @@ class _Scratch:
     def host(self) -> str:
         end = self.data.find(0, _SCRATCH_HOST, _SCRATCH_PORT)
         return self.data[_SCRATCH_HOST:end].decode("ascii")
+
+    def raw_host(self) -> bytes:
+        end = self.data.find(0, _SCRATCH_HOST, _SCRATCH_PORT)
+        return bytes(self.data[_SCRATCH_HOST:end])
 
 
 # Free scratch buffers shared by every socket; list.pop/append are atomic
@@ -218,6 +234,8 @@ def _host_bytes(host: Any, family: int) -> bytes:
         raise TypeError(f"str, bytes or bytearray expected, not {type(host).__name__}")
     if "\0" in text:
         raise ValueError("host name must not contain null character")
+    if family == AF_UNIX:
+        raise TypeError("a bytes-like object is required, not 'tuple'")
     if text == "":
         text = "::" if family == AF_INET6 else "0.0.0.0"
     elif text == "<broadcast>":
@@ -265,6 +283,8 @@ def _address(address: Any, family: int) -> Tuple[bytes, int]:
     """A standard address tuple -> (C host string, port): (host, port) for
     AF_INET, (host, port[, flowinfo[, scope_id]]) for AF_INET6."""
     if address.__class__ is not tuple:
+        if family == AF_UNIX:
+            return _unix_path(address), 0
         raise TypeError(
             f"{_family_name(family)} address must be tuple, not {type(address).__name__}"
         )
@@ -276,6 +296,47 @@ def _address(address: Any, family: int) -> Tuple[bytes, int]:
             else "AF_INET6 address must be a tuple (host, port[, flowinfo[, scopeid]])"
         )
     return _host_bytes(address[0], family), _port(address[1])
+
+
+# sun_path's size: a path keeps a NUL in it, an abstract name does not.
+_SUN_PATH = 108
+
+
+def _unix_path(address: Any) -> bytes:
+    """A standard AF_UNIX address (str or bytes-like: a path, or a leading
+    NUL for Linux's abstract namespace, or empty to let the kernel pick an
+    abstract name) -> the library's form: the path, or "@name"."""
+    if isinstance(address, str):
+        raw = os.fsencode(address)
+    elif isinstance(address, (bytes, bytearray, memoryview)):
+        raw = bytes(address)
+    else:
+        raise TypeError(f"a bytes-like object is required, not '{type(address).__name__}'")
+    if not raw:
+        return b"@"  # autobind, as bind("") does
+    if raw[0] == 0:
+        if len(raw) > _SUN_PATH:
+            raise OSError("AF_UNIX path too long")
+        if 0 in raw[1:]:
+            raise ValueError("sockrt: an abstract name with a NUL byte after the first")
+        return b"@" + raw[1:]
+    if len(raw) >= _SUN_PATH:
+        raise OSError("AF_UNIX path too long")
+    if 0 in raw:
+        raise ValueError("embedded null byte")
+    if raw[0] == 0x40:  # a relative path that starts with '@', not an abstract name
+        return b"./" + raw
+    return raw
+
+
+def _unix_out(raw: bytes) -> Any:
+    """The library's Unix address -> what the standard module returns: the
+    path as str, an abstract name as bytes with a leading NUL, '' unnamed."""
+    if not raw:
+        return ""
+    if raw[0] == 0x40:
+        return b"\0" + raw[1:]
+    return os.fsdecode(raw)
 
 
 def _family_name(family: int) -> str:
@@ -392,12 +453,16 @@ _S = TypeVar("_S", bound="socket")
 
 
 class socket:
-    """A TCP or UDP socket, shaped like ``socket.socket`` (alias ``Socket``).
+    """A TCP, UDP or Unix socket, shaped like ``socket.socket`` (alias ``Socket``).
 
     ``socket(family=AF_INET, type=SOCK_STREAM, proto=0, fileno=None)``: with
-    ``fileno`` the socket takes over that open descriptor. A family or type
-    the library does not have (AF_UNIX, SOCK_RAW, ...) gets a standard
-    ``socket.socket`` instead, so code that makes one keeps working.
+    ``fileno`` the socket takes over that open descriptor. AF_UNIX sockets
+    (stream and datagram) take the standard module's addresses: a path as
+    str or bytes, an abstract name with a leading NUL byte; a path socket
+    file the socket bound is removed when it closes (the standard module
+    leaves it). A family or type the library does not have (SOCK_SEQPACKET,
+    SOCK_RAW, AF_PACKET, ...) gets a standard ``socket.socket`` instead, so
+    code that makes one keeps working.
 
     Blocking by default (or the ``setdefaulttimeout`` value). Timeouts bound
     each call as in the standard module and raise ``TimeoutError``; a
@@ -477,7 +542,9 @@ class socket:
     def _setup(self, handle: int, family: int, kind: int, proto: int) -> None:
         self._h = handle
         self._hc = c_uint64(handle)
-        self._family = AF_INET6 if family == AF_INET6 else AF_INET
+        self._family = (
+            AF_INET6 if family == AF_INET6 else AF_UNIX if family == AF_UNIX else AF_INET
+        )
         self._type = SOCK_DGRAM if kind == SOCK_DGRAM else SOCK_STREAM
         self._proto = proto
         self._timeout: Optional[float] = None
@@ -648,7 +715,7 @@ class socket:
 
     @property
     def family(self) -> _std.AddressFamily:
-        """AF_INET or AF_INET6."""
+        """AF_INET, AF_INET6 or AF_UNIX."""
         return self._family
 
     @property
@@ -750,7 +817,12 @@ class socket:
         except OSError:
             # Reset before we looked: the standard module would hand it out
             # anyway, so report the address as unknown rather than fail.
-            peer = _address_out("::" if self._family == AF_INET6 else "0.0.0.0", 0, self._family)
+            if self._family is AF_UNIX:
+                peer = ""
+            else:
+                peer = _address_out(
+                    "::" if self._family == AF_INET6 else "0.0.0.0", 0, self._family
+                )
         return conn, peer
 
     def connect(self, address: Address) -> None:
@@ -1058,7 +1130,7 @@ class socket:
         scratch = _get_scratch()
         try:
             t0 = _monotonic() if self._timeout_ms > 0 else 0.0
-            args = (self._hc, scratch.addr, bufsize, scratch.host_addr, C.SOCKRT_ADDR_MAX,
+            args = (self._hc, scratch.addr, bufsize, scratch.host_addr, _HOST_CAP,
                     scratch.port_addr)
             n = _recv_from(*args)
             if n < 0:
@@ -1067,11 +1139,14 @@ class socket:
         finally:
             _give_scratch(scratch)
 
-    def _from_scratch(self, scratch: _Scratch) -> Address:
-        host = scratch.host()
-        if self._family != AF_INET6:
-            return host, scratch.port.value
-        return _address_out(host, scratch.port.value, AF_INET6)
+    def _from_scratch(self, scratch: _Scratch) -> Any:
+        family = self._family
+        if family is AF_INET:
+            return scratch.host(), scratch.port.value
+        if family is AF_UNIX:
+            # An unnamed sender: None, as the standard module's recvfrom.
+            return _unix_out(scratch.raw_host()) or None
+        return _address_out(scratch.host(), scratch.port.value, AF_INET6)
 
     def recvfrom_into(
         self, buffer: WritableBuffer, nbytes: int = 0, flags: int = 0
@@ -1083,10 +1158,10 @@ class socket:
             t0 = _monotonic() if self._timeout_ms > 0 else 0.0
             if flags:
                 args: Tuple[Any, ...] = (self._hc, addr or None, size, _c_flags(flags),
-                                         scratch.host_addr, C.SOCKRT_ADDR_MAX, scratch.port_addr)
+                                         scratch.host_addr, _HOST_CAP, scratch.port_addr)
                 func = _recv_from_flags
             else:
-                args = (self._hc, addr or None, size, scratch.host_addr, C.SOCKRT_ADDR_MAX,
+                args = (self._hc, addr or None, size, scratch.host_addr, _HOST_CAP,
                         scratch.port_addr)
                 func = _recv_from
             n = func(*args)
@@ -1102,25 +1177,77 @@ class socket:
         address: Any = None,
     ) -> int:
         """Sends the buffers as one message (or what the socket takes of it
-        at once) and returns the bytes sent. Ancillary data is not supported
-        (OSError EOPNOTSUPP if any is given)."""
-        if list(ancdata):
-            raise OSError(_errno.EOPNOTSUPP, "sockrt: sendmsg without ancillary data only")
+        at once) and returns the bytes sent. The one ancillary data item
+        supported is (SOL_SOCKET, SCM_RIGHTS, descriptors as array("i")
+        bytes) on a connected Unix socket: the peer receives duplicates of
+        them (sockrt_send_fds); any other item is OSError EOPNOTSUPP."""
+        items = list(ancdata)
         data = b"".join(memoryview(b).cast("B") if not isinstance(b, bytes) else b
                         for b in buffers)
+        if items:
+            return self._sendmsg_fds(data, _fds_of(items), flags, address)
         if address is not None:
             return self.sendto(data, flags, address)
         return self.send(data, flags)
 
+    def _sendmsg_fds(self, data: bytes, fds: List[int], flags: int, address: Any) -> int:
+        if self._family is not AF_UNIX:
+            raise OSError(_errno.EOPNOTSUPP, "sockrt: SCM_RIGHTS on a Unix socket only")
+        if address is not None or _int_arg(flags, "flags") & ~_IGNORED_FLAGS:
+            raise OSError(
+                _errno.EOPNOTSUPP, "sockrt: descriptors go without flags or an address"
+            )
+        c_fds = (c_int32 * max(len(fds), 1))(*fds)
+        t0 = _monotonic() if self._timeout_ms > 0 else 0.0
+        return self._call_buffer(t0, _WRITE, _ffi.send_fds, data, c_fds, len(fds))
+
     def recvmsg(self, bufsize: int, ancbufsize: int = 0, flags: int = 0) -> Tuple[Any, ...]:
-        """(data, ancdata, msg_flags, address): no ancillary data is ever
-        received (ancdata is []) and msg_flags is 0."""
-        _size(ancbufsize, "ancbufsize")
+        """(data, ancdata, msg_flags, address). On a Unix socket with room
+        for ancillary data (ancbufsize, e.g. CMSG_LEN(n * 4)), descriptors
+        the peer passed come as one (SOL_SOCKET, SCM_RIGHTS, bytes) item,
+        close-on-exec; those that did not fit are closed and msg_flags has
+        MSG_CTRUNC. Otherwise ancdata is [] and msg_flags 0."""
+        ancbufsize = _size(ancbufsize, "ancbufsize")
+        if ancbufsize and self._family is AF_UNIX:
+            return self._recvmsg_fds(bufsize, ancbufsize, flags)
         if self._type == SOCK_DGRAM:
             data, address = self.recvfrom(bufsize, flags)
         else:
             data, address = self.recv(bufsize, flags), None
+            if self._family is AF_UNIX:
+                address = self._stream_sender()
         return data, [], 0, address
+
+    def _stream_sender(self) -> Any:
+        # The standard module's recvmsg on a Unix stream reports the
+        # sending socket's name (the peer's), None when it has none.
+        try:
+            return self.getpeername() or None
+        except OSError:
+            return None
+
+    def _recvmsg_fds(self, bufsize: int, ancbufsize: int, flags: int) -> Tuple[Any, ...]:
+        bufsize = _size(bufsize, "buffersize in recvmsg")
+        if _int_arg(flags, "flags") & ~_RECVMSG_IGNORED_FLAGS:
+            raise OSError(_errno.EOPNOTSUPP, "sockrt: flags with descriptors are not supported")
+        cap = max(0, (ancbufsize - _CMSG_HEADER) // _FD_SIZE)
+        fds = (c_int32 * max(cap, 1))()
+        nfds = c_size_t(0)
+        buf = bytearray(bufsize)
+        pin, addr, size = _writable(buf, 0, "recvmsg")
+        t0 = _monotonic() if self._timeout_ms > 0 else 0.0
+        args = (self._hc, addr or None, size, fds, cap, byref(nfds))
+        n = _ffi.recv_fds(*args)
+        if n < 0:
+            n = self._again(n, t0, _READ, _ffi.recv_fds, *args)
+        del pin
+        got = min(nfds.value, cap)
+        ancdata = []
+        if got:
+            ancdata.append((_std.SOL_SOCKET, _std.SCM_RIGHTS, _array("i", fds[:got]).tobytes()))
+        msg_flags = _std.MSG_CTRUNC if nfds.value > cap else 0
+        address = None if self._type == SOCK_DGRAM else self._stream_sender()
+        return bytes(memoryview(buf)[:n]), ancdata, msg_flags, address
 
     def recvmsg_into(
         self, buffers: Iterable[Any], ancbufsize: int = 0, flags: int = 0
@@ -1129,7 +1256,7 @@ class socket:
         _size(ancbufsize, "ancbufsize")
         views = [memoryview(b).cast("B") for b in buffers]
         total = sum(len(v) for v in views)
-        data, _, _, address = self.recvmsg(total, 0, flags)
+        data, ancdata, msg_flags, address = self.recvmsg(total, ancbufsize, flags)
         pos = 0
         for v in views:
             part = data[pos:pos + len(v)]
@@ -1137,7 +1264,7 @@ class socket:
             pos += len(part)
             if pos >= len(data):
                 break
-        return len(data), [], 0, address
+        return len(data), ancdata, msg_flags, address
 
     def sendfile(self, file: Any, offset: int = 0, count: Optional[int] = None) -> int:
         """Sends a binary file's contents (from offset, count bytes or to the
@@ -1189,9 +1316,11 @@ class socket:
         scratch = _get_scratch()
         try:
             port = c_uint16()
-            rc = func(self._h, scratch.host_addr, C.SOCKRT_ADDR_MAX, byref(port))
+            rc = func(self._h, scratch.host_addr, _HOST_CAP, byref(port))
             if rc:
                 raise self._error(rc)
+            if self._family is AF_UNIX:
+                return _unix_out(scratch.raw_host())
             return _address_out(scratch.host(), port.value, self._family)
         finally:
             _give_scratch(scratch)
@@ -1271,9 +1400,20 @@ class socket:
     def getsockopt(self, level: int, optname: int, buflen: Optional[int] = None) -> Any:
         """The standard call: an int, or with buflen the raw bytes (at most
         buflen of them). SO_ERROR goes through the library (it finishes a
-        non-blocking connect)."""
+        non-blocking connect); so does SO_PEERCRED on a connected Unix
+        socket (struct ucred: pid, uid, gid, as ``struct.calcsize('3i')``
+        bytes)."""
         level = _int_arg(level, "level")
         optname = _int_arg(optname, "optname")
+        if optname == _SO_PEERCRED and level == _std.SOL_SOCKET and self._family is AF_UNIX:
+            raw = self._peer_cred()
+            if raw is not None:
+                if buflen is None:
+                    return struct.unpack_from("i", raw)[0]
+                buflen = _int_arg(buflen, "buflen")
+                if not 0 < buflen <= 1024:
+                    raise OSError(_errno.EINVAL, "getsockopt buflen out of range")
+                return raw[:buflen]
         if buflen is None:
             option = _GET_OPTIONS.get((level, optname))
             if option is not None:
@@ -1294,6 +1434,18 @@ class socket:
             raise self._error(rc)
         return buf.raw[: size.value]
 
+    def _peer_cred(self) -> Optional[bytes]:
+        """The peer's struct ucred from sockrt_peer_cred, or None where the
+        library has none (not connected, a listener: the kernel's own answer
+        is then read as the standard module does)."""
+        pid, uid, gid = c_int32(), c_uint32(), c_uint32()
+        rc = _ffi.peer_cred(self._h, byref(pid), byref(uid), byref(gid))
+        if rc in (C.SOCKRT_E_NOT_CONNECTED, C.SOCKRT_E_INVALID_STATE) and self._h:
+            return None
+        if rc:
+            raise self._error(rc)
+        return _UCRED.pack(pid.value, uid.value, gid.value)
+
     def set_nodelay(self, on: bool = True) -> None:
         """TCP_NODELAY on or off (stream sockets)."""
         self.set_option(C.SOCKRT_OPT_NODELAY, 1 if on else 0)
@@ -1309,6 +1461,26 @@ class socket:
 
 Socket = socket
 SocketType = socket
+
+_SO_PEERCRED = getattr(_std, "SO_PEERCRED", -1)
+_UCRED = struct.Struct("iII")  # struct ucred: pid_t, uid_t, gid_t
+_FD_SIZE = 4
+_CMSG_HEADER = _std.CMSG_LEN(0)
+
+
+def _fds_of(ancdata: List[Any]) -> List[int]:
+    """The descriptors of sendmsg's (SOL_SOCKET, SCM_RIGHTS, data) items."""
+    fds: List[int] = []
+    for item in ancdata:
+        level, kind, payload = item
+        if (level, kind) != (_std.SOL_SOCKET, _std.SCM_RIGHTS):
+            raise OSError(
+                _errno.EOPNOTSUPP, "sockrt: the only ancillary data sent is SCM_RIGHTS"
+            )
+        raw = memoryview(payload).cast("B").tobytes()
+        whole = len(raw) - len(raw) % _FD_SIZE
+        fds.extend(_array("i", raw[:whole]))
+    return fds
 
 
 def _int_arg(value: Any, what: str) -> int:
@@ -1421,7 +1593,9 @@ def create_server(
 ) -> socket:
     """A listening TCP socket, as socket.create_server: SO_REUSEADDR on
     (POSIX), SO_REUSEPORT with reuse_port, and an IPv6 socket that also
-    takes IPv4 with dualstack_ipv6 (family must be AF_INET6)."""
+    takes IPv4 with dualstack_ipv6 (family must be AF_INET6). With
+    family=AF_UNIX the address is a path (or abstract name), as in the
+    standard module."""
     if reuse_port and not hasattr(_std, "SO_REUSEPORT"):
         raise ValueError("SO_REUSEPORT not supported on this platform")
     if dualstack_ipv6:
@@ -1431,7 +1605,12 @@ def create_server(
             raise ValueError("dualstack_ipv6 requires AF_INET6 family")
     sock = socket(family, SOCK_STREAM)
     try:
-        sock.set_option(C.SOCKRT_OPT_REUSEADDR, 1)
+        if family == AF_UNIX:
+            # The standard module tries SO_REUSEADDR and ignores a failure.
+            with contextlib.suppress(OSError):
+                sock.set_option(C.SOCKRT_OPT_REUSEADDR, 1)
+        else:
+            sock.set_option(C.SOCKRT_OPT_REUSEADDR, 1)
         if reuse_port:
             sock.set_option(C.SOCKRT_OPT_REUSEPORT, 1)
         if family == AF_INET6 and _std.has_ipv6:
@@ -1451,12 +1630,31 @@ def create_server(
 
 def socketpair(
     family: Any = None, type: int = SOCK_STREAM, proto: int = 0
-) -> Tuple[socket, socket]:
-    """Two connected stream sockets. The library has no AF_UNIX, so the pair
-    is made over loopback TCP (as the standard module does where AF_UNIX is
-    missing); family None (the default) or AF_UNIX means AF_INET here."""
-    if family is None or family == getattr(_std, "AF_UNIX", None):
-        family = AF_INET
+) -> Tuple[Any, Any]:
+    """Two connected sockets, as socket.socketpair(): AF_UNIX by default,
+    stream or datagram (sockrt_socketpair; unnamed, close-on-exec). AF_INET
+    and AF_INET6 give a stream pair over loopback TCP (the standard module's
+    fallback where AF_UNIX is missing). Other Unix types (SOCK_SEQPACKET)
+    or a protocol number get the standard module's pair, as the
+    constructor does for what the library lacks."""
+    if family is None:
+        family = AF_UNIX
+    if family == AF_UNIX:
+        flags = _int_arg(type, "type")
+        kind = flags & ~_TYPE_FLAGS
+        c_kind = _TYPE_TO_C.get(kind)
+        if c_kind is None or proto != 0:
+            return _std.socketpair(family, type, proto)
+        out = (c_uint64 * 2)()
+        rc = _ffi.socketpair(c_kind, out)
+        if rc:
+            raise error_for(rc)
+        pair = tuple(socket._from_handle(h, AF_UNIX, kind, proto) for h in out)
+        default = 0.0 if flags & _SOCK_NONBLOCK else _std.getdefaulttimeout()
+        if default is not None:
+            for s in pair:
+                s.settimeout(default)
+        return pair
     if family not in (AF_INET, AF_INET6):
         raise ValueError("Only AF_INET and AF_INET6 socket address families are supported")
     if type != SOCK_STREAM:
@@ -1483,6 +1681,29 @@ def socketpair(
     finally:
         listener.close()
     return a, b
+
+
+def send_fds(
+    sock: Any, buffers: Iterable[Any], fds: Iterable[int], flags: int = 0, address: Any = None
+) -> int:
+    """socket.send_fds: sends the buffers with the descriptors attached
+    (SCM_RIGHTS) through sock.sendmsg; returns the bytes sent."""
+    return sock.sendmsg(
+        buffers, [(_std.SOL_SOCKET, _std.SCM_RIGHTS, _array("i", fds))], flags, address
+    )
+
+
+def recv_fds(sock: Any, bufsize: int, maxfds: int, flags: int = 0) -> Tuple[Any, ...]:
+    """socket.recv_fds: (data, list of descriptors, msg_flags, address),
+    receiving up to maxfds descriptors through sock.recvmsg."""
+    fds = _array("i")
+    data, ancdata, msg_flags, address = sock.recvmsg(
+        bufsize, _std.CMSG_LEN(maxfds * fds.itemsize), flags
+    )
+    for level, kind, payload in ancdata:
+        if level == _std.SOL_SOCKET and kind == _std.SCM_RIGHTS:
+            fds.frombytes(payload[: len(payload) - len(payload) % fds.itemsize])
+    return data, list(fds), msg_flags, address
 
 
 def fromfd(fd: int, family: int, type: int, proto: int = 0) -> socket:

@@ -79,8 +79,10 @@ def test_exceptions_and_helpers_are_the_standard_objects():
 
 
 def test_sockets_of_other_families_are_standard_sockets():
+    with sockrt.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as seq:
+        assert type(seq) is socket.socket and seq.family == socket.AF_UNIX
     with sockrt.socket(socket.AF_UNIX, socket.SOCK_STREAM) as unix:
-        assert type(unix) is socket.socket and unix.family == socket.AF_UNIX
+        assert type(unix) is sockrt.socket and unix.family == socket.AF_UNIX
     with sockrt.socket() as plain:
         assert type(plain) is sockrt.socket
 
@@ -163,8 +165,8 @@ def test_create_server_options(mod):
                 assert peer[0] == "::ffff:127.0.0.1"
 
 
-def test_socketpair_is_a_connected_loopback_tcp_pair():
-    a, b = sockrt.socketpair()
+def test_socketpair_over_inet_is_a_connected_loopback_tcp_pair():
+    a, b = sockrt.socketpair(socket.AF_INET)
     with a, b:
         assert type(a) is sockrt.socket and a.family == socket.AF_INET
         assert a.getpeername() == b.getsockname()

@@ -4,6 +4,7 @@ sockrt sockets process-wide, and puts its own back on unpatch()."""
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -23,12 +24,18 @@ def test_patch_replaces_and_unpatch_restores():
         assert socket.create_server is sockrt.create_server
         with socket.socket() as s:
             assert isinstance(s, sockrt.socket)
-        with socket.socket(socket.AF_UNIX) as u:  # a family the library lacks
-            assert type(u) is ORIGINAL["socket"]
-        a, b = socket.socketpair()  # the standard AF_UNIX pair still works
+        with socket.socket(socket.AF_UNIX) as u:
+            assert isinstance(u, sockrt.socket)
+        with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as q:  # a type it lacks
+            assert type(q) is ORIGINAL["socket"]
+        a, b = socket.socketpair()  # stays standard: asyncio's wake-up pair needs that
         with a, b:
+            assert type(a) is ORIGINAL["socket"] and a.family == socket.AF_UNIX
             a.sendall(b"x")
             assert b.recv(1) == b"x"
+            a.setblocking(False)
+            old = signal.set_wakeup_fd(a.fileno())
+            signal.set_wakeup_fd(old)
         import ssl
 
         assert issubclass(ssl.SSLSocket, ORIGINAL["socket"])

@@ -1,6 +1,6 @@
 """The library's Unix socket calls through the binding's declarations,
-against the standard module doing the same job (the socket class itself
-does not speak AF_UNIX yet)."""
+against the standard module doing the same job (the socket class on top of
+them: test_unix.py)."""
 
 from __future__ import annotations
 

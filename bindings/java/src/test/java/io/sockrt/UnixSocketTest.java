@@ -87,6 +87,30 @@ class UnixSocketTest {
     }
 
     @Test
+    void aPathLongerThanAnIpAddressComesBackWhole() throws Exception {
+        // Longer than SOCKRT_ADDR_MAX (64) bytes, within sun_path's 107.
+        Path dirLong = Files.createDirectory(dir.resolve("d".repeat(80 - dir.toString().length())));
+        Path path = dirLong.resolve("long.sock");
+        String text = path.toString();
+        assertTrue(text.length() > 64 && text.length() <= 107, text);
+        UnixDomainSocketAddress address = UnixDomainSocketAddress.of(path);
+        try (SockrtServerSocket server = SockrtServerSocket.open(address, 0)) {
+            server.setSoTimeout(5000);
+            assertEquals(text, server.getLocalHost());
+            try (SocketChannel nio = SocketChannel.open(address);
+                    SockrtSocket conn = server.accept();
+                    SockrtSocket client = SockrtSocket.open(address, 5000)) {
+                // The JDK reports the same path for the channel's peer.
+                assertEquals(address, nio.getRemoteAddress());
+                assertEquals(text, client.getPeerHost());
+                assertEquals(text, conn.getLocalHost());
+            }
+        } finally {
+            Files.deleteIfExists(dirLong);
+        }
+    }
+
+    @Test
     void aPoolOnAPathReusesItsConnection() throws Exception {
         UnixDomainSocketAddress address = UnixDomainSocketAddress.of(dir.resolve("pool.sock"));
         try (SockrtServerSocket server = SockrtServerSocket.open(address, 0);
