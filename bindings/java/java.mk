@@ -23,7 +23,8 @@ JAVA_EX_SRCS   := $(wildcard $(TOP)/examples/java/*.java)
 # Recursive on purpose: evaluated only when a Java recipe runs, after
 # java-tools had a chance to install the JDK.
 JAVA_HOME_DIR = $(if $(JAVA_HOME),$(JAVA_HOME),$(shell dirname "$$(dirname "$$(readlink -f "$$(command -v javac)")")"))
-JAVA_MVN = mvn -B --no-transfer-progress -Dstyle.color=never -f $(JAVA_SRC_DIR)/pom.xml -Dsockrt.build.dir=$(JAVA_OUT)/maven
+JAVA_MVN_CMD = mvn -B --no-transfer-progress -Dstyle.color=never -f $(JAVA_SRC_DIR)/pom.xml
+JAVA_MVN = $(JAVA_MVN_CMD) -Dsockrt.build.dir=$(JAVA_OUT)/maven
 
 JAVA_RUN := java -Dsockrt.jni.path=$(JAVA_JNI_LIB) -cp $(JAVA_JAR):$(JAVA_EXAMPLES)
 
@@ -71,9 +72,11 @@ $(JAVA_EXAMPLES)/.stamp: $(JAVA_EX_SRCS) $(JAVA_JAR)
 
 # The JUnit suite, then the jars (main, sources, javadoc) installed in the
 # local Maven repository. The tests load the JNI library the way a user's
-# program does: from the built classes, with no system property.
+# program does: from the built classes, with no system property. It builds
+# in a directory of its own, so suites running alongside keep using the jar
+# of make java while this one is rewritten.
 test-java: java
-	$(JAVA_MVN) install -Dsockrt.header=$(TOP)/include/sockrt.h -Dsockrt.examples.dir=$(JAVA_EXAMPLES)
+	$(JAVA_MVN_CMD) -Dsockrt.build.dir=$(JAVA_OUT)/maven-test install -Dsockrt.header=$(TOP)/include/sockrt.h -Dsockrt.examples.dir=$(JAVA_EXAMPLES)
 	$(MAKE) --no-print-directory test-java-consumer
 
 # A separate project, made in a temporary directory, that depends on
