@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -279,6 +280,43 @@ static inline void join(pthread_t t)
 }
 
 /* Marks the start and end of a test program in the log. */
+/* ---- calls really blocked ------------------------------------------------ */
+
+/* A thread's scheduler state from /proc: 'S' while it sleeps in a call. */
+static inline char thread_state(int tid)
+{
+    char path[64], line[512];
+    snprintf(path, sizeof path, "/proc/self/task/%d/stat", tid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return '?';
+    char *got = fgets(line, sizeof line, f);
+    fclose(f);
+    char *paren = got ? strrchr(line, ')') : NULL;
+    return paren && paren[1] == ' ' ? paren[2] : '?';
+}
+
+/*
+ * Waits (bounded, 5 s) until the worker whose kernel thread id lands in *tid
+ * sleeps in its system call: 'S' on three looks in a row, not merely started.
+ * Fails the test if it never does, or if *done is set first.
+ */
+static inline void wait_thread_blocked(atomic_int *tid, atomic_int *done)
+{
+    double give_up = now_ms() + 5000;
+    while (atomic_load(tid) == 0 && now_ms() < give_up)
+        sleep_ms(1);
+    CHECK_MSG(atomic_load(tid) != 0, "worker never started");
+    int sleeping = 0;
+    while (now_ms() < give_up && !atomic_load(done)) {
+        sleeping = thread_state(atomic_load(tid)) == 'S' ? sleeping + 1 : 0;
+        if (sleeping >= 3)
+            return;
+        sleep_ms(2);
+    }
+    CHECK_MSG(0, "worker did not block (done %d)", atomic_load(done));
+}
+
 #define TEST_BEGIN(name) printf("%s (libsockrt %s)\n", (name), sockrt_version())
 #define TEST_END(name) printf("%s: all checks passed\n", (name))
 

@@ -63,36 +63,9 @@ static void *recv_worker(void *arg)
     return NULL;
 }
 
-/* The thread's scheduler state from /proc: 'S' while it sleeps in a call. */
-static char thread_state(int tid)
-{
-    char path[64], line[512];
-    snprintf(path, sizeof path, "/proc/self/task/%d/stat", tid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return '?';
-    char *got = fgets(line, sizeof line, f);
-    fclose(f);
-    char *paren = got ? strrchr(line, ')') : NULL;
-    return paren && paren[1] == ' ' ? paren[2] : '?';
-}
-
-/* Waits (bounded) until the worker sleeps in its call, not merely started. */
 static void wait_until_blocked(struct blocked_call *call)
 {
-    double give_up = now_ms() + 5000;
-    while (atomic_load(&call->tid) == 0 && now_ms() < give_up)
-        sleep_ms(1);
-    int tid = atomic_load(&call->tid);
-    CHECK_MSG(tid != 0, "worker never started");
-    int sleeping = 0;
-    while (now_ms() < give_up && !atomic_load(&call->done)) {
-        sleeping = thread_state(tid) == 'S' ? sleeping + 1 : 0;
-        if (sleeping >= 3)
-            return; /* asleep on three looks in a row: in its system call */
-        sleep_ms(2);
-    }
-    CHECK_MSG(0, "worker did not block (done %d)", atomic_load(&call->done));
+    wait_thread_blocked(&call->tid, &call->done);
 }
 
 static void check_close_wakes_a_blocked_recv(void)

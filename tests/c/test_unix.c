@@ -244,35 +244,9 @@ static void *blocked_worker(void *arg)
     return NULL;
 }
 
-static char thread_state(int tid)
-{
-    char path[64], line[512];
-    snprintf(path, sizeof path, "/proc/self/task/%d/stat", tid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return '?';
-    char *got = fgets(line, sizeof line, f);
-    fclose(f);
-    char *paren = got ? strrchr(line, ')') : NULL;
-    return paren && paren[1] == ' ' ? paren[2] : '?';
-}
-
-/* Waits (bounded) until the worker sleeps in its system call. */
 static void wait_until_blocked(struct blocked_call *call)
 {
-    double give_up = now_ms() + 5000;
-    while (atomic_load(&call->tid) == 0 && now_ms() < give_up)
-        sleep_ms(1);
-    int tid = atomic_load(&call->tid);
-    CHECK_MSG(tid != 0, "worker never started");
-    int sleeping = 0;
-    while (now_ms() < give_up && !atomic_load(&call->done)) {
-        sleeping = thread_state(tid) == 'S' ? sleeping + 1 : 0;
-        if (sleeping >= 3)
-            return;
-        sleep_ms(2);
-    }
-    CHECK_MSG(0, "worker did not block (done %d)", atomic_load(&call->done));
+    wait_thread_blocked(&call->tid, &call->done);
 }
 
 /* The call has a 5 s timeout: without a wake it would end in TIMEOUT. */
