@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import contextlib
 import enum
-import io
 import os
 import ssl as _ssl
 from ctypes import byref, c_uint64, create_string_buffer
@@ -601,46 +600,8 @@ class TLSSocket(Socket):
     def unwrap(self) -> Socket:
         raise NotImplementedError("libsockrt cannot hand a TLS stream back as plain TCP")
 
-    # -- makefile, as socket.socket.makefile over socket.SocketIO --
-
-    def makefile(
-        self,
-        mode: str = "r",
-        buffering: Optional[int] = None,
-        *,
-        encoding: Optional[str] = None,
-        errors: Optional[str] = None,
-        newline: Optional[str] = None,
-    ) -> Any:
-        """A file object over the TLS stream, as ``socket.makefile``."""
-        import socket as _std
-
-        if not set(mode) <= {"r", "w", "b"}:
-            raise ValueError(f"invalid mode {mode!r} (only r, w, b allowed)")
-        writing = "w" in mode
-        reading = "r" in mode or not writing
-        rawmode = ("r" if reading else "") + ("w" if writing else "")
-        raw = _std.SocketIO(self, rawmode)  # type: ignore[arg-type]
-        self._io_refs += 1
-        if buffering is None:
-            buffering = -1
-        if buffering < 0:
-            buffering = io.DEFAULT_BUFFER_SIZE
-        if buffering == 0:
-            if "b" not in mode:
-                raise ValueError("unbuffered streams must be binary")
-            return raw
-        if reading and writing:
-            buffer: Any = io.BufferedRWPair(raw, raw, buffering)
-        elif reading:
-            buffer = io.BufferedReader(raw, buffering)
-        else:
-            buffer = io.BufferedWriter(raw, buffering)
-        if "b" in mode:
-            return buffer
-        text = io.TextIOWrapper(buffer, encoding, errors, newline)
-        text.mode = mode  # type: ignore[misc]
-        return text
+    # makefile() is the base class's: its SocketIO reads and writes through
+    # this class's recv_into and send, so the file carries TLS.
 
     def __repr__(self) -> str:
         state = "closed" if self.closed else f"handle={self._h:#x}"
